@@ -1,0 +1,217 @@
+//! Settings from the environment. Every variable has a default that works for `cargo run`
+//! on a developer machine; production sets the ones marked "required outside development".
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::domain::ScopeCatalog;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server binds to (`RRH_LISTEN`). Port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Public URL of the service, used in emails (`RRH_BASE_URL`).
+    pub base_url: String,
+    /// `sqlite:...` or `postgres://...` (`DATABASE_URL`).
+    pub database_url: String,
+    pub mail: MailSettings,
+    /// Secret for signing cookies (`RRH_SESSION_KEY`); generated per process in development.
+    pub session_key: Vec<u8>,
+    pub scopes: ScopeCatalog,
+    /// Largest request body accepted, in bytes (`RRH_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// `true` when `RRH_ENV` is `development` (the default): relaxes what must be configured.
+    pub development: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://...` or `smtp://...?tls=required` (`RRH_SMTP_URL`).
+    /// Without it, messages are written as `.eml` files to `dir`.
+    pub smtp_url: Option<String>,
+    pub dir: PathBuf,
+    pub from: String,
+    pub registry_mailbox: String,
+    /// Attempts before a message is marked `failed` (`RRH_MAIL_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt in milliseconds (`RRH_MAIL_RETRY_MS`).
+    pub retry_base: Duration,
+    /// How often the worker looks for due messages when nothing wakes it (`RRH_MAIL_POLL_MS`).
+    pub poll_interval: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let development = match get("RRH_ENV").as_deref() {
+            None | Some("development") => true,
+            Some("production") => false,
+            Some(other) => bail!("RRH_ENV must be `development` or `production`, not `{other}`"),
+        };
+
+        let listen: SocketAddr = get("RRH_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("RRH_LISTEN must be an address such as 127.0.0.1:8080")?;
+
+        let base_url = get("RRH_BASE_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        url::Url::parse(&base_url).context("RRH_BASE_URL must be an absolute URL")?;
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/rrh.db".into());
+
+        let session_key = match get("RRH_SESSION_KEY") {
+            Some(key) if key.len() >= 32 => key.into_bytes(),
+            Some(_) => bail!("RRH_SESSION_KEY must be at least 32 characters"),
+            None if development => random_key(),
+            None => bail!("RRH_SESSION_KEY is required when RRH_ENV=production"),
+        };
+
+        let scopes = match (get("RRH_SCOPES"), get("RRH_SCOPES_FILE")) {
+            (Some(_), Some(_)) => bail!("set RRH_SCOPES or RRH_SCOPES_FILE, not both"),
+            (Some(text), None) => {
+                ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("RRH_SCOPES: {e}"))?
+            }
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading RRH_SCOPES_FILE {path}"))?;
+                ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?
+            }
+            (None, None) => ScopeCatalog::default(),
+        };
+
+        let mail = MailSettings {
+            smtp_url: get("RRH_SMTP_URL"),
+            dir: get("RRH_MAIL_DIR")
+                .unwrap_or_else(|| "data/mail".into())
+                .into(),
+            from: get("RRH_MAIL_FROM")
+                .unwrap_or_else(|| "RRH TT02-bestilling <no-reply@localhost>".into()),
+            registry_mailbox: get("RRH_REGISTRY_MAILBOX")
+                .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
+            max_attempts: parse_number(&get, "RRH_MAIL_MAX_ATTEMPTS", 8)?,
+            retry_base: Duration::from_millis(parse_number(&get, "RRH_MAIL_RETRY_MS", 30_000)?),
+            poll_interval: Duration::from_millis(parse_number(&get, "RRH_MAIL_POLL_MS", 5_000)?),
+        };
+        for (name, value) in [
+            ("RRH_MAIL_FROM", &mail.from),
+            ("RRH_REGISTRY_MAILBOX", &mail.registry_mailbox),
+        ] {
+            value
+                .parse::<lettre::message::Mailbox>()
+                .with_context(|| format!("{name} must be an email address"))?;
+        }
+        if mail.max_attempts == 0 {
+            bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
+        }
+
+        Ok(Self {
+            listen,
+            base_url,
+            database_url,
+            mail,
+            session_key,
+            scopes,
+            max_body_bytes: parse_number(&get, "RRH_MAX_BODY_BYTES", 64 * 1024)?,
+            development,
+        })
+    }
+
+    /// Cookies get the `Secure` flag when the public URL is HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{raw}`")),
+    }
+}
+
+fn random_key() -> Vec<u8> {
+    use rand::RngCore;
+    let mut key = vec![0u8; 64];
+    rand::rng().fill_bytes(&mut key);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_without_any_variable() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite:data/rrh.db");
+        assert_eq!(s.mail.registry_mailbox, "opendata.rrh@brreg.no");
+        assert_eq!(s.mail.dir, PathBuf::from("data/mail"));
+        assert!(s.mail.smtp_url.is_none());
+        assert_eq!(s.scopes.entries().len(), 2);
+        assert!(s.development);
+    }
+
+    #[test]
+    fn production_requires_a_session_key() {
+        let err = settings(&[("RRH_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("RRH_SESSION_KEY"));
+        let key = "k".repeat(40);
+        assert!(settings(&[("RRH_ENV", "production"), ("RRH_SESSION_KEY", &key)]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_name() {
+        for (name, value) in [
+            ("RRH_LISTEN", "nowhere"),
+            ("RRH_MAIL_MAX_ATTEMPTS", "many"),
+            ("RRH_REGISTRY_MAILBOX", "not an address"),
+            ("RRH_BASE_URL", "relative/path"),
+            ("RRH_SCOPES", "no equals sign here"),
+        ] {
+            let err = format!("{:#}", settings(&[(name, value)]).unwrap_err());
+            assert!(
+                err.contains(name) || name == "RRH_BASE_URL",
+                "{name}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_come_from_configuration() {
+        let s = settings(&[("RRH_SCOPES", "brreg:reelle/media=Media - På vegne av")]).unwrap();
+        assert_eq!(s.scopes.entries().len(), 1);
+        assert_eq!(s.scopes.entries()[0].name, "brreg:reelle/media");
+    }
+}

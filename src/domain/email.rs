@@ -1,0 +1,131 @@
+//! Contact email addresses.
+
+use std::fmt;
+
+use serde::Serialize;
+use validator::ValidateEmail;
+
+use super::{FieldError, codes};
+
+/// RFC 5321's limit on a forward path, so any address we keep can be mailed.
+pub const EMAIL_MAX: usize = 254;
+
+/// An address we can send to: HTML-form syntax (as `validator` checks it) with a
+/// domain name that has a dot. Local part as typed, domain lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<EmailAddress, FieldError> {
+        let address = raw.trim();
+        if address.is_empty() {
+            return Err(FieldError::new(codes::REQUIRED));
+        }
+        if address.chars().count() > EMAIL_MAX {
+            return Err(FieldError::new(codes::TOO_LONG));
+        }
+        let invalid = || FieldError::new(codes::EMAIL_INVALID);
+        if !address.validate_email() {
+            return Err(invalid());
+        }
+        let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+        // `validator` also accepts "user@localhost" and IP literals; neither is an
+        // address a person gives on a form, nor reliably deliverable.
+        if domain.starts_with('[') || !domain.contains('.') {
+            return Err(invalid());
+        }
+        Ok(EmailAddress(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::test_support::serialized;
+
+    fn code(raw: &str) -> &'static str {
+        EmailAddress::parse(raw).unwrap_err().code
+    }
+
+    #[test]
+    fn keeps_local_part_and_lowercases_domain() {
+        let e = EmailAddress::parse("  Ola.Nordmann+TT02@Example.NO ").unwrap();
+        assert_eq!(e.as_str(), "Ola.Nordmann+TT02@example.no");
+        assert_eq!(e.to_string(), "Ola.Nordmann+TT02@example.no");
+        assert_eq!(serialized(&e), "Ola.Nordmann+TT02@example.no");
+    }
+
+    #[test]
+    fn accepts_ordinary_and_international_domains() {
+        assert!(EmailAddress::parse("opendata.rrh@brreg.no").is_ok());
+        assert!(EmailAddress::parse("post@sub.domain.example.com").is_ok());
+        assert_eq!(
+            EmailAddress::parse("kari@Blåbær.NO").unwrap().as_str(),
+            "kari@blåbær.no"
+        );
+    }
+
+    #[test]
+    fn empty_is_required() {
+        assert_eq!(code(""), codes::REQUIRED);
+        assert_eq!(code("  "), codes::REQUIRED);
+    }
+
+    #[test]
+    fn longer_than_254_characters_is_too_long() {
+        let local = "a".repeat(64);
+        let domain_254 = format!("{}.no", "b".repeat(254 - 64 - 1 - 3));
+        let ok = format!("{local}@{domain_254}");
+        assert_eq!(ok.len(), 254);
+        // The length rule passes; validator may still object to a 186-char label.
+        assert_ne!(
+            EmailAddress::parse(&ok).err().map(|e| e.code),
+            Some(codes::TOO_LONG)
+        );
+        assert_eq!(code(&format!("{ok}x")), codes::TOO_LONG);
+    }
+
+    #[test]
+    fn bad_syntax_is_invalid() {
+        for bad in [
+            "plainaddress",
+            "@example.com",
+            "user@",
+            "user@@example.com",
+            "user name@example.com",
+            "user@exa mple.com",
+            "user@-example.com",
+            "user@example..com",
+            "user@.example.com",
+            "\"quoted\"@example.com",
+            "user@example.com\u{0}",
+            "user\n@example.com",
+        ] {
+            assert_eq!(code(bad), codes::EMAIL_INVALID, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn domain_must_be_an_internet_name() {
+        assert_eq!(code("user@localhost"), codes::EMAIL_INVALID);
+        assert_eq!(code("user@[192.0.2.1]"), codes::EMAIL_INVALID);
+        assert_eq!(code("user@[IPv6:2001:db8::1]"), codes::EMAIL_INVALID);
+    }
+
+    #[test]
+    fn local_part_over_64_is_invalid() {
+        let address = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(code(&address), codes::EMAIL_INVALID);
+    }
+}

@@ -1,0 +1,668 @@
+//! A new order as submitted by a vendor, from the HTML form or the JSON API.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    EmailAddress, Environment, FieldError, IpRange, MobileNumber, OrgName, OrgNumber, Scope,
+    ScopeCatalog, codes, ip, optional_text,
+};
+
+/// Contact names and the client id: generous, but bounded.
+pub const SHORT_TEXT_MAX: usize = 200;
+/// The free-text message to the registry.
+pub const MESSAGE_MAX: usize = 2000;
+
+/// The order's fields as they arrive, unchecked. Missing fields read as empty, so a
+/// client that leaves one out gets `required` on it rather than a malformed-body error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderInput {
+    pub environment: String,
+    pub scope: String,
+    pub vendor_org_number: String,
+    pub vendor_org_name: String,
+    pub vendor_contact_name: String,
+    pub vendor_contact_email: String,
+    pub vendor_contact_phone: String,
+    pub consumer_org_number: String,
+    pub consumer_org_name: String,
+    pub consumer_contact_name: String,
+    pub consumer_contact_email: String,
+    pub consumer_contact_phone: String,
+    pub ip_addresses: Vec<String>,
+    pub maskinporten_client_id: String,
+    pub message: String,
+    pub acknowledge_test_data: bool,
+}
+
+/// The form's fields in display order; errors are reported in this order.
+pub const FIELD_ORDER: &[&str] = &[
+    "environment",
+    "scope",
+    "vendor_org_number",
+    "vendor_org_name",
+    "vendor_contact_name",
+    "vendor_contact_email",
+    "vendor_contact_phone",
+    "consumer_org_number",
+    "consumer_org_name",
+    "consumer_contact_name",
+    "consumer_contact_email",
+    "consumer_contact_phone",
+    "ip_addresses",
+    "maskinporten_client_id",
+    "message",
+    "acknowledge_test_data",
+];
+
+/// One side of the order: the vendor or the consumer organisation and its contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Party {
+    org_number: OrgNumber,
+    org_name: OrgName,
+    contact_name: Option<String>,
+    contact_email: EmailAddress,
+    contact_phone: MobileNumber,
+}
+
+impl Party {
+    pub fn org_number(&self) -> &OrgNumber {
+        &self.org_number
+    }
+
+    pub fn org_name(&self) -> &OrgName {
+        &self.org_name
+    }
+
+    pub fn contact_name(&self) -> Option<&str> {
+        self.contact_name.as_deref()
+    }
+
+    pub fn contact_email(&self) -> &EmailAddress {
+        &self.contact_email
+    }
+
+    pub fn contact_phone(&self) -> &MobileNumber {
+        &self.contact_phone
+    }
+}
+
+/// A fully checked order, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewOrder {
+    environment: Environment,
+    scope: Scope,
+    vendor: Party,
+    consumer: Party,
+    ip_ranges: Vec<IpRange>,
+    maskinporten_client_id: Option<String>,
+    message: Option<String>,
+    acknowledged_test_data: bool,
+}
+
+/// Every field's first error as (field name, error), in [`FIELD_ORDER`], at most one per field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the order has {} invalid field(s)", .0.len())]
+pub struct OrderErrors(pub Vec<(&'static str, FieldError)>);
+
+impl OrderErrors {
+    /// The error for one field, for showing it next to that field.
+    pub fn get(&self, field: &str) -> Option<&FieldError> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, e)| e)
+    }
+}
+
+/// Collects the first error of each field while the parse goes on, so the person sees
+/// every problem at once.
+struct Collector {
+    errors: Vec<(&'static str, FieldError)>,
+}
+
+impl Collector {
+    fn check<T>(&mut self, field: &'static str, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error);
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, field: &'static str, error: FieldError) {
+        if !self.errors.iter().any(|(f, _)| *f == field) {
+            self.errors.push((field, error));
+        }
+    }
+
+    fn finish(mut self) -> OrderErrors {
+        let position = |field: &str| FIELD_ORDER.iter().position(|f| *f == field);
+        self.errors.sort_by_key(|(field, _)| position(field));
+        OrderErrors(self.errors)
+    }
+}
+
+/// The form's names for one party's fields.
+struct PartyFields<'a> {
+    org_number: (&'static str, &'a str),
+    org_name: (&'static str, &'a str),
+    contact_name: (&'static str, &'a str),
+    contact_email: (&'static str, &'a str),
+    contact_phone: (&'static str, &'a str),
+}
+
+/// One party's fields, each parsed on its own, so the org number is at hand for the
+/// cross-field rule even when another field of the party is wrong.
+struct PartyParts {
+    org_number: Option<OrgNumber>,
+    org_name: Option<OrgName>,
+    contact_name: Option<Option<String>>,
+    contact_email: Option<EmailAddress>,
+    contact_phone: Option<MobileNumber>,
+}
+
+impl PartyFields<'_> {
+    fn parse(self, errors: &mut Collector) -> PartyParts {
+        let (field, raw) = self.org_number;
+        let org_number = errors.check(field, OrgNumber::parse(raw));
+        let (field, raw) = self.org_name;
+        let org_name = errors.check(field, OrgName::parse(raw));
+        let (field, raw) = self.contact_name;
+        let contact_name = errors.check(field, optional_text(raw, SHORT_TEXT_MAX, false));
+        let (field, raw) = self.contact_email;
+        let contact_email = errors.check(field, EmailAddress::parse(raw));
+        let (field, raw) = self.contact_phone;
+        let contact_phone = errors.check(field, MobileNumber::parse(raw));
+        PartyParts {
+            org_number,
+            org_name,
+            contact_name,
+            contact_email,
+            contact_phone,
+        }
+    }
+}
+
+impl PartyParts {
+    fn into_party(self) -> Option<Party> {
+        Some(Party {
+            org_number: self.org_number?,
+            org_name: self.org_name?,
+            contact_name: self.contact_name?,
+            contact_email: self.contact_email?,
+            contact_phone: self.contact_phone?,
+        })
+    }
+}
+
+impl NewOrder {
+    pub fn parse(input: &OrderInput, scopes: &ScopeCatalog) -> Result<NewOrder, OrderErrors> {
+        let mut errors = Collector { errors: Vec::new() };
+
+        let environment = errors.check("environment", Environment::parse(&input.environment));
+        let scope = errors.check("scope", scopes.parse_scope(&input.scope));
+        let vendor = PartyFields {
+            org_number: ("vendor_org_number", &input.vendor_org_number),
+            org_name: ("vendor_org_name", &input.vendor_org_name),
+            contact_name: ("vendor_contact_name", &input.vendor_contact_name),
+            contact_email: ("vendor_contact_email", &input.vendor_contact_email),
+            contact_phone: ("vendor_contact_phone", &input.vendor_contact_phone),
+        }
+        .parse(&mut errors);
+        let consumer = PartyFields {
+            org_number: ("consumer_org_number", &input.consumer_org_number),
+            org_name: ("consumer_org_name", &input.consumer_org_name),
+            contact_name: ("consumer_contact_name", &input.consumer_contact_name),
+            contact_email: ("consumer_contact_email", &input.consumer_contact_email),
+            contact_phone: ("consumer_contact_phone", &input.consumer_contact_phone),
+        }
+        .parse(&mut errors);
+
+        // Maskinporten refuses a consumer_org equal to the vendor's own number, so such an
+        // order could never reach a working token.
+        if let (Some(v), Some(c)) = (&vendor.org_number, &consumer.org_number)
+            && v == c
+        {
+            errors.add(
+                "consumer_org_number",
+                FieldError::new(codes::SAME_ORG_NUMBER),
+            );
+        }
+
+        let (ip_ranges, acknowledged_test_data) = match environment {
+            Some(env) if env.requires_ip_addresses() => {
+                let ranges = errors.check("ip_addresses", ip::parse_list(&input.ip_addresses));
+                if !input.acknowledge_test_data {
+                    errors.add(
+                        "acknowledge_test_data",
+                        FieldError::new(codes::ACKNOWLEDGE_REQUIRED),
+                    );
+                }
+                (ranges, input.acknowledge_test_data)
+            }
+            // Production asks for neither; whatever came in is dropped. When the
+            // environment itself is invalid, the test-only rules are not applied.
+            _ => (Some(Vec::new()), false),
+        };
+
+        let maskinporten_client_id = errors.check(
+            "maskinporten_client_id",
+            optional_text(&input.maskinporten_client_id, SHORT_TEXT_MAX, false),
+        );
+        let message = errors.check("message", optional_text(&input.message, MESSAGE_MAX, true));
+
+        match (
+            environment,
+            scope,
+            vendor.into_party(),
+            consumer.into_party(),
+            ip_ranges,
+            maskinporten_client_id,
+            message,
+        ) {
+            (
+                Some(environment),
+                Some(scope),
+                Some(vendor),
+                Some(consumer),
+                Some(ip_ranges),
+                Some(maskinporten_client_id),
+                Some(message),
+            ) if errors.errors.is_empty() => Ok(NewOrder {
+                environment,
+                scope,
+                vendor,
+                consumer,
+                ip_ranges,
+                maskinporten_client_id,
+                message,
+                acknowledged_test_data,
+            }),
+            _ => Err(errors.finish()),
+        }
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub fn vendor(&self) -> &Party {
+        &self.vendor
+    }
+
+    pub fn consumer(&self) -> &Party {
+        &self.consumer
+    }
+
+    /// Empty for production orders.
+    pub fn ip_ranges(&self) -> &[IpRange] {
+        &self.ip_ranges
+    }
+
+    pub fn maskinporten_client_id(&self) -> Option<&str> {
+        self.maskinporten_client_id.as_deref()
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Always false for production orders, where the question is not asked.
+    pub fn acknowledged_test_data(&self) -> bool {
+        self.acknowledged_test_data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_test_input() -> OrderInput {
+        OrderInput {
+            environment: "test".into(),
+            scope: "brreg:reelle/offentlig".into(),
+            vendor_org_number: "310 149 942".into(),
+            vendor_org_name: " Leverandøren AS ".into(),
+            vendor_contact_name: "Kari Nordmann".into(),
+            vendor_contact_email: "kari@Leverandoren.NO".into(),
+            vendor_contact_phone: "912 34 567".into(),
+            consumer_org_number: "313876144".into(),
+            consumer_org_name: "Kunden AS".into(),
+            consumer_contact_name: String::new(),
+            consumer_contact_email: "ola@kunden.no".into(),
+            consumer_contact_phone: "+46 70 123 45 67".into(),
+            ip_addresses: vec!["8.8.8.8".into(), "".into(), "2a00:1450:4001::/48".into()],
+            maskinporten_client_id: " 0f9a1c7e-1234 ".into(),
+            message: "Hei!\r\nTakk.".into(),
+            acknowledge_test_data: true,
+        }
+    }
+
+    fn valid_production_input() -> OrderInput {
+        OrderInput {
+            environment: "production".into(),
+            // Ignored for production, however wrong.
+            ip_addresses: vec!["10.0.0.1".into(), "nonsense".into()],
+            acknowledge_test_data: false,
+            ..valid_test_input()
+        }
+    }
+
+    fn parse(input: &OrderInput) -> Result<NewOrder, OrderErrors> {
+        NewOrder::parse(input, &ScopeCatalog::default())
+    }
+
+    fn errors(input: &OrderInput) -> Vec<(&'static str, &'static str)> {
+        match parse(input) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(|(f, e)| (*f, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_valid_test_order() {
+        let order = parse(&valid_test_input()).unwrap();
+        assert_eq!(order.environment(), Environment::Test);
+        assert_eq!(order.scope().as_str(), "brreg:reelle/offentlig");
+
+        let vendor = order.vendor();
+        assert_eq!(vendor.org_number().as_str(), "310149942");
+        assert_eq!(vendor.org_name().as_str(), "Leverandøren AS");
+        assert_eq!(vendor.contact_name(), Some("Kari Nordmann"));
+        assert_eq!(vendor.contact_email().as_str(), "kari@leverandoren.no");
+        assert_eq!(vendor.contact_phone().as_str(), "+4791234567");
+
+        let consumer = order.consumer();
+        assert_eq!(consumer.org_number().as_str(), "313876144");
+        assert_eq!(consumer.contact_name(), None);
+        assert_eq!(consumer.contact_phone().as_str(), "+46701234567");
+
+        let ips: Vec<String> = order.ip_ranges().iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["8.8.8.8", "2a00:1450:4001::/48"]);
+        assert_eq!(order.maskinporten_client_id(), Some("0f9a1c7e-1234"));
+        assert_eq!(order.message(), Some("Hei!\nTakk."));
+        assert!(order.acknowledged_test_data());
+    }
+
+    #[test]
+    fn a_valid_production_order_ignores_the_test_only_fields() {
+        let order = parse(&valid_production_input()).unwrap();
+        assert_eq!(order.environment(), Environment::Production);
+        assert!(order.ip_ranges().is_empty());
+        assert!(!order.acknowledged_test_data());
+
+        let acknowledged = OrderInput {
+            acknowledge_test_data: true,
+            ip_addresses: vec!["8.8.8.8".into()],
+            ..valid_production_input()
+        };
+        let order = parse(&acknowledged).unwrap();
+        assert!(order.ip_ranges().is_empty());
+        assert!(!order.acknowledged_test_data());
+    }
+
+    #[test]
+    fn an_empty_form_reports_every_required_field_in_form_order() {
+        assert_eq!(
+            errors(&OrderInput::default()),
+            [
+                ("environment", codes::REQUIRED),
+                ("scope", codes::REQUIRED),
+                ("vendor_org_number", codes::REQUIRED),
+                ("vendor_org_name", codes::REQUIRED),
+                ("vendor_contact_email", codes::REQUIRED),
+                ("vendor_contact_phone", codes::REQUIRED),
+                ("consumer_org_number", codes::REQUIRED),
+                ("consumer_org_name", codes::REQUIRED),
+                ("consumer_contact_email", codes::REQUIRED),
+                ("consumer_contact_phone", codes::REQUIRED),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_test_order_also_needs_ips_and_the_acknowledgement() {
+        let input = OrderInput {
+            environment: "test".into(),
+            ..OrderInput::default()
+        };
+        let found = errors(&input);
+        assert_eq!(found.len(), 11);
+        assert_eq!(
+            found[9..],
+            [
+                ("ip_addresses", codes::REQUIRED),
+                ("acknowledge_test_data", codes::ACKNOWLEDGE_REQUIRED),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_invalid_environment_skips_the_test_only_rules() {
+        let input = OrderInput {
+            environment: "staging".into(),
+            ip_addresses: vec!["10.0.0.1".into()],
+            acknowledge_test_data: false,
+            ..valid_test_input()
+        };
+        assert_eq!(errors(&input), [("environment", codes::INVALID_CHOICE)]);
+    }
+
+    #[test]
+    fn an_unknown_scope_is_an_invalid_choice() {
+        let input = OrderInput {
+            scope: "brreg:reelle/media".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(errors(&input), [("scope", codes::INVALID_CHOICE)]);
+        let catalog = ScopeCatalog::parse("brreg:reelle/media=Media").unwrap();
+        assert!(NewOrder::parse(&input, &catalog).is_ok());
+    }
+
+    #[test]
+    fn test_orders_need_the_acknowledgement() {
+        let input = OrderInput {
+            acknowledge_test_data: false,
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [("acknowledge_test_data", codes::ACKNOWLEDGE_REQUIRED)]
+        );
+    }
+
+    #[test]
+    fn test_orders_need_valid_public_ips() {
+        for (ips, expected) in [
+            (vec![], FieldError::new(codes::REQUIRED)),
+            (vec!["  ".to_owned()], FieldError::new(codes::REQUIRED)),
+            (
+                vec!["8.8.8.8".into(), "192.168.1.10".into()],
+                FieldError::with_value(codes::IP_NOT_PUBLIC, "192.168.1.10"),
+            ),
+            (
+                (1..=11).map(|i| format!("8.8.8.{i}")).collect(),
+                FieldError::new(codes::IP_TOO_MANY),
+            ),
+        ] {
+            let input = OrderInput {
+                ip_addresses: ips,
+                ..valid_test_input()
+            };
+            let e = parse(&input).unwrap_err();
+            assert_eq!(e.0.len(), 1);
+            assert_eq!(e.get("ip_addresses"), Some(&expected));
+        }
+    }
+
+    #[test]
+    fn vendor_and_consumer_must_differ() {
+        let input = OrderInput {
+            consumer_org_number: "310149942".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [("consumer_org_number", codes::SAME_ORG_NUMBER)]
+        );
+    }
+
+    #[test]
+    fn same_org_number_is_found_whatever_else_is_wrong() {
+        let input = OrderInput {
+            consumer_org_number: "310149942".into(),
+            vendor_contact_email: "nope".into(),
+            consumer_contact_phone: "22 22 22 22".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [
+                ("vendor_contact_email", codes::EMAIL_INVALID),
+                ("consumer_org_number", codes::SAME_ORG_NUMBER),
+                ("consumer_contact_phone", codes::PHONE_NOT_MOBILE),
+            ]
+        );
+    }
+
+    #[test]
+    fn same_org_number_only_when_both_parse() {
+        let input = OrderInput {
+            vendor_org_number: "974760674".into(),
+            consumer_org_number: "974760674".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [
+                ("vendor_org_number", codes::ORG_NUMBER_CHECKSUM),
+                ("consumer_org_number", codes::ORG_NUMBER_CHECKSUM),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_party_field_is_checked() {
+        let input = OrderInput {
+            vendor_org_number: "12345678".into(),
+            vendor_org_name: "Bad\u{7}Name".into(),
+            vendor_contact_name: "x".repeat(201),
+            vendor_contact_email: "kari@localhost".into(),
+            vendor_contact_phone: "22 22 22 22".into(),
+            consumer_org_number: "974760674".into(),
+            consumer_org_name: "y".repeat(201),
+            consumer_contact_name: "Ola\nNordmann".into(),
+            consumer_contact_email: "".into(),
+            consumer_contact_phone: "abc".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [
+                ("vendor_org_number", codes::ORG_NUMBER_FORMAT),
+                ("vendor_org_name", codes::CONTROL_CHARACTERS),
+                ("vendor_contact_name", codes::TOO_LONG),
+                ("vendor_contact_email", codes::EMAIL_INVALID),
+                ("vendor_contact_phone", codes::PHONE_NOT_MOBILE),
+                ("consumer_org_number", codes::ORG_NUMBER_CHECKSUM),
+                ("consumer_org_name", codes::TOO_LONG),
+                ("consumer_contact_name", codes::CONTROL_CHARACTERS),
+                ("consumer_contact_email", codes::REQUIRED),
+                ("consumer_contact_phone", codes::PHONE_INVALID),
+            ]
+        );
+    }
+
+    #[test]
+    fn optional_fields_at_their_limits() {
+        let input = OrderInput {
+            vendor_contact_name: "n".repeat(200),
+            maskinporten_client_id: "c".repeat(200),
+            message: "m".repeat(2000),
+            ..valid_test_input()
+        };
+        let order = parse(&input).unwrap();
+        assert_eq!(order.message().map(|m| m.chars().count()), Some(2000));
+
+        let input = OrderInput {
+            maskinporten_client_id: "c".repeat(201),
+            message: "m".repeat(2001),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [
+                ("maskinporten_client_id", codes::TOO_LONG),
+                ("message", codes::TOO_LONG),
+            ]
+        );
+    }
+
+    #[test]
+    fn optional_fields_may_be_empty() {
+        let input = OrderInput {
+            vendor_contact_name: "  ".into(),
+            maskinporten_client_id: String::new(),
+            message: " \r\n ".into(),
+            ..valid_test_input()
+        };
+        let order = parse(&input).unwrap();
+        assert_eq!(order.vendor().contact_name(), None);
+        assert_eq!(order.maskinporten_client_id(), None);
+        assert_eq!(order.message(), None);
+    }
+
+    #[test]
+    fn control_characters_in_client_id_and_message() {
+        let input = OrderInput {
+            maskinporten_client_id: "abc\ndef".into(),
+            message: "line\u{0}".into(),
+            ..valid_test_input()
+        };
+        assert_eq!(
+            errors(&input),
+            [
+                ("maskinporten_client_id", codes::CONTROL_CHARACTERS),
+                ("message", codes::CONTROL_CHARACTERS),
+            ]
+        );
+    }
+
+    #[test]
+    fn error_fields_are_form_fields() {
+        let input = OrderInput {
+            environment: "test".into(),
+            maskinporten_client_id: "\u{0}".into(),
+            message: "\u{0}".into(),
+            ..OrderInput::default()
+        };
+        let e = parse(&input).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|(f, _)| *f).collect();
+        // Every field but the valid environment and the optional names, in form order.
+        let expected: Vec<&str> = FIELD_ORDER
+            .iter()
+            .copied()
+            .filter(|f| *f != "environment" && !f.ends_with("contact_name"))
+            .collect();
+        assert_eq!(fields, expected);
+        assert_eq!(e.get("scope"), Some(&FieldError::new(codes::REQUIRED)));
+        assert_eq!(e.get("vendor_contact_name"), None);
+    }
+
+    #[test]
+    fn missing_fields_deserialize_as_empty() {
+        use serde::de::value::{Error, MapDeserializer};
+        let map = MapDeserializer::<_, Error>::new(
+            [("environment", "production"), ("unknown_field", "x")].into_iter(),
+        );
+        let input = OrderInput::deserialize(map).unwrap();
+        assert_eq!(input.environment, "production");
+        assert!(input.scope.is_empty());
+        assert!(input.ip_addresses.is_empty());
+        assert!(!input.acknowledge_test_data);
+    }
+}

@@ -1,0 +1,11 @@
+//! The TT02 order tracker for the Register of Beneficial Owners: vendors order TT02 access in
+//! a browser or over JSON, the order is validated, stored and mailed to the registry.
+
+pub mod config;
+pub mod domain;
+pub mod i18n;
+pub mod mail;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

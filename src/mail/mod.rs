@@ -1,0 +1,5 @@
+//! Email: rendering from templates, the delivery worker, and the transports it delivers with.
+
+pub mod render;
+pub mod transport;
+pub mod worker;

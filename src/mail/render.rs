@@ -1,0 +1,211 @@
+//! Emails are askama templates in `templates/mail/`, with every text from the catalog.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::domain::{NewOrder, Party};
+use crate::i18n::{Lang, Tr};
+use crate::store::outbox::OutgoingMail;
+
+/// One organisation and its contact, as the emails show them.
+#[derive(Debug, Clone)]
+pub struct PartyFacts {
+    pub org_number: String,
+    pub org_name: String,
+    pub contact_name: Option<String>,
+    pub contact_email: String,
+    pub contact_phone: String,
+}
+
+impl PartyFacts {
+    fn from_party(party: &Party) -> Self {
+        Self {
+            org_number: party.org_number().as_str().to_owned(),
+            org_name: party.org_name().as_str().to_owned(),
+            contact_name: party.contact_name().map(str::to_owned),
+            contact_email: party.contact_email().as_str().to_owned(),
+            contact_phone: party.contact_phone().as_str().to_owned(),
+        }
+    }
+}
+
+/// Everything an email may say about an order, already in display form.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub reference: String,
+    pub environment: String,
+    pub scope: String,
+    pub delegation_schema: String,
+    pub vendor: PartyFacts,
+    pub consumer: PartyFacts,
+    pub ip_addresses: Vec<String>,
+    pub maskinporten_client_id: Option<String>,
+    pub message: Option<String>,
+    pub acknowledged_test_data: bool,
+    pub submitted_at: String,
+}
+
+impl OrderFacts {
+    pub fn from_new(
+        order: &NewOrder,
+        reference: &str,
+        settings: &Settings,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            reference: reference.to_owned(),
+            environment: order.environment().as_str().to_owned(),
+            scope: order.scope().as_str().to_owned(),
+            delegation_schema: settings
+                .scopes
+                .delegation_schema(order.scope())
+                .unwrap_or_default()
+                .to_owned(),
+            vendor: PartyFacts::from_party(order.vendor()),
+            consumer: PartyFacts::from_party(order.consumer()),
+            ip_addresses: order.ip_ranges().iter().map(ToString::to_string).collect(),
+            maskinporten_client_id: order.maskinporten_client_id().map(str::to_owned),
+            message: order.message().map(str::to_owned),
+            acknowledged_test_data: order.acknowledged_test_data(),
+            submitted_at: at.format("%d.%m.%Y %H:%M UTC").to_string(),
+        }
+    }
+
+    pub fn is_test(&self) -> bool {
+        self.environment == "test"
+    }
+}
+
+/// The structured email to the registry's mailbox, always in bokmål (the registry's language).
+#[derive(Template)]
+#[template(path = "mail/registry_order.txt")]
+struct RegistryOrderText<'a> {
+    tr: Tr,
+    o: &'a OrderFacts,
+    environment: &'static str,
+    case_url: String,
+}
+
+/// Which contact a confirmation goes to; the texts differ in what that contact does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Vendor,
+    Consumer,
+}
+
+/// A contact's confirmation, with its sentences already filled in for both templates.
+struct Confirmation<'a> {
+    tr: Tr,
+    o: &'a OrderFacts,
+    subject: String,
+    environment: &'static str,
+    intro: String,
+    next_delegate: String,
+    receipt_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/confirmation.txt")]
+struct ConfirmationText<'a> {
+    c: &'a Confirmation<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/confirmation.html")]
+struct ConfirmationHtml<'a> {
+    c: &'a Confirmation<'a>,
+}
+
+fn environment_name(tr: Tr, environment: &str) -> &'static str {
+    tr.t(&format!("environment.{environment}"))
+}
+
+/// The emails a new order causes: one to the registry, one confirmation to each contact.
+pub fn new_order_mails(
+    facts: &OrderFacts,
+    lang: Lang,
+    settings: &Settings,
+) -> Result<Vec<OutgoingMail>, askama::Error> {
+    let nb = Tr::new(Lang::Nb);
+    let registry = OutgoingMail {
+        kind: "registry_new_order",
+        to: vec![settings.mail.registry_mailbox.clone()],
+        reply_to: Some(facts.vendor.contact_email.clone()),
+        subject: nb.fill(
+            "mail.registry.subject",
+            &[
+                ("reference", &facts.reference),
+                ("vendor", &facts.vendor.org_name),
+                ("consumer", &facts.consumer.org_name),
+                ("environment", environment_name(nb, &facts.environment)),
+            ],
+        ),
+        text: RegistryOrderText {
+            tr: nb,
+            o: facts,
+            environment: environment_name(nb, &facts.environment),
+            case_url: format!("{}/admin/orders/{}", settings.base_url, facts.reference),
+        }
+        .render()?,
+        html: None,
+    };
+
+    let tr = Tr::new(lang);
+    let receipt_url = format!(
+        "{}/orders/{}/receipt?lang={}",
+        settings.base_url,
+        facts.reference,
+        lang.code()
+    );
+    let next_delegate = tr.fill(
+        if facts.is_test() {
+            "mail.confirmation.next_delegate_test"
+        } else {
+            "mail.confirmation.next_delegate_production"
+        },
+        &[("schema", &facts.delegation_schema)],
+    );
+    let mut mails = vec![registry];
+    for role in [Role::Vendor, Role::Consumer] {
+        let (kind, to, intro) = match role {
+            Role::Vendor => (
+                "vendor_confirmation",
+                &facts.vendor.contact_email,
+                tr.fill(
+                    "mail.confirmation.vendor_intro",
+                    &[("consumer", &facts.consumer.org_name)],
+                ),
+            ),
+            Role::Consumer => (
+                "consumer_confirmation",
+                &facts.consumer.contact_email,
+                tr.fill(
+                    "mail.confirmation.consumer_intro",
+                    &[("vendor", &facts.vendor.org_name)],
+                ),
+            ),
+        };
+        let confirmation = Confirmation {
+            tr,
+            o: facts,
+            subject: tr.fill(
+                "mail.confirmation.subject",
+                &[("reference", &facts.reference)],
+            ),
+            environment: environment_name(tr, &facts.environment),
+            intro,
+            next_delegate: next_delegate.clone(),
+            receipt_url: receipt_url.clone(),
+        };
+        mails.push(OutgoingMail {
+            kind,
+            to: vec![to.clone()],
+            reply_to: None,
+            subject: confirmation.subject.clone(),
+            text: ConfirmationText { c: &confirmation }.render()?,
+            html: Some(ConfirmationHtml { c: &confirmation }.render()?),
+        });
+    }
+    Ok(mails)
+}

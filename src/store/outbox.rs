@@ -1,0 +1,190 @@
+//! The mail outbox: emails are written in the same transaction as the change that causes
+//! them, and a worker delivers them later (see `crate::mail::worker`).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Backend, Db, timestamp};
+
+/// An email ready to be stored: rendered, addressed, not yet sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// What the email is for, e.g. `registry_new_order`; shown to admins.
+    pub kind: &'static str,
+    pub to: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// A message claimed for delivery by one worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedMail {
+    pub id: String,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// Including the attempt now starting.
+    pub attempts: i64,
+}
+
+pub async fn enqueue<'c, E>(
+    executor: E,
+    order_id: Option<&str>,
+    mail: &OutgoingMail,
+    message_id_domain: &str,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let id = Uuid::now_v7();
+    let now = timestamp(Utc::now());
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, order_id, message_id, kind, recipients, reply_to, subject,
+            body_text, body_html, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(order_id.map(str::to_owned))
+    .bind(format!("<{id}@{message_id_domain}>"))
+    .bind(mail.kind)
+    .bind(serde_json::to_string(&mail.to).unwrap_or_else(|_| "[]".into()))
+    .bind(mail.reply_to.clone())
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(mail.html.clone())
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages for `lease`. A message whose worker died mid-send becomes
+/// due again when its lease runs out. On PostgreSQL, `SKIP LOCKED` lets several app instances
+/// claim side by side without waiting on or double-claiming each other's rows; SQLite has one
+/// writer at a time, so the single UPDATE is already exclusive.
+pub async fn claim_due(
+    db: &Db,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<ClaimedMail>, sqlx::Error> {
+    let now = Utc::now();
+    let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let lock = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, locked_until = $1
+         WHERE id IN (
+            SELECT id FROM mail_outbox
+            WHERE (status = 'pending' AND next_attempt_at <= $2)
+               OR (status = 'sending' AND locked_until < $2)
+            ORDER BY next_attempt_at
+            LIMIT $3 {lock})
+         RETURNING id, message_id, recipients, reply_to, subject, body_text, body_html, attempts"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(timestamp(lease_end))
+        .bind(timestamp(now))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let recipients: String = row.try_get("recipients")?;
+            Ok(ClaimedMail {
+                id: row.try_get("id")?,
+                message_id: row.try_get("message_id")?,
+                to: serde_json::from_str(&recipients).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "recipients".into(),
+                    source: Box::new(e),
+                })?,
+                reply_to: row.try_get("reply_to")?,
+                subject: row.try_get("subject")?,
+                text: row.try_get("body_text")?,
+                html: row.try_get("body_html")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_sent(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
+            last_error = NULL
+         WHERE id = $2",
+    )
+    .bind(timestamp(Utc::now()))
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: due again after `retry_in`, or `failed` for good when `None`.
+pub async fn mark_attempt_failed(
+    db: &Db,
+    id: &str,
+    error: &str,
+    retry_in: Option<Duration>,
+) -> Result<(), sqlx::Error> {
+    let (status, next) = match retry_in {
+        Some(delay) => (
+            "pending",
+            Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1)),
+        ),
+        None => ("failed", Utc::now()),
+    };
+    // Errors can be long; keep what an admin needs to see.
+    let error: String = error.chars().take(500).collect();
+    sqlx::query(
+        "UPDATE mail_outbox SET status = $1, next_attempt_at = $2, locked_until = NULL,
+            last_error = $3
+         WHERE id = $4",
+    )
+    .bind(status)
+    .bind(timestamp(next))
+    .bind(error)
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Delivery state of one message, for tests and the admin pages.
+#[derive(Debug, Clone)]
+pub struct MailState {
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub message_id: String,
+}
+
+pub async fn for_order(db: &Db, order_id: &str) -> Result<Vec<MailState>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT kind, status, attempts, message_id FROM mail_outbox
+         WHERE order_id = $1 ORDER BY created_at, id",
+    )
+    .bind(order_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MailState {
+                kind: row.try_get("kind")?,
+                status: row.try_get("status")?,
+                attempts: row.try_get("attempts")?,
+                message_id: row.try_get("message_id")?,
+            })
+        })
+        .collect()
+}

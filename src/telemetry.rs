@@ -1,0 +1,20 @@
+//! Logs: human-readable lines by default, JSON with `RRH_LOG_FORMAT=json`; level from
+//! `RUST_LOG` (default `info`). Log lines never carry personal data or tokens: handlers log
+//! references and ids, and the request log names route patterns, not paths.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
+    let json = std::env::var("RRH_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    // A second init (tests start several apps in one process) keeps the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,238 @@
+//! `POST /api/v1/orders`: the order form as JSON, for vendors who script their orders.
+//!
+//! Answers: 201 with the reference; 400 for a body that is not JSON; 409 when an open order
+//! for the same pair exists; 413 for an oversized body; 415 for another content type; 422 with
+//! one `{code, message}` per field for everything else a person could get wrong.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::error::AppError;
+use super::lang::Language;
+use super::public::read_body;
+use super::view::field_message;
+use super::{AppState, request_context};
+use crate::domain::{FIELD_ORDER, FieldError, NewOrder, OrderInput};
+use crate::i18n::{Lang, Tr};
+use crate::store::orders::{ACTOR_API, CreateError};
+
+const STRING_FIELDS: [&str; 14] = [
+    "environment",
+    "scope",
+    "vendor_org_number",
+    "vendor_org_name",
+    "vendor_contact_name",
+    "vendor_contact_email",
+    "vendor_contact_phone",
+    "consumer_org_number",
+    "consumer_org_name",
+    "consumer_contact_name",
+    "consumer_contact_email",
+    "consumer_contact_phone",
+    "maskinporten_client_id",
+    "message",
+];
+
+pub async fn create_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    lang: Language,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+        });
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            let tr = lang.tr();
+            return Ok(HttpResponse::BadRequest().json(json!({
+                "error": "malformed_json",
+                "message": tr.t("api.malformed_json"),
+                "detail": err.to_string(),
+                "request_id": request_context().id,
+            })));
+        }
+    };
+    let Value::Object(object) = value else {
+        let tr = lang.tr();
+        return Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "not_an_object",
+            "message": tr.t("api.not_an_object"),
+            "request_id": request_context().id,
+        })));
+    };
+
+    let (input, language, mut errors) = read_fields(&object);
+    let lang = language.unwrap_or(lang.0);
+    let tr = Tr::new(lang);
+    let order = match NewOrder::parse(&input, &state.settings.scopes) {
+        Ok(order) if errors.is_empty() => Some(order),
+        Ok(_) => None,
+        Err(order_errors) => {
+            for (field, error) in order_errors.0 {
+                // A type error on a field says more than a rule broken by its empty stand-in.
+                errors.entry(field.to_owned()).or_insert(error);
+            }
+            None
+        }
+    };
+    let Some(order) = order else {
+        return Ok(validation_failed(tr, &errors));
+    };
+
+    match state.create_order(&order, lang, ACTOR_API).await {
+        Ok(created) => {
+            let receipt = format!(
+                "{}/orders/{}/receipt",
+                state.settings.base_url, created.reference
+            );
+            Ok(HttpResponse::Created()
+                .insert_header((LOCATION, receipt.clone()))
+                .json(json!({
+                    "reference": created.reference,
+                    "status": "received",
+                    "receipt_url": receipt,
+                })))
+        }
+        Err(CreateError::Duplicate) => Ok(HttpResponse::Conflict().json(json!({
+            "error": "duplicate_open_order",
+            "message": tr.t("error.duplicate_open_order"),
+            "request_id": request_context().id,
+        }))),
+        Err(CreateError::Database(err)) => Err(err.into()),
+        Err(CreateError::Render(err)) => Err(err.into()),
+    }
+}
+
+/// Reads the known fields with their JSON types; a wrong type or an unknown field is an error
+/// on that field (unknown ones are refused so a typo never silently drops a value).
+fn read_fields(
+    object: &Map<String, Value>,
+) -> (OrderInput, Option<Lang>, BTreeMap<String, FieldError>) {
+    let mut errors = BTreeMap::new();
+    let mut input = OrderInput::default();
+    let mut language = None;
+    let wrong_type = |expected: &str| FieldError::with_value("wrong_type", expected);
+
+    for (key, value) in object {
+        let key = key.as_str();
+        if let Some(slot) = string_slot(&mut input, key) {
+            match value {
+                Value::String(text) => *slot = text.clone(),
+                Value::Null => {}
+                _ => {
+                    errors.insert(key.to_owned(), wrong_type("string"));
+                }
+            }
+            continue;
+        }
+        match key {
+            "ip_addresses" => match value {
+                Value::Array(items) => {
+                    let texts: Option<Vec<String>> = items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect();
+                    match texts {
+                        Some(texts) => input.ip_addresses = texts,
+                        None => {
+                            errors.insert(key.to_owned(), wrong_type("array of strings"));
+                        }
+                    }
+                }
+                Value::Null => {}
+                _ => {
+                    errors.insert(key.to_owned(), wrong_type("array of strings"));
+                }
+            },
+            "acknowledge_test_data" => match value {
+                Value::Bool(flag) => input.acknowledge_test_data = *flag,
+                Value::Null => {}
+                _ => {
+                    errors.insert(key.to_owned(), wrong_type("boolean"));
+                }
+            },
+            "language" => match value.as_str().and_then(Lang::parse) {
+                Some(lang) => language = Some(lang),
+                None if value.is_null() => {}
+                None => {
+                    errors.insert(key.to_owned(), FieldError::new("invalid_choice"));
+                }
+            },
+            _ => {
+                errors.insert(key.to_owned(), FieldError::new("unknown_field"));
+            }
+        }
+    }
+    (input, language, errors)
+}
+
+fn string_slot<'a>(input: &'a mut OrderInput, key: &str) -> Option<&'a mut String> {
+    if !STRING_FIELDS.contains(&key) {
+        return None;
+    }
+    Some(match key {
+        "environment" => &mut input.environment,
+        "scope" => &mut input.scope,
+        "vendor_org_number" => &mut input.vendor_org_number,
+        "vendor_org_name" => &mut input.vendor_org_name,
+        "vendor_contact_name" => &mut input.vendor_contact_name,
+        "vendor_contact_email" => &mut input.vendor_contact_email,
+        "vendor_contact_phone" => &mut input.vendor_contact_phone,
+        "consumer_org_number" => &mut input.consumer_org_number,
+        "consumer_org_name" => &mut input.consumer_org_name,
+        "consumer_contact_name" => &mut input.consumer_contact_name,
+        "consumer_contact_email" => &mut input.consumer_contact_email,
+        "consumer_contact_phone" => &mut input.consumer_contact_phone,
+        "maskinporten_client_id" => &mut input.maskinporten_client_id,
+        _ => &mut input.message,
+    })
+}
+
+fn validation_failed(tr: Tr, errors: &BTreeMap<String, FieldError>) -> HttpResponse {
+    // Fields in the form's order first, then any unknown ones, so the answer reads top-down.
+    let mut ordered: Vec<(&String, &FieldError)> = errors.iter().collect();
+    ordered.sort_by_key(|(field, _)| {
+        FIELD_ORDER
+            .iter()
+            .position(|f| f == field)
+            .unwrap_or(FIELD_ORDER.len())
+    });
+    let body: Map<String, Value> = ordered
+        .into_iter()
+        .map(|(field, error)| {
+            let message = match error.code {
+                "wrong_type" => tr.fill(
+                    "api.wrong_type",
+                    &[("expected", error.value.as_deref().unwrap_or(""))],
+                ),
+                "unknown_field" => tr.t("api.unknown_field").to_owned(),
+                _ => field_message(tr, field, error),
+            };
+            (
+                field.clone(),
+                json!({ "code": error.code, "message": message }),
+            )
+        })
+        .collect();
+    HttpResponse::UnprocessableEntity().json(json!({
+        "error": "validation_failed",
+        "message": tr.t("api.validation_failed"),
+        "errors": body,
+        "request_id": request_context().id,
+    }))
+}

@@ -1,0 +1,59 @@
+//! CSRF protection for the public form, which has no session: a random value in an HttpOnly
+//! cookie, and in the form an HMAC of it under the server's key (a "signed double submit").
+//! A cross-site page can neither read the cookie nor compute the form value.
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub const COOKIE: &str = "rrh_csrf";
+pub const FIELD: &str = "csrf_token";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The token to put in a form, and the cookie to set if the browser has none yet.
+pub fn issue(req: &HttpRequest, key: &[u8], secure: bool) -> (String, Option<Cookie<'static>>) {
+    match req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 64)
+    {
+        Some(seed) => (sign(key, &seed), None),
+        None => {
+            let seed = random_hex();
+            let cookie = Cookie::build(COOKIE, seed.clone())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(secure)
+                .finish();
+            (sign(key, &seed), Some(cookie))
+        }
+    }
+}
+
+/// True when `submitted` is the token for this browser's cookie. Compared in constant time.
+pub fn verify(req: &HttpRequest, key: &[u8], submitted: &str) -> bool {
+    let Some(seed) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
+        return false;
+    };
+    let expected = sign(key, &seed);
+    expected.len() == submitted.len() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
+fn sign(key: &[u8], seed: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(b"rrh-public-form:");
+    mac.update(seed.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub fn random_hex() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

@@ -1,0 +1,111 @@
+//! The one place where errors become responses: an HTML page for people, JSON for the API,
+//! both with the request id. Internal details are logged, never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde_json::json;
+
+use super::request_context;
+use super::view::Page;
+use crate::i18n::Tr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// A malformed request; the string is a catalog key that explains what was wrong.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+}
+
+impl AppError {
+    /// Stable code for API clients, and the catalog key for the message.
+    fn code_and_key(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::NotFound => ("not_found", "error_page.not_found"),
+            AppError::BadRequest(key) => ("bad_request", key),
+            AppError::PayloadTooLarge => ("payload_too_large", "error_page.too_large"),
+            AppError::UnsupportedMediaType => (
+                "unsupported_media_type",
+                "error_page.unsupported_media_type",
+            ),
+            AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {
+                ("internal_error", "error_page.internal")
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    heading: &'static str,
+    message: &'static str,
+    request_id: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let context = request_context();
+        let status = self.status_code();
+        if status.is_server_error() {
+            // `{:#}` keeps anyhow's context chain; none of our errors carry personal data.
+            tracing::error!(error = format!("{self:#}"), "internal error");
+        }
+        let (code, key) = self.code_and_key();
+        let tr = Tr::new(context.lang);
+        if context.api {
+            return HttpResponse::build(status).json(json!({
+                "error": code,
+                "message": tr.t(key),
+                "request_id": context.id,
+            }));
+        }
+        let page = ErrorPage {
+            page: Page::new(tr, tr.t("error_page.title"), None),
+            heading: tr.t("error_page.title"),
+            message: tr.t(key),
+            request_id: context.id,
+        };
+        match page.render() {
+            Ok(body) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(body),
+            Err(_) => HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(tr.t(key)),
+        }
+    }
+}
+
+/// Renders a page template into a response.
+pub fn html(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .body(template.render()?))
+}

@@ -1,0 +1,195 @@
+//! HTTP: routes per area, the extractors they share, and the one place errors become responses.
+
+pub mod api;
+pub mod csrf;
+pub mod error;
+pub mod health;
+pub mod lang;
+pub mod public;
+pub mod view;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use tokio::sync::Notify;
+use tracing::Instrument;
+
+use crate::config::Settings;
+use crate::mail::{self, render::OrderFacts};
+use crate::store::Db;
+
+/// What every handler may need; cloned per worker thread by actix.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    /// Wakes the mail worker as soon as a transaction has queued mail.
+    pub mail_waker: Arc<Notify>,
+}
+
+impl AppState {
+    /// Domain used in Message-IDs: the public host name, so IDs are unique to this service.
+    pub fn message_id_domain(&self) -> String {
+        url::Url::parse(&self.settings.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into())
+    }
+}
+
+impl AppState {
+    /// Stores a valid order with its first event and its emails, then wakes the mail worker.
+    pub async fn create_order(
+        &self,
+        order: &crate::domain::NewOrder,
+        lang: crate::i18n::Lang,
+        actor: &str,
+    ) -> Result<crate::store::orders::Created, crate::store::orders::CreateError> {
+        let settings = &self.settings;
+        let created = crate::store::orders::create(
+            &self.db,
+            order,
+            lang,
+            actor,
+            &self.message_id_domain(),
+            |reference| {
+                let facts = OrderFacts::from_new(order, reference, settings, chrono::Utc::now());
+                Ok(mail::render::new_order_mails(&facts, lang, settings)?)
+            },
+        )
+        .await?;
+        tracing::info!(reference = %created.reference, "order received");
+        self.mail_waker.notify_one();
+        Ok(created)
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(public::landing))
+        .service(web::resource("/orders/new").get(public::new_order_form))
+        .service(
+            web::resource("/orders")
+                .post(public::submit_order)
+                .get(public::orders_index),
+        )
+        .service(web::resource("/orders/{reference}/receipt").get(public::receipt))
+        .service(web::resource("/api/v1/orders").post(api::create_order))
+        .service(web::resource("/health/live").get(health::live))
+        .service(web::resource("/health/ready").get(health::ready))
+        .service(
+            actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+                .use_etag(true),
+        )
+        .default_service(web::to(public::not_found));
+}
+
+/// A short id for each request: logged with every line the request causes, returned as
+/// `X-Request-Id`, and shown on error pages so a user can quote it to support.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// What an error response needs to know about its request when it is built outside a
+/// handler's reach (actix turns errors into responses without the request at hand).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub id: String,
+    pub lang: crate::i18n::Lang,
+    /// JSON errors for the API, HTML pages for everything else.
+    pub api: bool,
+}
+
+tokio::task_local! {
+    static REQUEST_CONTEXT: RequestContext;
+}
+
+pub fn request_context() -> RequestContext {
+    REQUEST_CONTEXT
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| RequestContext {
+            id: "-".into(),
+            lang: crate::i18n::Lang::default(),
+            api: false,
+        })
+}
+
+/// Request id, access log and security headers. The log line names the route pattern, never
+/// the concrete path or query, which may carry personal data or link tokens.
+pub async fn request_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let chosen_lang = lang::chosen_in_query(req.query_string());
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.settings.secure_cookies());
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let started = std::time::Instant::now();
+
+    let context = RequestContext {
+        id: id.clone(),
+        lang: lang::Language::resolve(req.request()),
+        api: req.path().starts_with("/api/"),
+    };
+    let result = REQUEST_CONTEXT
+        .scope(context, next.call(req))
+        .instrument(span.clone())
+        .await;
+
+    let _entered = span.enter();
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            if status >= 500 {
+                tracing::error!(status, elapsed_ms, "request failed");
+            } else {
+                tracing::info!(status, elapsed_ms, "request done");
+            }
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                headers.insert(header::HeaderName::from_static("x-request-id"), value);
+            }
+            for (name, value) in SECURITY_HEADERS {
+                let name = header::HeaderName::from_static(name);
+                if !headers.contains_key(&name) {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+            }
+            if let Some(lang) = chosen_lang {
+                // `?lang=` is remembered so the next page is in the same language.
+                let _ = response
+                    .response_mut()
+                    .add_cookie(&lang::cookie(lang, secure));
+            }
+            Ok(response)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "request error");
+            Err(err)
+        }
+    }
+}
+
+/// Sent on every response. The pages use no inline script or style, so the policy is strict.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=()",
+    ),
+];

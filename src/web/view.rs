@@ -1,0 +1,122 @@
+//! Data shared by page templates: the layout's needs and the form state with its errors.
+
+use std::collections::HashMap;
+
+use crate::domain::FieldError;
+use crate::i18n::{Lang, Tr};
+
+/// What `_layout.html` needs on every page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub tr: Tr,
+    pub title: String,
+    /// Path the language switch links to (the same page in the other language).
+    pub path: String,
+    pub has_errors: bool,
+}
+
+impl Page {
+    pub fn new(tr: Tr, title: &str, path: Option<&str>) -> Self {
+        Self {
+            tr,
+            title: title.to_owned(),
+            path: path.unwrap_or("/").to_owned(),
+            has_errors: false,
+        }
+    }
+
+    /// The other language, offered by the switch in the header.
+    pub fn other_lang(&self) -> Lang {
+        match self.tr.lang {
+            Lang::Nb => Lang::En,
+            Lang::En => Lang::Nb,
+        }
+    }
+
+    /// The switch link's text is in the language it switches to, as people look for their own.
+    pub fn other_lang_name(&self) -> &'static str {
+        Tr::new(self.other_lang()).t("layout.this_language")
+    }
+}
+
+/// One problem to list in the error summary and next to its field.
+#[derive(Debug, Clone)]
+pub struct ErrorItem {
+    /// The field's `name`; the summary links to `#<name>`.
+    pub field: String,
+    pub message: String,
+}
+
+/// What the user typed, and what was wrong with it, so a re-rendered form keeps everything.
+#[derive(Debug, Clone, Default)]
+pub struct FormView {
+    values: HashMap<String, String>,
+    pub errors: Vec<ErrorItem>,
+}
+
+impl FormView {
+    pub fn new(values: HashMap<String, String>) -> Self {
+        Self {
+            values,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values.insert(name.to_owned(), value.into());
+    }
+
+    /// True for a checkbox that was ticked, or a radio/select option that was chosen.
+    pub fn is(&self, name: &str, value: &str) -> bool {
+        self.value(name) == value
+    }
+
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn add_error(&mut self, field: &str, message: String) {
+        self.errors.push(ErrorItem {
+            field: field.to_owned(),
+            message,
+        });
+    }
+}
+
+/// The message for a rule a field broke, in the page's language. A field-specific text
+/// (`error.<field>.<code>`) wins over the general one (`error.<code>`).
+pub fn field_message(tr: Tr, field: &str, error: &FieldError) -> String {
+    let specific = format!("error.{field}.{}", error.code);
+    let key = if tr.has(&specific) {
+        specific
+    } else {
+        format!("error.{}", error.code)
+    };
+    let label = tr.t(&format!("field.{field}"));
+    tr.fill(
+        &key,
+        &[
+            ("field", label),
+            ("value", error.value.as_deref().unwrap_or("")),
+        ],
+    )
+}
+
+/// One choice in a radio group.
+#[derive(Debug, Clone)]
+pub struct RadioOption {
+    pub value: String,
+    pub label: String,
+    pub hint: String,
+}
