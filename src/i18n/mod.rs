@@ -55,7 +55,7 @@ impl Lang {
         candidates.first().map(|c| c.2)
     }
 
-    fn catalog(self) -> &'static HashMap<&'static str, String> {
+    fn catalog(self) -> &'static Catalog {
         match self {
             Lang::Nb => &CATALOGS.0,
             Lang::En => &CATALOGS.1,
@@ -63,10 +63,12 @@ impl Lang {
     }
 }
 
-static CATALOGS: LazyLock<(HashMap<&'static str, String>, HashMap<&'static str, String>)> =
+type Catalog = HashMap<&'static str, String>;
+
+static CATALOGS: LazyLock<(Catalog, Catalog)> =
     LazyLock::new(|| (parse(include_str!("nb.txt")), parse(include_str!("en.txt"))));
 
-fn parse(source: &'static str) -> HashMap<&'static str, String> {
+fn parse(source: &'static str) -> Catalog {
     source
         .lines()
         .map(str::trim)

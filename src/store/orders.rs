@@ -122,7 +122,7 @@ async fn try_create(
     let acknowledged = order.acknowledged_test_data().then(|| now.clone());
 
     let rendered = mails(reference).map_err(CreateError::Render)?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     if open_duplicate_exists(&mut *tx, order).await? {
         return Err(CreateError::Duplicate);
     }

@@ -1,1 +1,8 @@
-// Integration tests: see helpers.rs
+//! One integration-test binary: the real app over HTTP, a real SMTP listener, real databases.
+
+mod helpers;
+
+mod api;
+mod form;
+mod mail;
+mod pages;

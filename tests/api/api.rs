@@ -1,0 +1,137 @@
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases! {
+    async fn a_valid_json_order_is_created_with_201_and_a_reference(app) {
+        let response = app.post_json(&valid_json()).await;
+        assert_eq!(response.status(), 201);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        let reference = body["reference"].as_str().unwrap();
+        assert_eq!(body["status"], "received");
+        assert!(location.ends_with(&format!("/orders/{reference}/receipt")));
+        assert_eq!(app.order_column(reference, "consumer_org_number").await.as_deref(), Some("313876144"));
+        assert_eq!(app.order_column(reference, "language").await.as_deref(), Some("nb"));
+        assert_eq!(app.count("mail_outbox").await, 3);
+    }
+
+    async fn json_field_errors_come_back_as_422_with_codes_and_messages(app) {
+        let mut body = valid_json();
+        body["vendor_org_number"] = json!("974760674");
+        body["consumer_contact_phone"] = json!("22 22 22 22");
+        body["ip_addresses"] = json!(["10.1.2.3"]);
+        body["scope"] = json!("brreg:reelle/ukjent");
+        let response = app
+            .client
+            .post(app.url("/api/v1/orders?lang=en"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "validation_failed");
+        let errors = &answer["errors"];
+        assert_eq!(errors["vendor_org_number"]["code"], "org_number_checksum");
+        assert_eq!(errors["consumer_contact_phone"]["code"], "phone_not_mobile");
+        assert_eq!(errors["ip_addresses"]["code"], "ip_not_public");
+        assert_eq!(errors["scope"]["code"], "invalid_choice");
+        assert!(errors["ip_addresses"]["message"].as_str().unwrap().contains("10.1.2.3"));
+        assert!(errors["consumer_contact_phone"]["message"].as_str().unwrap().starts_with("This is not a mobile number"));
+        assert_eq!(errors.as_object().unwrap().len(), 4);
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn wrong_json_types_and_unknown_fields_are_422_per_field(app) {
+        let mut body = valid_json();
+        body["vendor_org_number"] = json!(974760673);
+        body["ip_addresses"] = json!("8.8.8.8");
+        body["acknowledge_test_data"] = json!("yes");
+        body["vendor_org_nmae"] = json!("typo");
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 422);
+        let answer: Value = response.json().await.unwrap();
+        let errors = &answer["errors"];
+        assert_eq!(errors["vendor_org_number"]["code"], "wrong_type");
+        assert_eq!(errors["ip_addresses"]["code"], "wrong_type");
+        assert_eq!(errors["acknowledge_test_data"]["code"], "wrong_type");
+        assert_eq!(errors["vendor_org_nmae"]["code"], "unknown_field");
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn a_body_that_is_not_a_json_object_is_refused_with_a_reason(app) {
+        let response = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .header("content-type", "application/json")
+            .body("{\"environment\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "malformed_json");
+        assert!(!answer["detail"].as_str().unwrap().is_empty());
+
+        let response = app.post_json(&json!(["not", "an", "object"])).await;
+        assert_eq!(response.status(), 422);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "not_an_object");
+
+        let response = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "unsupported_media_type");
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn an_oversized_json_body_gets_413(app) {
+        let mut body = valid_json();
+        body["message"] = json!("x".repeat(100_000));
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 413);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "payload_too_large");
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn a_duplicate_open_order_over_the_api_is_a_conflict(app) {
+        assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+        let response = app.post_json(&valid_json()).await;
+        assert_eq!(response.status(), 409);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "duplicate_open_order");
+        assert_eq!(app.count("orders").await, 1);
+        assert_eq!(app.count("mail_outbox").await, 3);
+    }
+
+    async fn simultaneous_identical_orders_create_exactly_one(app) {
+        let body = valid_json();
+        let attempts = (0..6).map(|_| app.post_json(&body));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+        assert_eq!(app.count("orders").await, 1);
+    }
+
+    async fn the_language_field_sets_the_order_language(app) {
+        let mut body = valid_json();
+        body["language"] = json!("en");
+        let answer: Value = app.post_json(&body).await.json().await.unwrap();
+        let reference = answer["reference"].as_str().unwrap();
+        assert_eq!(app.order_column(reference, "language").await.as_deref(), Some("en"));
+    }
+}

@@ -1,0 +1,464 @@
+//! Test harness: the real app on port 0 with a fresh database (SQLite in a temp folder, or a
+//! new PostgreSQL database when `TEST_POSTGRES_URL` is set) and a real SMTP listener on
+//! loopback that records what it receives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rrh_tt02::config::Settings;
+use rrh_tt02::startup::Application;
+use rrh_tt02::store::Db;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One message as the SMTP listener received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub rcpt_to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("the received message parses as MIME")
+    }
+}
+
+/// A minimal SMTP server: enough of RFC 5321 for lettre, plus a switch to answer the next
+/// `fail_next` messages with a temporary failure (451) to exercise retries.
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    pub fail_next: Arc<AtomicUsize>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink = SmtpSink {
+            addr: listener.local_addr().unwrap(),
+            received: Arc::default(),
+            fail_next: Arc::default(),
+        };
+        let shared = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sink = shared.clone();
+                tokio::spawn(async move {
+                    let _ = sink.session(stream).await;
+                });
+            }
+        });
+        sink
+    }
+
+    async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        write.write_all(b"220 sink.test ESMTP\r\n").await?;
+        let mut rcpt_to = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let command = line.trim_end().to_ascii_uppercase();
+            if command.starts_with("EHLO") {
+                write
+                    .write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    .await?;
+            } else if command.starts_with("HELO") || command.starts_with("NOOP") {
+                write.write_all(b"250 ok\r\n").await?;
+            } else if command.starts_with("MAIL FROM") || command.starts_with("RSET") {
+                rcpt_to.clear();
+                write.write_all(b"250 ok\r\n").await?;
+            } else if command.starts_with("RCPT TO") {
+                let address = line.trim_end()[8..]
+                    .trim()
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                rcpt_to.push(address);
+                write.write_all(b"250 ok\r\n").await?;
+            } else if command == "DATA" {
+                write.write_all(b"354 go ahead\r\n").await?;
+                let mut data = Vec::new();
+                loop {
+                    let mut raw = Vec::new();
+                    if reader.read_until(b'\n', &mut raw).await? == 0 {
+                        return Ok(());
+                    }
+                    if raw == b".\r\n" {
+                        break;
+                    }
+                    // Dot-unstuffing (RFC 5321 4.5.2).
+                    let raw = if raw.starts_with(b"..") {
+                        raw[1..].to_vec()
+                    } else {
+                        raw
+                    };
+                    data.extend_from_slice(&raw);
+                }
+                let fail = self
+                    .fail_next
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if fail {
+                    write.write_all(b"451 try again later\r\n").await?;
+                } else {
+                    self.received.lock().unwrap().push(Received {
+                        rcpt_to: std::mem::take(&mut rcpt_to),
+                        data,
+                    });
+                    write.write_all(b"250 queued\r\n").await?;
+                }
+            } else if command.starts_with("QUIT") {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                write.write_all(b"502 not implemented\r\n").await?;
+            }
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` messages have arrived; fails the test after 15 s.
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        for _ in 0..300 {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} emails, got {}", self.received().len());
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub smtp: SmtpSink,
+    pub mail_dir: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    /// Dropped with the app: the test's PostgreSQL database goes with it.
+    _postgres: Option<PostgresDatabase>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> (reqwest::StatusCode, scraper::Html) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (
+            status,
+            scraper::Html::parse_document(&response.text().await.unwrap()),
+        )
+    }
+
+    /// The CSRF token of the order form, after loading the form like a browser would.
+    pub async fn form_token(&self, lang: Option<&str>) -> String {
+        let path = match lang {
+            Some(lang) => format!("/orders/new?lang={lang}"),
+            None => "/orders/new".to_owned(),
+        };
+        let (_, page) = self.get_html(&path).await;
+        attr(&page, "input[name=csrf_token]", "value")
+    }
+
+    /// Loads the form, then submits `fields` with the form's CSRF token.
+    pub async fn submit_form(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        let lang = fields
+            .iter()
+            .find(|(k, _)| *k == "language")
+            .map(|(_, v)| *v);
+        let token = self.form_token(lang).await;
+        let mut body: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        body.extend_from_slice(fields);
+        self.client
+            .post(self.url("/orders"))
+            .form(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/orders"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    }
+
+    /// One column of the only order with this reference.
+    pub async fn order_column(&self, reference: &str, column: &str) -> Option<String> {
+        use sqlx::Row;
+        let sql = format!("SELECT {column} FROM orders WHERE reference = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reference)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+            .get::<Option<String>, _>(0)
+    }
+}
+
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop is synchronous; the database is dropped from a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                sqlx::any::install_default_drivers();
+                if let Ok(mut conn) =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
+                {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `TEST_POSTGRES_URL`, or `None` when the PostgreSQL tests are not asked for.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the app with extra environment variables (`("RRH_SMTP_URL", "")` removes SMTP).
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        rrh_tt02::telemetry::init();
+    }
+    let smtp = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mail_dir = dir.path().join("mail");
+
+    let (database_url, postgres) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite:{}", dir.path().join("test.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let admin_url = postgres_url().expect("TEST_POSTGRES_URL is set for PostgreSQL tests");
+            let name = format!("rrh_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("PostgreSQL at TEST_POSTGRES_URL is reachable");
+            let sql = format!("CREATE DATABASE \"{name}\"");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            (url.to_string(), Some(PostgresDatabase { admin_url, name }))
+        }
+    };
+
+    let mut env: HashMap<String, String> = [
+        ("RRH_LISTEN", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url),
+        ("RRH_BASE_URL", "http://rrh.test".to_owned()),
+        ("RRH_SMTP_URL", format!("smtp://{}", smtp.addr)),
+        ("RRH_MAIL_DIR", mail_dir.display().to_string()),
+        ("RRH_MAIL_FROM", "RRH <no-reply@rrh.test>".to_owned()),
+        ("RRH_MAIL_RETRY_MS", "50".to_owned()),
+        ("RRH_MAIL_POLL_MS", "50".to_owned()),
+        ("RRH_MAX_BODY_BYTES", "65536".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (key, value) in overrides {
+        env.insert(key.to_string(), value.to_string());
+    }
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let app = Application::build(settings).await.expect("the app starts");
+    let port = app.port();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client,
+        db,
+        smtp,
+        mail_dir,
+        _dir: dir,
+        _postgres: postgres,
+    }
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL. The PostgreSQL variant needs
+/// `TEST_POSTGRES_URL`; `.ci/run` sets it and fails when the server is missing.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                body($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                if $crate::helpers::postgres_url().is_none() {
+                    eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+                    return;
+                }
+                body($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+            }
+        }
+    )*};
+}
+
+pub fn select<'a>(page: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    page.select(&scraper::Selector::parse(css).unwrap())
+        .collect()
+}
+
+pub fn text(page: &scraper::Html, css: &str) -> String {
+    select(page, css)
+        .first()
+        .unwrap_or_else(|| panic!("no element matches {css}"))
+        .text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn attr(page: &scraper::Html, css: &str, name: &str) -> String {
+    select(page, css)
+        .first()
+        .unwrap_or_else(|| panic!("no element matches {css}"))
+        .value()
+        .attr(name)
+        .unwrap_or_else(|| panic!("{css} has no {name}"))
+        .to_owned()
+}
+
+/// A complete, valid test-environment order as form fields.
+pub fn valid_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("language", "nb"),
+        ("environment", "test"),
+        ("scope", "brreg:reelle/offentlig"),
+        ("vendor_org_number", "974 760 673"),
+        ("vendor_org_name", "Leverandør Systemer AS"),
+        ("vendor_contact_name", "Ola Nordmann"),
+        ("vendor_contact_email", "ola@leverandor.no"),
+        ("vendor_contact_phone", "912 34 567"),
+        ("consumer_org_number", "313876144"),
+        ("consumer_org_name", "Kunde Bank ASA"),
+        ("consumer_contact_name", "Kari Nordmann"),
+        ("consumer_contact_email", "kari@kunde.no"),
+        ("consumer_contact_phone", "+47 412 34 567"),
+        ("ip_addresses", "8.8.8.8\n2a00:1450:4001::/48"),
+        (
+            "maskinporten_client_id",
+            "0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b",
+        ),
+        ("message", "Vi tester mot TT02 i desember."),
+        ("acknowledge_test_data", "true"),
+    ]
+}
+
+/// The same order as JSON.
+pub fn valid_json() -> serde_json::Value {
+    serde_json::json!({
+        "environment": "test",
+        "scope": "brreg:reelle/offentlig",
+        "vendor_org_number": "974760673",
+        "vendor_org_name": "Leverandør Systemer AS",
+        "vendor_contact_email": "ola@leverandor.no",
+        "vendor_contact_phone": "91234567",
+        "consumer_org_number": "313 876 144",
+        "consumer_org_name": "Kunde Bank ASA",
+        "consumer_contact_email": "kari@kunde.no",
+        "consumer_contact_phone": "41234567",
+        "ip_addresses": ["8.8.8.8", "1.1.1.0/24"],
+        "acknowledge_test_data": true
+    })
+}
+
+/// Replaces (or adds) one field of a form.
+pub fn with(
+    mut fields: Vec<(&'static str, &'static str)>,
+    name: &'static str,
+    value: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    fields.retain(|(k, _)| *k != name);
+    fields.push((name, value));
+    fields
+}

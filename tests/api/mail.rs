@@ -1,0 +1,178 @@
+use crate::helpers::*;
+use crate::on_both_databases;
+
+/// Positions of `needles` in `haystack`, failing the test for any that is missing.
+fn positions(haystack: &str, needles: &[&str]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|n| {
+            haystack
+                .find(n)
+                .unwrap_or_else(|| panic!("{n:?} missing in:\n{haystack}"))
+        })
+        .collect()
+}
+
+on_both_databases! {
+    async fn the_registry_gets_one_structured_email_with_every_field_in_the_guides_order(app) {
+        let response = app.submit_form(&valid_form()).await;
+        let reference = response.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().to_owned();
+        let received = app.smtp.wait_for(3).await;
+        let to_registry: Vec<_> = received.iter().filter(|m| m.rcpt_to == ["opendata.rrh@brreg.no"]).collect();
+        assert_eq!(to_registry.len(), 1);
+        let message = to_registry[0].parsed();
+        assert!(message.subject().unwrap().contains(&reference));
+        assert_eq!(message.reply_to().unwrap().first().unwrap().address().unwrap(), "ola@leverandor.no");
+        assert_eq!(message.from().unwrap().first().unwrap().address().unwrap(), "no-reply@rrh.test");
+        let message_id = message.message_id().unwrap().to_owned();
+        assert!(message_id.ends_with("@rrh.test"), "{message_id}");
+
+        let body = message.body_text(0).unwrap().to_string();
+        // The guide's order: vendor number, name, email, mobile; consumer the same; then IPs.
+        let order = positions(&body, &[
+            "974760673", "Leverandør Systemer AS", "ola@leverandor.no", "+4791234567",
+            "313876144", "Kunde Bank ASA", "kari@kunde.no", "+4741234567",
+            "8.8.8.8", "2a00:1450:4001::/48",
+        ]);
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "fields out of order: {order:?}\n{body}");
+        for extra in ["Ola Nordmann", "Kari Nordmann", "brreg:reelle/offentlig",
+            "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av",
+            "0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b", "Vi tester mot TT02 i desember.",
+            "Test (TT02)", &format!("http://rrh.test/admin/orders/{reference}")] {
+            assert!(body.contains(extra), "{extra:?} missing in:\n{body}");
+        }
+
+        // The outbox shows every message as sent, with the Message-ID the server received.
+        for _ in 0..100 {
+            if app.count("mail_outbox WHERE status = 'sent'").await == 3 { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(app.count("mail_outbox WHERE status = 'sent'").await, 3);
+        let stored = app.count(&format!("mail_outbox WHERE message_id = '<{message_id}>'")).await;
+        assert_eq!(stored, 1);
+    }
+
+    async fn both_contacts_get_a_confirmation_in_plain_text_and_html(app) {
+        let response = app.submit_form(&valid_form()).await;
+        let reference = response.headers()["location"].to_str().unwrap().split('/').nth(2).unwrap().to_owned();
+        let received = app.smtp.wait_for(3).await;
+        for (address, intro) in [("ola@leverandor.no", "har mottatt bestillingen din"), ("kari@kunde.no", "Leverandør Systemer AS har bestilt")] {
+            let mail = received.iter().find(|m| m.rcpt_to == [address]).unwrap_or_else(|| panic!("no mail to {address}"));
+            let message = mail.parsed();
+            assert!(message.subject().unwrap().contains(&reference));
+            let text = message.body_text(0).unwrap().to_string();
+            let html = message.body_html(0).unwrap().to_string();
+            assert!(text.contains(intro), "{text}");
+            assert!(text.contains(&reference));
+            let page = scraper::Html::parse_document(&html);
+            assert_eq!(attr(&page, "html", "lang"), "nb");
+            assert!(text_of(&page).contains(&reference));
+        }
+    }
+
+    async fn an_english_order_gets_english_confirmations(app) {
+        let response = app.submit_form(&with(valid_form(), "language", "en")).await;
+        assert_eq!(response.status(), 303);
+        let received = app.smtp.wait_for(3).await;
+        let vendor = received.iter().find(|m| m.rcpt_to == ["ola@leverandor.no"]).unwrap().parsed();
+        assert!(vendor.subject().unwrap().starts_with("We have received"));
+        assert!(vendor.body_text(0).unwrap().contains("What happens next"));
+        // The registry's own email stays in Norwegian.
+        let registry = received.iter().find(|m| m.rcpt_to == ["opendata.rrh@brreg.no"]).unwrap().parsed();
+        assert!(registry.subject().unwrap().starts_with("TT02-bestilling"));
+    }
+
+    async fn a_temporary_smtp_failure_is_retried_until_the_mail_is_delivered(app) {
+        app.smtp.fail_next.store(2, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+        let received = app.smtp.wait_for(3).await;
+        assert_eq!(received.len(), 3);
+        for _ in 0..100 {
+            if app.count("mail_outbox WHERE status = 'sent'").await == 3 { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(app.count("mail_outbox WHERE status = 'sent'").await, 3);
+        assert!(app.count("mail_outbox WHERE attempts > 1").await >= 1);
+    }
+}
+
+fn text_of(page: &scraper::Html) -> String {
+    page.root_element().text().collect()
+}
+
+#[tokio::test]
+async fn mail_is_marked_failed_after_the_configured_number_of_attempts() {
+    // Nothing listens on this port, so every attempt fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("RRH_SMTP_URL", &url), ("RRH_MAIL_MAX_ATTEMPTS", "2")],
+    )
+    .await;
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    for _ in 0..200 {
+        if app.count("mail_outbox WHERE status = 'failed'").await == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.count("mail_outbox WHERE status = 'failed' AND attempts = 2")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.count("mail_outbox WHERE last_error IS NOT NULL").await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn without_smtp_every_mail_is_written_as_an_eml_file() {
+    let app = spawn_app_with(Backend::Sqlite, &[("RRH_SMTP_URL", "")]).await;
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = std::fs::read_dir(&app.mail_dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if files.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(files.len(), 3);
+    let recipients: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let data = std::fs::read(f).unwrap();
+            let message = mail_parser::MessageParser::default().parse(&data).unwrap();
+            message
+                .to()
+                .unwrap()
+                .first()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for address in [
+        "opendata.rrh@brreg.no",
+        "ola@leverandor.no",
+        "kari@kunde.no",
+    ] {
+        assert!(
+            recipients.iter().any(|r| r == address),
+            "{address} not in {recipients:?}"
+        );
+    }
+    assert!(app.smtp.received().is_empty());
+}

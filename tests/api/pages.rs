@@ -1,0 +1,67 @@
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases! {
+    async fn the_landing_page_explains_the_service_and_links_to_the_form(app) {
+        let (status, page) = app.get_html("/").await;
+        assert_eq!(status, 200);
+        assert_eq!(attr(&page, "html", "lang"), "nb");
+        assert_eq!(text(&page, "h1"), "Bestill TT02-tilgang for systemleverandør");
+        assert_eq!(select(&page, "main ol.steps li").len(), 4);
+        assert!(!select(&page, "main a[href='/orders/new']").is_empty());
+        assert!(!select(&page, "a.skip-link[href='#main']").is_empty());
+        assert_eq!(select(&page, "header nav, main, footer").len(), 3);
+    }
+
+    async fn english_chosen_with_lang_is_remembered_on_the_next_page(app) {
+        let (_, page) = app.get_html("/?lang=en").await;
+        assert_eq!(attr(&page, "html", "lang"), "en");
+        assert_eq!(text(&page, "h1"), "Order TT02 access for a system vendor");
+        let (_, form) = app.get_html("/orders/new").await;
+        assert_eq!(attr(&form, "html", "lang"), "en");
+        assert_eq!(text(&form, "h1"), "Order TT02 access");
+    }
+
+    async fn the_browser_language_is_used_when_nothing_was_chosen(app) {
+        let response = app
+            .client
+            .get(app.url("/"))
+            .header("accept-language", "en-GB,en;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(attr(&page, "html", "lang"), "en");
+    }
+
+    async fn an_unknown_page_gets_a_404_page_with_a_request_id(app) {
+        let response = app.get("/no/such/page").await;
+        assert_eq!(response.status(), 404);
+        let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(text(&page, "main code"), request_id);
+        assert!(text(&page, "main").contains("Vi finner ikke siden"));
+    }
+
+    async fn the_health_endpoints_report_the_process_and_the_database(app) {
+        let live = app.get("/health/live").await;
+        assert_eq!(live.status(), 200);
+        let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
+        assert_eq!(ready["database"], "ok");
+    }
+
+    async fn a_receipt_for_an_unknown_reference_is_not_found(app) {
+        assert_eq!(app.get("/orders/RRH-AAAA-BBBB/receipt").await.status(), 404);
+        assert_eq!(app.get("/orders/not-a-reference/receipt").await.status(), 404);
+    }
+
+    async fn every_page_sends_security_headers(app) {
+        for path in ["/", "/orders/new", "/nope", "/health/live"] {
+            let response = app.get(path).await;
+            let headers = response.headers();
+            assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'self'"), "{path}");
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        }
+    }
+}
