@@ -17,6 +17,8 @@ pub enum AppError {
     /// A malformed request; the string is a catalog key that explains what was wrong.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -35,6 +37,7 @@ impl AppError {
         match self {
             AppError::NotFound => ("not_found", "error_page.not_found"),
             AppError::BadRequest(key) => ("bad_request", key),
+            AppError::MethodNotAllowed => ("method_not_allowed", "error_page.method_not_allowed"),
             AppError::PayloadTooLarge => ("payload_too_large", "error_page.too_large"),
             AppError::UnsupportedMediaType => (
                 "unsupported_media_type",
@@ -61,6 +64,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {

@@ -69,22 +69,28 @@ impl AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").get(public::landing))
-        .service(web::resource("/orders/new").get(public::new_order_form))
+    // Each resource answers other methods with a 405 page instead of an empty response.
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(resource("/").get(public::landing))
+        .service(resource("/orders/new").get(public::new_order_form))
         .service(
-            web::resource("/orders")
+            resource("/orders")
                 .post(public::submit_order)
                 .get(public::orders_index),
         )
-        .service(web::resource("/orders/{reference}/receipt").get(public::receipt))
-        .service(web::resource("/api/v1/orders").post(api::create_order))
-        .service(web::resource("/health/live").get(health::live))
-        .service(web::resource("/health/ready").get(health::ready))
+        .service(resource("/orders/{reference}/receipt").get(public::receipt))
+        .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/health/live").get(health::live))
+        .service(resource("/health/ready").get(health::ready))
         .service(
             actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
                 .use_etag(true),
         )
         .default_service(web::to(public::not_found));
+}
+
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError> {
+    Err(error::AppError::MethodNotAllowed)
 }
 
 /// A short id for each request: logged with every line the request causes, returned as

@@ -103,14 +103,24 @@ pub fn field_message(tr: Tr, field: &str, error: &FieldError) -> String {
     } else {
         format!("error.{}", error.code)
     };
-    let label = tr.t(&format!("field.{field}"));
-    tr.fill(
+    let name = tr.t(&format!("fieldref.{field}"));
+    let message = tr.fill(
         &key,
         &[
-            ("field", label),
+            ("field", name),
             ("value", error.value.as_deref().unwrap_or("")),
         ],
-    )
+    );
+    capitalise_first(&message)
+}
+
+/// Messages may start with a field's name, which is written in lower case for mid-sentence use.
+fn capitalise_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// One choice in a radio group.
