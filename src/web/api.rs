@@ -19,23 +19,6 @@ use crate::domain::{FIELD_ORDER, FieldError, NewOrder, OrderInput};
 use crate::i18n::{Lang, Tr};
 use crate::store::orders::{ACTOR_API, CreateError};
 
-const STRING_FIELDS: [&str; 14] = [
-    "environment",
-    "scope",
-    "vendor_org_number",
-    "vendor_org_name",
-    "vendor_contact_name",
-    "vendor_contact_email",
-    "vendor_contact_phone",
-    "consumer_org_number",
-    "consumer_org_name",
-    "consumer_contact_name",
-    "consumer_contact_email",
-    "consumer_contact_phone",
-    "maskinporten_client_id",
-    "message",
-];
-
 pub async fn create_order(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -182,9 +165,6 @@ fn read_fields(
 }
 
 fn string_slot<'a>(input: &'a mut OrderInput, key: &str) -> Option<&'a mut String> {
-    if !STRING_FIELDS.contains(&key) {
-        return None;
-    }
     Some(match key {
         "environment" => &mut input.environment,
         "scope" => &mut input.scope,
@@ -199,7 +179,8 @@ fn string_slot<'a>(input: &'a mut OrderInput, key: &str) -> Option<&'a mut Strin
         "consumer_contact_email" => &mut input.consumer_contact_email,
         "consumer_contact_phone" => &mut input.consumer_contact_phone,
         "maskinporten_client_id" => &mut input.maskinporten_client_id,
-        _ => &mut input.message,
+        "message" => &mut input.message,
+        _ => return None,
     })
 }
 
