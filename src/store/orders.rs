@@ -1,6 +1,6 @@
 //! Queries on `orders` and `order_events`.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
@@ -218,13 +218,6 @@ pub async fn find_by_reference(
     .transpose()
 }
 
-pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) FROM orders")
-        .fetch_one(db.pool())
-        .await?
-        .try_get(0)
-}
-
 fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
     let decode = |column: &str, message: &str| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
@@ -287,10 +280,6 @@ pub fn normalise_reference(raw: &str) -> Option<String> {
             .enumerate()
             .all(|(i, b)| i < 4 || i == 8 || REFERENCE_ALPHABET.contains(&b));
     valid.then_some(upper)
-}
-
-pub fn created_at(order: &StoredOrder) -> Option<DateTime<Utc>> {
-    super::parse_timestamp(&order.created_at)
 }
 
 #[cfg(test)]

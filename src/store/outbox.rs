@@ -159,32 +159,3 @@ pub async fn mark_attempt_failed(
     .await?;
     Ok(())
 }
-
-/// Delivery state of one message, for tests and the admin pages.
-#[derive(Debug, Clone)]
-pub struct MailState {
-    pub kind: String,
-    pub status: String,
-    pub attempts: i64,
-    pub message_id: String,
-}
-
-pub async fn for_order(db: &Db, order_id: &str) -> Result<Vec<MailState>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT kind, status, attempts, message_id FROM mail_outbox
-         WHERE order_id = $1 ORDER BY created_at, id",
-    )
-    .bind(order_id)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(MailState {
-                kind: row.try_get("kind")?,
-                status: row.try_get("status")?,
-                attempts: row.try_get("attempts")?,
-                message_id: row.try_get("message_id")?,
-            })
-        })
-        .collect()
-}

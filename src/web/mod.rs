@@ -14,7 +14,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
+use actix_web::web;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -93,11 +93,6 @@ async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError
     Err(error::AppError::MethodNotAllowed)
 }
 
-/// A short id for each request: logged with every line the request causes, returned as
-/// `X-Request-Id`, and shown on error pages so a user can quote it to support.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// What an error response needs to know about its request when it is built outside a
 /// handler's reach (actix turns errors into responses without the request at hand).
 #[derive(Debug, Clone)]
@@ -122,14 +117,14 @@ pub fn request_context() -> RequestContext {
         })
 }
 
-/// Request id, access log and security headers. The log line names the route pattern, never
+/// A short id per request (logged with every line it causes, returned as `X-Request-Id`, shown
+/// on error pages), the access log and security headers. The log line names the route pattern, never
 /// the concrete path or query, which may carry personal data or link tokens.
 pub async fn request_middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let chosen_lang = lang::chosen_in_query(req.query_string());
