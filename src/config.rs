@@ -25,6 +25,19 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `true` when `RRH_ENV` is `development` (the default): relaxes what must be configured.
     pub development: bool,
+    pub workspace: WorkspaceSettings,
+}
+
+/// The case handlers' workspace under `/admin`.
+#[derive(Debug, Clone)]
+pub struct WorkspaceSettings {
+    /// A session ends after this long without a request (`RRH_SESSION_IDLE_MINUTES`, 30).
+    pub session_idle: Duration,
+    /// A session ends this long after login, however busy (`RRH_SESSION_MAX_HOURS`, 10).
+    pub session_max: Duration,
+    /// Open orders unchanged for this many working days are marked in the queue
+    /// (`RRH_STALE_WORKING_DAYS`, 2).
+    pub stale_working_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +142,15 @@ impl Settings {
             scopes,
             max_body_bytes: parse_number(&get, "RRH_MAX_BODY_BYTES", 64 * 1024)?,
             development,
+            workspace: WorkspaceSettings {
+                session_idle: Duration::from_secs(
+                    60 * parse_number(&get, "RRH_SESSION_IDLE_MINUTES", 30u64)?,
+                ),
+                session_max: Duration::from_secs(
+                    3600 * parse_number(&get, "RRH_SESSION_MAX_HOURS", 10u64)?,
+                ),
+                stale_working_days: parse_number(&get, "RRH_STALE_WORKING_DAYS", 2)?,
+            },
         })
     }
 

@@ -1,9 +1,10 @@
-//! The command line: `serve` (the default) and `migrate`.
+//! The command line: `serve` (the default), `migrate` and `user add|passwd|disable`.
 
 use clap::{Parser, Subcommand};
+use rrh_tt02::auth;
 use rrh_tt02::config::Settings;
 use rrh_tt02::startup::Application;
-use rrh_tt02::store::Db;
+use rrh_tt02::store::{Db, users};
 use rrh_tt02::telemetry;
 
 #[derive(Parser)]
@@ -22,6 +23,90 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage case-handler and admin accounts. Passwords are read from standard input.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is the first line of standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// `case-handler` or `admin`.
+        #[arg(long, default_value = "case-handler")]
+        role: String,
+    },
+    /// Set a new password (from standard input) and end the account's sessions.
+    Passwd {
+        #[arg(long)]
+        email: String,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// The first line of standard input, without its line break. Never an argument: arguments
+/// end up in shell history and process listings.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        eprint!(
+            "Password (at least {} characters): ",
+            auth::MIN_PASSWORD_CHARS
+        );
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    auth::check_password_rules(&password).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(password)
+}
+
+async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let result = match command {
+        UserCommand::Add { email, name, role } => {
+            let role = auth::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be `case-handler` or `admin`"))?;
+            let parsed = rrh_tt02::domain::EmailAddress::parse(&email)
+                .map_err(|_| anyhow::anyhow!("--email must be an email address"))?;
+            if name.trim().is_empty() {
+                anyhow::bail!("--name must not be empty");
+            }
+            let hash = auth::hash_password(read_password()?).await?;
+            users::create(&db, parsed.as_str(), &name, role, &hash).await?;
+            println!(
+                "created {} ({})",
+                parsed.as_str().to_lowercase(),
+                role.as_str()
+            );
+            Ok(())
+        }
+        UserCommand::Passwd { email } => {
+            let hash = auth::hash_password(read_password()?).await?;
+            users::set_password(&db, &email, &hash).await?;
+            println!("password changed for {}", email.trim().to_lowercase());
+            Ok(())
+        }
+        UserCommand::Disable { email } => {
+            users::disable(&db, &email).await?;
+            println!("disabled {}", email.trim().to_lowercase());
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
 }
 
 #[tokio::main]
@@ -43,5 +128,6 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::User { command } => user_command(&settings, command).await,
     }
 }

@@ -2,6 +2,7 @@
 //! these before any handler uses it, so the rest of the app never sees unchecked input.
 //! Errors carry stable codes only; the web layer turns codes into catalog messages.
 
+pub mod calendar;
 pub mod email;
 pub mod environment;
 pub mod ip;
@@ -24,7 +25,7 @@ pub use new_order::{FIELD_ORDER, NewOrder, OrderErrors, OrderInput, Party};
 pub use org_number::OrgNumber;
 pub use phone::MobileNumber;
 pub use scope::{Scope, ScopeCatalog, ScopeDefinition};
-pub use status::OrderStatus;
+pub use status::{Action, IllegalTransition, OrderStatus};
 pub use text::{OrgName, optional_text};
 
 /// A rule a value broke. `code` is stable (API clients key on it; the catalog has a message `error.<code>`);

@@ -1,7 +1,15 @@
-//! The order's status. The transitions between statuses arrive with the case-handler
-//! workflow; intake only creates orders in `received`.
+//! The order's status and the workflow between statuses, as a type: every move goes through
+//! [`OrderStatus::transition`], which refuses the ones the workflow does not have.
+//!
+//! ```text
+//! test:        received -> tt02_loading -> tt02_loaded -> delegated -> token_verified -> completed
+//! production:  received ---------------------------------> delegated -> token_verified -> completed
+//! any open state -> rejected | withdrawn
+//! ```
 
 use serde::Serialize;
+
+use super::Environment;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +62,106 @@ impl OrderStatus {
     }
 }
 
+/// What someone does to an order. Each action leads to exactly one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The registry starts loading both organisations into TT02 (test only).
+    StartTt02Loading,
+    /// Both organisations are in TT02; needs the consumer's TT02 login identity (test only).
+    MarkTt02Loaded,
+    /// The consumer has delegated the scope to the vendor in Altinn.
+    ConfirmDelegation,
+    /// The vendor's delegated token was verified (or the registry saw its calls).
+    VerifyToken,
+    Complete,
+    /// The registry refuses the order; needs a reason.
+    Reject,
+    /// The vendor takes the order back.
+    Withdraw,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::StartTt02Loading,
+        Action::MarkTt02Loaded,
+        Action::ConfirmDelegation,
+        Action::VerifyToken,
+        Action::Complete,
+        Action::Reject,
+        Action::Withdraw,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::StartTt02Loading => "start_tt02_loading",
+            Action::MarkTt02Loaded => "mark_tt02_loaded",
+            Action::ConfirmDelegation => "confirm_delegation",
+            Action::VerifyToken => "verify_token",
+            Action::Complete => "complete",
+            Action::Reject => "reject",
+            Action::Withdraw => "withdraw",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
+
+    /// Withdrawing is the vendor's own step (through its link); every other action is one a
+    /// case handler may take.
+    pub fn is_case_handler_action(self) -> bool {
+        !matches!(self, Action::Withdraw)
+    }
+}
+
+/// Why a move was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{action:?} is not possible from {from} for a {environment:?} order")]
+pub struct IllegalTransition {
+    pub from: OrderStatus,
+    pub action: Action,
+    pub environment: Environment,
+}
+
+impl OrderStatus {
+    /// The status `action` leads to from this one, or an error if the workflow has no such move.
+    pub fn transition(
+        self,
+        environment: Environment,
+        action: Action,
+    ) -> Result<OrderStatus, IllegalTransition> {
+        use OrderStatus as S;
+        let test = environment == Environment::Test;
+        let next = match (self, action) {
+            (from, Action::Reject) if from.is_open() => S::Rejected,
+            (from, Action::Withdraw) if from.is_open() => S::Withdrawn,
+            (S::Received, Action::StartTt02Loading) if test => S::Tt02Loading,
+            (S::Tt02Loading, Action::MarkTt02Loaded) if test => S::Tt02Loaded,
+            (S::Tt02Loaded, Action::ConfirmDelegation) if test => S::Delegated,
+            (S::Received, Action::ConfirmDelegation) if !test => S::Delegated,
+            (S::Delegated, Action::VerifyToken) => S::TokenVerified,
+            (S::TokenVerified, Action::Complete) => S::Completed,
+            _ => {
+                return Err(IllegalTransition {
+                    from: self,
+                    action,
+                    environment,
+                });
+            }
+        };
+        Ok(next)
+    }
+
+    /// The actions the workflow allows from here, in the order they are offered.
+    pub fn allowed_actions(self, environment: Environment) -> Vec<Action> {
+        Action::ALL
+            .into_iter()
+            .filter(|a| self.transition(environment, *a).is_ok())
+            .collect()
+    }
+}
+
 impl std::fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -70,6 +178,68 @@ mod tests {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(OrderStatus::parse("Received"), None);
+    }
+
+    /// The whole table, written out by hand: every status × action × environment not listed
+    /// here must be refused.
+    #[test]
+    fn every_state_and_action_follows_the_workflow_exactly() {
+        use Action as A;
+        use Environment::{Production, Test};
+        use OrderStatus as S;
+        let mut legal = vec![
+            (Test, S::Received, A::StartTt02Loading, S::Tt02Loading),
+            (Test, S::Tt02Loading, A::MarkTt02Loaded, S::Tt02Loaded),
+            (Test, S::Tt02Loaded, A::ConfirmDelegation, S::Delegated),
+            (Test, S::Delegated, A::VerifyToken, S::TokenVerified),
+            (Test, S::TokenVerified, A::Complete, S::Completed),
+            (Production, S::Received, A::ConfirmDelegation, S::Delegated),
+            (Production, S::Delegated, A::VerifyToken, S::TokenVerified),
+            (Production, S::TokenVerified, A::Complete, S::Completed),
+        ];
+        for env in [Test, Production] {
+            for from in OrderStatus::ALL.into_iter().filter(|s| s.is_open()) {
+                legal.push((env, from, A::Reject, S::Rejected));
+                legal.push((env, from, A::Withdraw, S::Withdrawn));
+            }
+        }
+        let mut checked = 0;
+        for env in [Test, Production] {
+            for from in OrderStatus::ALL {
+                for action in Action::ALL {
+                    let expected = legal
+                        .iter()
+                        .find(|(e, f, a, _)| *e == env && *f == from && *a == action)
+                        .map(|(_, _, _, to)| *to);
+                    let got = from.transition(env, action).ok();
+                    assert_eq!(got, expected, "{env:?} {from} {action:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 8 * 7);
+    }
+
+    #[test]
+    fn closed_orders_allow_nothing_and_open_ones_can_always_be_rejected() {
+        for env in [Environment::Test, Environment::Production] {
+            for status in OrderStatus::ALL {
+                let actions = status.allowed_actions(env);
+                if status.is_open() {
+                    assert!(actions.contains(&Action::Reject), "{status}");
+                } else {
+                    assert!(actions.is_empty(), "{status}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_round_trips_through_its_name() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("delete"), None);
     }
 
     #[test]

@@ -209,3 +209,87 @@ pub fn new_order_mails(
     }
     Ok(mails)
 }
+
+/// A status-change email, with every sentence filled in for both templates.
+struct StatusChange<'a> {
+    tr: Tr,
+    o: &'a crate::store::orders::StoredOrder,
+    subject: String,
+    environment: &'static str,
+    happened: String,
+    reason: Option<&'a str>,
+    next: String,
+    receipt_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/status_change.txt")]
+struct StatusChangeText<'a> {
+    c: &'a StatusChange<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/status_change.html")]
+struct StatusChangeHtml<'a> {
+    c: &'a StatusChange<'a>,
+}
+
+/// What both contacts are told when their order moves to `to`: what happened, what comes
+/// next and whose step it is, in the order's language. `comment` is the case handler's
+/// message to the contacts (the reason, for a rejection). The TT02 login identity is never
+/// part of it.
+pub fn status_change_mails(
+    order: &crate::store::orders::StoredOrder,
+    to: crate::domain::OrderStatus,
+    comment: Option<&str>,
+    settings: &Settings,
+) -> Result<Vec<OutgoingMail>, askama::Error> {
+    let tr = Tr::new(order.language);
+    let environment = environment_name(tr, &order.environment);
+    let schema = crate::domain::Scope::from_stored(&order.scope)
+        .ok()
+        .and_then(|scope| settings.scopes.delegation_schema(&scope).map(str::to_owned))
+        .unwrap_or_default();
+    let values = [
+        ("reference", order.reference.as_str()),
+        ("vendor", order.vendor_org_name.as_str()),
+        ("vendor_number", order.vendor_org_number.as_str()),
+        ("consumer", order.consumer_org_name.as_str()),
+        ("consumer_number", order.consumer_org_number.as_str()),
+        ("scope", order.scope.as_str()),
+        ("schema", schema.as_str()),
+        ("environment", environment),
+        ("status", tr.t(&format!("status.{}", to.as_str()))),
+    ];
+    let change = StatusChange {
+        tr,
+        o: order,
+        subject: tr.fill("mail.status.subject", &values),
+        environment,
+        happened: tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values),
+        reason: comment.filter(|c| !c.trim().is_empty()),
+        next: tr.fill(&format!("mail.status.next.{}", to.as_str()), &values),
+        receipt_url: format!(
+            "{}/orders/{}/receipt?lang={}",
+            settings.base_url,
+            order.reference,
+            order.language.code()
+        ),
+    };
+    let text = StatusChangeText { c: &change }.render()?;
+    let html = StatusChangeHtml { c: &change }.render()?;
+    Ok([
+        ("status_change_vendor", &order.vendor_contact_email),
+        ("status_change_consumer", &order.consumer_contact_email),
+    ]
+    .into_iter()
+    .map(|(kind, to)| OutgoingMail {
+        kind,
+        to: vec![to.clone()],
+        reply_to: Some(settings.mail.registry_mailbox.clone()),
+        subject: change.subject.clone(),
+        text: text.clone(),
+        html: Some(html.clone()),
+    })
+    .collect())
+}

@@ -7,6 +7,9 @@
 
 pub mod orders;
 pub mod outbox;
+pub mod queue;
+pub mod users;
+pub mod workflow;
 
 use std::path::Path;
 use std::time::Duration;

@@ -38,6 +38,8 @@ pub struct StoredOrder {
     pub id: String,
     pub reference: String,
     pub status: OrderStatus,
+    /// Bumped by every status change; updates name the version they saw.
+    pub version: i64,
     pub environment: String,
     pub scope: String,
     pub vendor_org_number: String,
@@ -57,7 +59,25 @@ pub struct StoredOrder {
     pub language: Lang,
     pub created_at: String,
     pub updated_at: String,
+    pub assigned_to: Option<String>,
+    /// The consumer's TT02 login identity, set when the order becomes `tt02_loaded`.
+    pub tt02_identity: Option<String>,
 }
+
+impl StoredOrder {
+    pub fn environment(&self) -> crate::domain::Environment {
+        crate::domain::Environment::parse(&self.environment)
+            .unwrap_or(crate::domain::Environment::Test)
+    }
+}
+
+/// The columns [`from_row`] reads.
+pub const ORDER_COLUMNS: &str = "id, reference, status, version, environment, scope,
+    vendor_org_number, vendor_org_name, vendor_contact_name, vendor_contact_email,
+    vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
+    consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
+    message, test_data_acknowledged_at, language, created_at, updated_at, assigned_to,
+    tt02_identity";
 
 /// Stores a new order with its first event and the emails it causes, in one transaction:
 /// either all of it is stored or none of it.
@@ -131,9 +151,9 @@ async fn try_create(
             vendor_org_number, vendor_org_name, vendor_contact_name, vendor_contact_email,
             vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
             consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
-            message, test_data_acknowledged_at, language, created_at, updated_at)
+            message, test_data_acknowledged_at, language, created_at, updated_at, search_text)
          VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $21)",
+            $18, $19, $20, $21, $21, $22)",
     )
     .bind(&id)
     .bind(reference)
@@ -156,6 +176,12 @@ async fn try_create(
     .bind(acknowledged)
     .bind(language.code())
     .bind(&now)
+    .bind(search_text(&[
+        vendor.org_name().as_str(),
+        consumer.org_name().as_str(),
+        vendor.contact_email().as_str(),
+        consumer.contact_email().as_str(),
+    ]))
     .execute(&mut *tx)
     .await?;
 
@@ -203,14 +229,9 @@ pub async fn find_by_reference(
     db: &Db,
     reference: &str,
 ) -> Result<Option<StoredOrder>, sqlx::Error> {
-    sqlx::query(
-        "SELECT id, reference, status, environment, scope, vendor_org_number, vendor_org_name,
-            vendor_contact_name, vendor_contact_email, vendor_contact_phone, consumer_org_number,
-            consumer_org_name, consumer_contact_name, consumer_contact_email,
-            consumer_contact_phone, ip_addresses, maskinporten_client_id, message,
-            test_data_acknowledged_at, language, created_at, updated_at
-         FROM orders WHERE reference = $1",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE reference = $1"
+    )))
     .bind(reference)
     .fetch_optional(db.pool())
     .await?
@@ -218,7 +239,7 @@ pub async fn find_by_reference(
     .transpose()
 }
 
-fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
+pub fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
     let decode = |column: &str, message: &str| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: message.to_owned().into(),
@@ -230,6 +251,7 @@ fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
         id: row.try_get("id")?,
         reference: row.try_get("reference")?,
         status: OrderStatus::parse(&status).ok_or_else(|| decode("status", "unknown status"))?,
+        version: row.try_get("version")?,
         environment: row.try_get("environment")?,
         scope: row.try_get("scope")?,
         vendor_org_number: row.try_get("vendor_org_number")?,
@@ -250,7 +272,15 @@ fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
         language: Lang::parse(&language).unwrap_or_default(),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        assigned_to: row.try_get("assigned_to")?,
+        tt02_identity: row.try_get("tt02_identity")?,
     })
+}
+
+/// What the queue's free-text search looks in, folded to lower case here because SQLite's
+/// `LOWER()` leaves æ, ø and å alone.
+pub fn search_text(parts: &[&str]) -> String {
+    parts.join(" ").to_lowercase()
 }
 
 /// Alphabet without look-alikes (0/O, 1/I/L, U) so a reference survives being read aloud or

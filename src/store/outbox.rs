@@ -159,3 +159,93 @@ pub async fn mark_attempt_failed(
     .await?;
     Ok(())
 }
+
+/// A message as admins and the order timeline see it: addressing and state, no body.
+#[derive(Debug, Clone)]
+pub struct MailSummary {
+    pub id: String,
+    pub order_reference: Option<String>,
+    pub kind: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+const SUMMARY_COLUMNS: &str = "m.id, o.reference, m.kind, m.recipients, m.subject, m.status,
+    m.attempts, m.last_error, m.created_at, m.sent_at";
+
+fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<MailSummary, sqlx::Error> {
+    let recipients: String = row.try_get("recipients")?;
+    Ok(MailSummary {
+        id: row.try_get("id")?,
+        order_reference: row.try_get("reference")?,
+        kind: row.try_get("kind")?,
+        to: serde_json::from_str(&recipients).unwrap_or_default(),
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+pub async fn for_order(db: &Db, order_id: &str) -> Result<Vec<MailSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
+         WHERE m.order_id = $1 ORDER BY m.created_at, m.id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect()
+}
+
+/// The newest `limit` messages in `status` (`pending` includes those being sent).
+pub async fn list(db: &Db, status: &str, limit: i64) -> Result<Vec<MailSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
+         WHERE m.status = $1 OR ($1 = 'pending' AND m.status = 'sending')
+         ORDER BY m.created_at DESC, m.id DESC LIMIT $2"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect()
+}
+
+/// Messages per status, for the outbox page's tabs.
+pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query("SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+        .collect()
+}
+
+/// Puts a `failed` message back in the queue with fresh attempts. False if it was not failed
+/// (already retried, or sent meanwhile), so a double click sends nothing twice.
+pub async fn retry(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1,
+            last_error = NULL
+         WHERE id = $2 AND status = 'failed'",
+    )
+    .bind(timestamp(Utc::now()))
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -19,6 +19,13 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Not allowed: a missing or wrong CSRF token, or a role that may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// An anonymous request for a workspace page: sent to the login page, which returns to
+    /// the given local path afterwards.
+    #[error("login required")]
+    LoginRequired(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -38,6 +45,8 @@ impl AppError {
             AppError::NotFound => ("not_found", "error_page.not_found"),
             AppError::BadRequest(key) => ("bad_request", key),
             AppError::MethodNotAllowed => ("method_not_allowed", "error_page.method_not_allowed"),
+            AppError::Forbidden(key) => ("forbidden", key),
+            AppError::LoginRequired(_) => ("login_required", "error_page.login_required"),
             AppError::PayloadTooLarge => ("payload_too_large", "error_page.too_large"),
             AppError::UnsupportedMediaType => (
                 "unsupported_media_type",
@@ -65,6 +74,8 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::LoginRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {
@@ -79,6 +90,16 @@ impl ResponseError for AppError {
         if status.is_server_error() {
             // `{:#}` keeps anyhow's context chain; none of our errors carry personal data.
             tracing::error!(error = format!("{self:#}"), "internal error");
+        }
+        if let AppError::LoginRequired(next) = self {
+            let target = format!(
+                "/admin/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, target))
+                .insert_header(("cache-control", "no-store"))
+                .finish();
         }
         let (code, key) = self.code_and_key();
         let tr = Tr::new(context.lang);

@@ -1,5 +1,6 @@
 //! HTTP: routes per area, the extractors they share, and the one place errors become responses.
 
+pub mod admin;
 pub mod api;
 pub mod csrf;
 pub mod error;
@@ -80,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .configure(admin::routes)
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))
         .service(
@@ -89,7 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(public::not_found));
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError> {
+pub(crate) async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError> {
     Err(error::AppError::MethodNotAllowed)
 }
 

@@ -126,7 +126,7 @@ pub async fn read_body(
 }
 
 /// The form as submitted: the last value of each field (a browser sends each once).
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 

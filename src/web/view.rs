@@ -13,6 +13,16 @@ pub struct Page {
     /// Path the language switch links to (the same page in the other language).
     pub path: String,
     pub has_errors: bool,
+    /// Set on workspace pages: the header shows the workspace navigation and a logout button.
+    pub session: Option<SessionNav>,
+}
+
+/// What the workspace header needs about the logged-in user.
+#[derive(Debug, Clone)]
+pub struct SessionNav {
+    pub name: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
 }
 
 impl Page {
@@ -22,6 +32,15 @@ impl Page {
             title: title.to_owned(),
             path: path.unwrap_or("/").to_owned(),
             has_errors: false,
+            session: None,
+        }
+    }
+
+    /// A workspace page for the logged-in user.
+    pub fn workspace(tr: Tr, title: &str, path: &str, session: SessionNav) -> Self {
+        Self {
+            session: Some(session),
+            ..Self::new(tr, title, Some(path))
         }
     }
 

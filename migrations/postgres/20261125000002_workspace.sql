@@ -1,0 +1,54 @@
+-- The case handlers' workspace: accounts, server-side sessions, login throttling, and what
+-- the workflow records on an order.
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    -- Lower-cased; the login name.
+    email          TEXT NOT NULL UNIQUE,
+    name           TEXT NOT NULL,
+    -- case-handler | admin
+    role           TEXT NOT NULL,
+    -- Argon2id in PHC string format.
+    password_hash  TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    disabled_at    TEXT
+);
+
+CREATE TABLE sessions (
+    -- SHA-256 of the cookie value: a database leak gives no usable session.
+    id_hash       TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token    TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+-- Failed logins per account and per client address, both keyed by a hash so the table
+-- holds neither addresses nor login names.
+CREATE TABLE login_failures (
+    key            TEXT PRIMARY KEY,
+    failures       BIGINT NOT NULL,
+    first_failed_at TEXT NOT NULL,
+    blocked_until  TEXT
+);
+
+ALTER TABLE orders ADD COLUMN assigned_to TEXT REFERENCES users (id) ON DELETE SET NULL;
+-- The consumer's synthetic national id for logging in to TT02; never mailed.
+ALTER TABLE orders ADD COLUMN tt02_identity TEXT;
+
+-- Lower-cased (Unicode-aware, done by the app) names and contact emails, so search finds
+-- "Ærlig AS" from "ærlig" on SQLite too, whose LOWER() only knows ASCII.
+ALTER TABLE orders ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE orders SET search_text = LOWER(vendor_org_name || ' ' || consumer_org_name || ' '
+    || vendor_contact_email || ' ' || consumer_contact_email);
+
+-- The queue is read oldest-change first with keyset pagination on (updated_at, id); the open
+-- orders (the default view) have an index of their own so closed ones are never walked.
+DROP INDEX orders_updated;
+DROP INDEX orders_status_updated;
+CREATE INDEX orders_queue ON orders (updated_at, id);
+CREATE INDEX orders_open_queue ON orders (updated_at, id) WHERE closed_at IS NULL;
+CREATE INDEX orders_status_queue ON orders (status, updated_at, id);
+CREATE INDEX orders_assigned_queue ON orders (assigned_to, updated_at, id);
+CREATE INDEX orders_pair ON orders (vendor_org_number, consumer_org_number);
+CREATE INDEX orders_consumer ON orders (consumer_org_number);

@@ -1,0 +1,138 @@
+//! Case-handler accounts: roles, password hashing and the login throttle's policy.
+//! Argon2id is deliberately slow, so hashing runs on the blocking pool, never on the async
+//! threads that serve requests.
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// What an account may do. Admins may do everything a case handler may, and see the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    CaseHandler,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CaseHandler => "case-handler",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "case-handler" => Some(Role::CaseHandler),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Shortest password accepted by `user add` / `user passwd`.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Failed logins allowed per account or client address before each further attempt waits.
+pub const FREE_FAILURES: i64 = 5;
+/// Failures older than this are forgotten.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// How long to refuse logins after `failures` failures: nothing for the first few, then
+/// doubling from ten seconds up to fifteen minutes.
+pub fn block_after(failures: i64) -> Option<Duration> {
+    let over = failures - FREE_FAILURES;
+    if over < 0 {
+        return None;
+    }
+    let seconds = 10u64 << over.clamp(0, 10);
+    Some(Duration::from_secs(seconds.min(15 * 60)))
+}
+
+/// OWASP's recommended Argon2id parameters: 19 MiB, two passes, one lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn check_password_rules(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes on the blocking pool and returns the PHC string.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+    })
+    .await?
+}
+
+/// A hash of a random password that nobody knows: verified against when the account does not
+/// exist, so a login for an unknown address takes as long as one for a known address.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3HtuulDvNEwmWmWQXRVsUTaBZq1BsiPN9jqvXyYJbqY";
+
+/// True when `password` matches `hash` (or, with no hash, after the same work as a check).
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let matches = PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        known && matches
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hashed_password_verifies_and_another_does_not() {
+        let hash = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await);
+        assert!(!verify_password("correct horse batterY".into(), Some(hash)).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+
+    #[test]
+    fn the_dummy_hash_is_well_formed_so_unknown_accounts_cost_a_full_check() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn logins_are_slowed_down_after_a_few_failures() {
+        assert_eq!(block_after(FREE_FAILURES - 1), None);
+        assert_eq!(block_after(FREE_FAILURES), Some(Duration::from_secs(10)));
+        assert_eq!(
+            block_after(FREE_FAILURES + 3),
+            Some(Duration::from_secs(80))
+        );
+        assert_eq!(block_after(1000), Some(Duration::from_secs(15 * 60)));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [Role::CaseHandler, Role::Admin] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! Login and logout. A login always starts a fresh session (the old one, if any, is ended),
+//! failures are counted per account and per client address, and the answer to a failed login
+//! is the same whether or not the account exists.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+
+use super::read_form;
+use super::session::{self, CaseHandler};
+use crate::store::users;
+use crate::web::error::{AppError, html};
+use crate::web::lang::Language;
+use crate::web::view::{FormView, Page};
+use crate::web::{AppState, csrf};
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    page: Page,
+    form: FormView,
+    csrf_token: String,
+    next: String,
+    notice: Option<&'static str>,
+}
+
+/// Only local workspace paths are followed after login, never another site.
+fn safe_next(next: Option<&String>) -> String {
+    next.filter(|n| n.starts_with("/admin/") && !n.starts_with("//") && !n.contains('\\'))
+        .cloned()
+        .unwrap_or_else(|| "/admin/orders".into())
+}
+
+fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Language,
+    form: FormView,
+    next: String,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let tr = lang.tr();
+    let (token, cookie) = csrf::issue(
+        req,
+        &state.settings.session_key,
+        state.settings.secure_cookies(),
+    );
+    let mut page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login"));
+    page.has_errors = form.has_errors();
+    let mut response = html(
+        status,
+        &LoginPage {
+            page,
+            form,
+            csrf_token: token,
+            next,
+            notice,
+        },
+    )?;
+    if let Some(cookie) = cookie {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(response)
+}
+
+pub async fn form(
+    req: HttpRequest,
+    lang: Language,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let notice = query
+        .contains_key("logged_out")
+        .then_some("admin.login.logged_out");
+    render(
+        &req,
+        &state,
+        lang,
+        FormView::default(),
+        safe_next(query.get("next")),
+        notice,
+        StatusCode::OK,
+    )
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    lang: Language,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    let tr = lang.tr();
+    let email = values.get("email").cloned().unwrap_or_default();
+    let password = values.get("password").cloned().unwrap_or_default();
+    let next = safe_next(values.get("next"));
+    let mut form = FormView::default();
+    form.set("email", email.trim());
+
+    let token = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
+    if !csrf::verify(&req, &state.settings.session_key, token) {
+        form.add_error("email", tr.t("error.form_expired").to_owned());
+        return render(&req, &state, lang, form, next, None, StatusCode::FORBIDDEN);
+    }
+    if email.trim().is_empty() || password.is_empty() {
+        if email.trim().is_empty() {
+            form.add_error("email", tr.t("admin.login.email_required").to_owned());
+        }
+        if password.is_empty() {
+            form.add_error("password", tr.t("admin.login.password_required").to_owned());
+        }
+        return render(
+            &req,
+            &state,
+            lang,
+            form,
+            next,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+
+    // Behind a proxy this is the proxy's address; the per-account limit still holds.
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let account_key = users::failure_key("account", &email);
+    let keys = [account_key.clone(), users::failure_key("address", &address)];
+    let now = Utc::now();
+    if let Some(until) = users::blocked_until(&state.db, &keys, now).await? {
+        let minutes = ((until - now).num_seconds() + 59) / 60;
+        form.add_error(
+            "email",
+            tr.fill(
+                "admin.login.throttled",
+                &[("minutes", &minutes.max(1).to_string())],
+            ),
+        );
+        return render(
+            &req,
+            &state,
+            lang,
+            form,
+            next,
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+
+    let found = users::find_for_login(&state.db, &email).await?;
+    let hash = found
+        .as_ref()
+        .filter(|(user, _)| !user.disabled)
+        .map(|(_, hash)| hash.clone());
+    let verified = crate::auth::verify_password(password, hash).await;
+    let user = match found {
+        Some((user, _)) if verified => user,
+        _ => {
+            users::record_failure(&state.db, &keys, now).await?;
+            tracing::info!("login failed");
+            form.add_error("email", tr.t("admin.login.failed").to_owned());
+            return render(
+                &req,
+                &state,
+                lang,
+                form,
+                next,
+                None,
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+    };
+
+    users::clear_failures(&state.db, &account_key).await?;
+    // A new session id at every login: a session id planted before login is worth nothing.
+    if let Some(old) = req.cookie(session::COOKIE) {
+        users::end_session(&state.db, old.value()).await?;
+    }
+    let session_token = csrf::random_hex();
+    users::start_session(&state.db, &user.id, &session_token, &csrf::random_hex()).await?;
+    tracing::info!(user = %user.id, "logged in");
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((LOCATION, next))
+        .finish();
+    response
+        .add_cookie(&session::cookie(
+            session_token,
+            state.settings.secure_cookies(),
+        ))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    user: CaseHandler,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    user.check_csrf(values.get(csrf::FIELD))?;
+    if let Some(cookie) = req.cookie(session::COOKIE) {
+        users::end_session(&state.db, cookie.value()).await?;
+    }
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/admin/login?logged_out=1"))
+        .finish();
+    response
+        .add_cookie(&session::removal_cookie(state.settings.secure_cookies()))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}

@@ -1,0 +1,57 @@
+//! The case handlers' workspace under `/admin`: login, the queue, the order page with its
+//! workflow actions, the CSV export and (for admins) the mail outbox.
+
+pub mod login;
+pub mod order;
+pub mod outbox;
+pub mod queue;
+pub mod session;
+
+use std::collections::HashMap;
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::error::AppError;
+
+/// A workspace form as submitted (URL-encoded, size-limited).
+pub(crate) async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HashMap<String, String>, AppError> {
+    let body = super::public::read_body(req, payload, state.settings.max_body_bytes).await?;
+    Ok(super::public::parse_form(&body))
+}
+
+pub(crate) fn see_other(location: impl Into<String>) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location.into()))
+        .finish()
+}
+
+pub async fn home() -> HttpResponse {
+    see_other("/admin/orders")
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let resource =
+        |path: &str| web::resource(path).default_service(web::to(super::method_not_allowed));
+    cfg.service(resource("/admin").get(home))
+        .service(resource("/admin/").get(home))
+        .service(
+            resource("/admin/login")
+                .get(login::form)
+                .post(login::submit),
+        )
+        .service(resource("/admin/logout").post(login::logout))
+        .service(resource("/admin/orders").get(queue::page))
+        .service(resource("/admin/orders.csv").get(queue::export))
+        .service(resource("/admin/orders/{reference}").get(order::page))
+        .service(resource("/admin/orders/{reference}/status").post(order::change_status))
+        .service(resource("/admin/orders/{reference}/notes").post(order::add_note))
+        .service(resource("/admin/orders/{reference}/assignment").post(order::assign))
+        .service(resource("/admin/outbox").get(outbox::page))
+        .service(resource("/admin/outbox/{id}/retry").post(outbox::retry));
+}

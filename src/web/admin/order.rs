@@ -1,0 +1,484 @@
+//! One order in the workspace: every field, the timeline, and the actions the workflow allows
+//! from where the order stands. Every change is a POST with the session's CSRF token.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::session::CaseHandler;
+use super::{read_form, see_other};
+use crate::domain::{Action, OrderStatus, Scope, SyntheticNationalId, codes, optional_text};
+use crate::i18n::Tr;
+use crate::mail::render::status_change_mails;
+use crate::store::orders::{self, StoredOrder};
+use crate::store::outbox::{self, MailSummary};
+use crate::store::queue::{self, QueueRow};
+use crate::store::users;
+use crate::store::workflow::{self, Change, Event, WorkflowError};
+use crate::web::error::{AppError, html};
+use crate::web::lang::Language;
+use crate::web::view::{FormView, Page, field_message};
+use crate::web::{AppState, csrf};
+
+/// Longest comment, reason or note accepted.
+const MAX_TEXT: usize = 2000;
+
+/// A line of the timeline: an event or an email, in time order.
+pub struct TimelineItem {
+    pub at: String,
+    pub who: String,
+    pub what: String,
+    pub text: Option<String>,
+    /// `sent`, `pending`, `failed`: for emails only.
+    pub mail_status: Option<String>,
+    pub is_note: bool,
+}
+
+/// An action form offered on the page.
+pub struct ActionForm {
+    pub action: &'static str,
+    pub label: &'static str,
+    pub needs_identity: bool,
+    pub is_reject: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/order.html")]
+struct OrderPage {
+    page: Page,
+    form: FormView,
+    o: StoredOrder,
+    status_label: &'static str,
+    environment_label: &'static str,
+    delegation_schema: String,
+    assignee: Option<String>,
+    assigned_to_me: bool,
+    actions: Vec<ActionForm>,
+    timeline: Vec<TimelineItem>,
+    same_pair: Vec<QueueRow>,
+    notice: Option<&'static str>,
+    csrf_token: String,
+}
+
+/// Display form of a stored timestamp: `25.11.2026 14:03 UTC`.
+fn when(stored: &str) -> String {
+    crate::store::parse_timestamp(stored)
+        .map(|t| t.format("%d.%m.%Y %H:%M UTC").to_string())
+        .unwrap_or_else(|| stored.to_owned())
+}
+
+fn actor_name(tr: Tr, actor: &str, names: &HashMap<String, String>) -> String {
+    match actor.strip_prefix("user:") {
+        Some(id) => names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| tr.t("admin.actor.unknown_user").to_owned()),
+        None => {
+            let key = format!("admin.actor.{actor}");
+            if tr.has(&key) {
+                tr.t(&key).to_owned()
+            } else {
+                actor.to_owned()
+            }
+        }
+    }
+}
+
+fn status_label(tr: Tr, status: OrderStatus) -> &'static str {
+    tr.t(&format!("status.{}", status.as_str()))
+}
+
+fn timeline(
+    tr: Tr,
+    events: Vec<Event>,
+    mails: Vec<MailSummary>,
+    names: &HashMap<String, String>,
+) -> Vec<TimelineItem> {
+    let mut items: Vec<(String, TimelineItem)> = Vec::new();
+    for event in events {
+        let who = actor_name(tr, &event.actor, names);
+        let what = match event.kind.as_str() {
+            "created" => tr.t("admin.timeline.created").to_owned(),
+            "status_changed" => tr.fill(
+                "admin.timeline.status_changed",
+                &[
+                    (
+                        "from",
+                        event.from_status.map(|s| status_label(tr, s)).unwrap_or(""),
+                    ),
+                    (
+                        "to",
+                        event.to_status.map(|s| status_label(tr, s)).unwrap_or(""),
+                    ),
+                ],
+            ),
+            "note" => tr.t("admin.timeline.note").to_owned(),
+            "assigned" => {
+                let user = event
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("user"))
+                    .and_then(|u| u.as_str())
+                    .and_then(|id| names.get(id))
+                    .cloned()
+                    .unwrap_or_default();
+                tr.fill("admin.timeline.assigned", &[("user", &user)])
+            }
+            "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
+            other => other.to_owned(),
+        };
+        items.push((
+            event.occurred_at.clone(),
+            TimelineItem {
+                at: when(&event.occurred_at),
+                who,
+                what,
+                is_note: event.kind == "note",
+                text: event.comment,
+                mail_status: None,
+            },
+        ));
+    }
+    for mail in mails {
+        let status_key = format!("admin.mail_status.{}", mail.status);
+        items.push((
+            mail.created_at.clone(),
+            TimelineItem {
+                at: when(&mail.created_at),
+                who: tr.t("admin.actor.system").to_owned(),
+                what: tr.fill(
+                    "admin.timeline.mail",
+                    &[("to", &mail.to.join(", ")), ("subject", &mail.subject)],
+                ),
+                text: None,
+                mail_status: Some(if tr.has(&status_key) {
+                    tr.t(&status_key).to_owned()
+                } else {
+                    mail.status
+                }),
+                is_note: false,
+            },
+        ));
+    }
+    // Stored timestamps are fixed-width, so text order is time order; the sort is stable, so
+    // an event stays before the emails it caused.
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+async fn render(
+    state: &AppState,
+    tr: Tr,
+    user: &CaseHandler,
+    order: StoredOrder,
+    form: FormView,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let names: HashMap<String, String> = users::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let events = workflow::events(&state.db, &order.id).await?;
+    let mails = outbox::for_order(&state.db, &order.id).await?;
+    let same_pair = queue::same_pair(&state.db, &order).await?;
+    let actions = order
+        .status
+        .allowed_actions(order.environment())
+        .into_iter()
+        .filter(|a| a.is_case_handler_action())
+        .map(|a| ActionForm {
+            action: a.as_str(),
+            label: tr.t(&format!("admin.action.{}", a.as_str())),
+            needs_identity: a == Action::MarkTt02Loaded,
+            is_reject: a == Action::Reject,
+        })
+        .collect();
+    let delegation_schema = Scope::from_stored(&order.scope)
+        .ok()
+        .and_then(|s| {
+            state
+                .settings
+                .scopes
+                .delegation_schema(&s)
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let mut page = Page::workspace(
+        tr,
+        &tr.fill("admin.order.title", &[("reference", &order.reference)]),
+        &format!("/admin/orders/{}", order.reference),
+        user.nav(),
+    );
+    page.has_errors = form.has_errors();
+    let view = OrderPage {
+        page,
+        form,
+        status_label: status_label(tr, order.status),
+        environment_label: tr.t(&format!("environment.{}", order.environment)),
+        delegation_schema,
+        assignee: order
+            .assigned_to
+            .as_ref()
+            .and_then(|id| names.get(id).cloned()),
+        assigned_to_me: order.assigned_to.as_deref() == Some(user.user.id.as_str()),
+        actions,
+        timeline: timeline(tr, events, mails, &names),
+        same_pair,
+        notice,
+        csrf_token: user.csrf_token.clone(),
+        o: order,
+    };
+    html(status, &view)
+}
+
+async fn find(state: &AppState, raw: &str) -> Result<StoredOrder, AppError> {
+    let reference = orders::normalise_reference(raw).ok_or(AppError::NotFound)?;
+    orders::find_by_reference(&state.db, &reference)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn page(
+    user: CaseHandler,
+    lang: Language,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let order = find(&state, &path).await?;
+    let notice = match query.get("done").map(String::as_str) {
+        Some("status") => Some("admin.order.done_status"),
+        Some("note") => Some("admin.order.done_note"),
+        Some("assignment") => Some("admin.order.done_assignment"),
+        _ => None,
+    };
+    render(
+        &state,
+        lang.tr(),
+        &user,
+        order,
+        FormView::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn change_status(
+    req: HttpRequest,
+    user: CaseHandler,
+    lang: Language,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    user.check_csrf(values.get(csrf::FIELD))?;
+    let tr = lang.tr();
+    let order = find(&state, &path).await?;
+    let action = values
+        .get("action")
+        .and_then(|a| Action::parse(a))
+        .filter(|a| a.is_case_handler_action())
+        .ok_or(AppError::BadRequest("admin.order.bad_action"))?;
+    let version: i64 = values
+        .get("version")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(AppError::BadRequest("admin.order.bad_version"))?;
+
+    let mut form = FormView::default();
+    for name in ["comment", "reason", "tt02_identity"] {
+        form.set(name, values.get(name).cloned().unwrap_or_default());
+    }
+    let comment_field = if action == Action::Reject {
+        "reason"
+    } else {
+        "comment"
+    };
+    let comment = match optional_text(form.value(comment_field), MAX_TEXT, true) {
+        Ok(Some(text)) => Some(text),
+        Ok(None) if action == Action::Reject => {
+            form.add_error(
+                "reason",
+                field_message(
+                    tr,
+                    "reason",
+                    &crate::domain::FieldError::new(codes::REQUIRED),
+                ),
+            );
+            None
+        }
+        Ok(None) => None,
+        Err(error) => {
+            form.add_error(comment_field, field_message(tr, comment_field, &error));
+            None
+        }
+    };
+    let identity = if action == Action::MarkTt02Loaded {
+        match SyntheticNationalId::parse(form.value("tt02_identity")) {
+            Ok(id) => Some(id),
+            Err(error) => {
+                form.add_error("tt02_identity", field_message(tr, "tt02_identity", &error));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if form.has_errors() {
+        return render(
+            &state,
+            tr,
+            &user,
+            order,
+            form,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+
+    let actor = user.user.actor();
+    let change = Change {
+        action,
+        expected_version: version,
+        actor: &actor,
+        comment: comment.as_deref(),
+        tt02_identity: identity.as_ref().map(SyntheticNationalId::as_str),
+        details: None,
+    };
+    let settings = state.settings.clone();
+    let result = workflow::apply(
+        &state.db,
+        &order.reference,
+        &change,
+        &state.message_id_domain(),
+        |order, to| {
+            Ok(status_change_mails(
+                order,
+                to,
+                comment.as_deref(),
+                &settings,
+            )?)
+        },
+    )
+    .await;
+    match result {
+        Ok(updated) => {
+            tracing::info!(reference = %updated.reference, to = %updated.status, "status changed");
+            state.mail_waker.notify_one();
+            Ok(see_other(format!(
+                "/admin/orders/{}?done=status",
+                updated.reference
+            )))
+        }
+        Err(WorkflowError::Conflict(current)) => {
+            // The person's input is kept, the page shows where the order stands now.
+            let mut form = form;
+            form.add_error(
+                "actions",
+                tr.fill(
+                    "admin.order.conflict",
+                    &[("status", status_label(tr, current.status))],
+                ),
+            );
+            render(
+                &state,
+                tr,
+                &user,
+                *current,
+                form,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(WorkflowError::Illegal(illegal)) => {
+            let mut form = form;
+            form.add_error(
+                "actions",
+                tr.fill(
+                    "admin.order.illegal",
+                    &[
+                        (
+                            "action",
+                            tr.t(&format!("admin.action.{}", illegal.action.as_str())),
+                        ),
+                        ("status", status_label(tr, illegal.from)),
+                    ],
+                ),
+            );
+            render(&state, tr, &user, order, form, None, StatusCode::CONFLICT).await
+        }
+        Err(WorkflowError::NotFound) => Err(AppError::NotFound),
+        Err(WorkflowError::Database(err)) => Err(err.into()),
+        Err(WorkflowError::Render(err)) => Err(err.into()),
+    }
+}
+
+pub async fn add_note(
+    req: HttpRequest,
+    user: CaseHandler,
+    lang: Language,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    user.check_csrf(values.get(csrf::FIELD))?;
+    let tr = lang.tr();
+    let order = find(&state, &path).await?;
+    let raw = values.get("note").cloned().unwrap_or_default();
+    let error = match optional_text(&raw, MAX_TEXT, true) {
+        Ok(Some(text)) => {
+            workflow::add_note(&state.db, &order.id, &user.user.actor(), &text).await?;
+            return Ok(see_other(format!(
+                "/admin/orders/{}?done=note",
+                order.reference
+            )));
+        }
+        Ok(None) => crate::domain::FieldError::new(codes::REQUIRED),
+        Err(error) => error,
+    };
+    let mut form = FormView::default();
+    form.set("note", raw);
+    form.add_error("note", field_message(tr, "note", &error));
+    render(
+        &state,
+        tr,
+        &user,
+        order,
+        form,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+pub async fn assign(
+    req: HttpRequest,
+    user: CaseHandler,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    user.check_csrf(values.get(csrf::FIELD))?;
+    let order = find(&state, &path).await?;
+    let assignee = match values.get("assign").map(String::as_str) {
+        Some("me") => Some(user.user.id.as_str()),
+        Some("none") => None,
+        _ => return Err(AppError::BadRequest("admin.order.bad_assign")),
+    };
+    if order.assigned_to.as_deref() != assignee {
+        workflow::set_assignee(&state.db, &order.id, assignee, &user.user.actor()).await?;
+    }
+    Ok(see_other(format!(
+        "/admin/orders/{}?done=assignment",
+        order.reference
+    )))
+}

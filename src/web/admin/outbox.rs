@@ -1,0 +1,108 @@
+//! The mail outbox for admins: what is waiting, sent or failed (addressing only, never
+//! bodies), and a retry for failed messages.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::session::Admin;
+use super::{read_form, see_other};
+use crate::store::outbox::{self, MailSummary};
+use crate::web::AppState;
+use crate::web::csrf;
+use crate::web::error::{AppError, html};
+use crate::web::lang::Language;
+use crate::web::view::Page;
+
+const TABS: [&str; 3] = ["failed", "pending", "sent"];
+const LIMIT: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    page: Page,
+    current: &'static str,
+    tabs: Vec<(&'static str, String, i64)>,
+    mails: Vec<MailSummary>,
+    notice: Option<&'static str>,
+    csrf_token: String,
+    limit: i64,
+}
+
+pub async fn page(
+    admin: Admin,
+    lang: Language,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let tr = lang.tr();
+    let current = match query.get("status").map(String::as_str) {
+        None | Some("") => "failed",
+        Some(raw) => TABS
+            .into_iter()
+            .find(|t| *t == raw)
+            .ok_or(AppError::BadRequest("admin.outbox.bad_status"))?,
+    };
+    let counts = outbox::counts(&state.db).await?;
+    let count = |status: &str| -> i64 {
+        counts
+            .iter()
+            .filter(|(s, _)| s == status || (status == "pending" && s == "sending"))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let tabs = TABS
+        .into_iter()
+        .map(|t| {
+            (
+                t,
+                tr.t(&format!("admin.mail_status.{t}")).to_owned(),
+                count(t),
+            )
+        })
+        .collect();
+    let notice = match query.get("done").map(String::as_str) {
+        Some("retry") => Some("admin.outbox.retried"),
+        Some("not_failed") => Some("admin.outbox.not_failed"),
+        _ => None,
+    };
+    let page = OutboxPage {
+        page: Page::workspace(
+            tr,
+            tr.t("admin.outbox.title"),
+            "/admin/outbox",
+            admin.0.nav(),
+        ),
+        current,
+        tabs,
+        mails: outbox::list(&state.db, current, LIMIT).await?,
+        notice,
+        csrf_token: admin.0.csrf_token.clone(),
+        limit: LIMIT,
+    };
+    html(StatusCode::OK, &page)
+}
+
+pub async fn retry(
+    req: HttpRequest,
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    admin.0.check_csrf(values.get(csrf::FIELD))?;
+    let id = uuid::Uuid::parse_str(&path).map_err(|_| AppError::NotFound)?;
+    let done = if outbox::retry(&state.db, &id.to_string()).await? {
+        tracing::info!(mail = %id, "failed mail queued again");
+        state.mail_waker.notify_one();
+        "retry"
+    } else {
+        "not_failed"
+    };
+    Ok(see_other(format!(
+        "/admin/outbox?status=failed&done={done}"
+    )))
+}

@@ -1,0 +1,456 @@
+//! The queue page and its CSV export. Both read the same filters from the query string.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+
+use super::session::CaseHandler;
+use crate::domain::calendar::working_days_between;
+use crate::domain::{Environment, OrderStatus};
+use crate::i18n::Tr;
+use crate::store::queue::{self, Assignment, Cursor, QueueFilter, QueueRow, Search, StatusFilter};
+use crate::store::{parse_timestamp, users};
+use crate::web::AppState;
+use crate::web::error::{AppError, html};
+use crate::web::lang::Language;
+use crate::web::view::{FormView, Page, RadioOption};
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// The filter form's fields, as they appear in the query string.
+const FILTER_FIELDS: [&str; 5] = ["status", "environment", "scope", "assigned", "q"];
+
+/// Reads the filters; a value the form never offers is a 400 that names the field.
+fn parse_filter(
+    query: &HashMap<String, String>,
+    user: &CaseHandler,
+    state: &AppState,
+) -> Result<QueueFilter, AppError> {
+    let get = |name: &str| query.get(name).map(|v| v.trim()).unwrap_or("");
+    let status = match get("status") {
+        "" | "open" => StatusFilter::Open,
+        "all" => StatusFilter::All,
+        other => StatusFilter::Only(
+            OrderStatus::parse(other).ok_or(AppError::BadRequest("admin.queue.bad_status"))?,
+        ),
+    };
+    let environment = match get("environment") {
+        "" => None,
+        other => Some(
+            Environment::parse(other)
+                .map_err(|_| AppError::BadRequest("admin.queue.bad_environment"))?,
+        ),
+    };
+    let scope = match get("scope") {
+        "" => None,
+        other
+            if state
+                .settings
+                .scopes
+                .entries()
+                .iter()
+                .any(|s| s.name == other) =>
+        {
+            Some(other.to_owned())
+        }
+        _ => return Err(AppError::BadRequest("admin.queue.bad_scope")),
+    };
+    let assignment = match get("assigned") {
+        "" => Assignment::Anyone,
+        "me" => Assignment::To(user.user.id.clone()),
+        "none" => Assignment::Nobody,
+        _ => return Err(AppError::BadRequest("admin.queue.bad_assigned")),
+    };
+    Ok(QueueFilter {
+        status,
+        environment,
+        scope,
+        assignment,
+        search: Search::parse(get("q")),
+    })
+}
+
+/// The filter part of a query string, to carry into pagination and export links.
+fn filter_query(query: &HashMap<String, String>) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for name in FILTER_FIELDS {
+        if let Some(value) = query.get(name).filter(|v| !v.trim().is_empty()) {
+            serializer.append_pair(name, value.trim());
+        }
+    }
+    serializer.finish()
+}
+
+/// One queue line in display form.
+pub struct Line {
+    pub reference: String,
+    pub status_key: String,
+    pub environment_key: String,
+    pub scope: String,
+    pub vendor: String,
+    pub consumer: String,
+    pub assignee: Option<String>,
+    pub waited: String,
+    pub overdue: bool,
+}
+
+/// How long since the last change, in the largest sensible units.
+pub fn waited(tr: Tr, since: chrono::Duration) -> String {
+    let minutes = since.num_minutes().max(0);
+    let (days, hours) = (minutes / (24 * 60), minutes / 60 % 24);
+    if days > 0 {
+        tr.fill(
+            "admin.queue.waited_days",
+            &[("days", &days.to_string()), ("hours", &hours.to_string())],
+        )
+    } else if hours > 0 {
+        tr.fill("admin.queue.waited_hours", &[("hours", &hours.to_string())])
+    } else {
+        tr.fill(
+            "admin.queue.waited_minutes",
+            &[("minutes", &minutes.to_string())],
+        )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/queue.html")]
+struct QueuePage {
+    page: Page,
+    form: FormView,
+    statuses: Vec<RadioOption>,
+    environments: Vec<RadioOption>,
+    scopes: Vec<RadioOption>,
+    assignments: Vec<RadioOption>,
+    counts: Vec<(String, String, i64)>,
+    lines: Vec<Line>,
+    next_link: Option<String>,
+    first_link: Option<String>,
+    export_link: String,
+    stale_days: u32,
+}
+
+fn option(value: &str, label: impl Into<String>) -> RadioOption {
+    RadioOption {
+        value: value.to_owned(),
+        label: label.into(),
+        hint: String::new(),
+    }
+}
+
+pub async fn page(
+    user: CaseHandler,
+    lang: Language,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let tr = lang.tr();
+    let filter = parse_filter(&query, &user, &state)?;
+    let after = match query.get("after").map(String::as_str) {
+        None | Some("") => None,
+        Some(raw) => Some(Cursor::decode(raw).ok_or(AppError::BadRequest("admin.queue.bad_page"))?),
+    };
+    let (rows, more) = queue::page(&state.db, &filter, after.as_ref(), PAGE_SIZE).await?;
+    let counts = queue::status_counts(&state.db).await?;
+    let names: HashMap<String, String> = users::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+
+    let now = Utc::now();
+    let stale_days = state.settings.workspace.stale_working_days;
+    let lines = rows
+        .iter()
+        .map(|row: &QueueRow| {
+            let updated = parse_timestamp(&row.updated_at).unwrap_or(now);
+            Line {
+                reference: row.reference.clone(),
+                status_key: format!("status.{}", row.status.as_str()),
+                environment_key: format!("environment.{}", row.environment),
+                scope: row.scope.clone(),
+                vendor: row.vendor_org_name.clone(),
+                consumer: row.consumer_org_name.clone(),
+                assignee: row
+                    .assigned_to
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned()),
+                waited: waited(tr, now - updated),
+                overdue: row.status.is_open()
+                    && working_days_between(updated, now) >= i64::from(stale_days),
+            }
+        })
+        .collect();
+
+    let filters = filter_query(&query);
+    let with_filters = |extra: &str| {
+        let joined = [filters.as_str(), extra]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("&");
+        if joined.is_empty() {
+            "/admin/orders".to_owned()
+        } else {
+            format!("/admin/orders?{joined}")
+        }
+    };
+    let next_link = match (more, rows.last()) {
+        (true, Some(last)) => Some(with_filters(&format!(
+            "after={}",
+            Cursor {
+                updated_at: last.updated_at.clone(),
+                id: last.id.clone(),
+            }
+            .encode()
+        ))),
+        _ => None,
+    };
+    let first_link = after.is_some().then(|| with_filters(""));
+    let export_link = if filters.is_empty() {
+        "/admin/orders.csv".to_owned()
+    } else {
+        format!("/admin/orders.csv?{filters}")
+    };
+
+    let mut form = FormView::default();
+    for name in FILTER_FIELDS {
+        form.set(name, query.get(name).map(|v| v.trim()).unwrap_or(""));
+    }
+    if form.value("status").is_empty() {
+        form.set("status", "open");
+    }
+    let statuses = [
+        option("open", tr.t("admin.queue.status_open")),
+        option("all", tr.t("admin.queue.status_all")),
+    ]
+    .into_iter()
+    .chain(
+        OrderStatus::ALL
+            .iter()
+            .map(|s| option(s.as_str(), tr.t(&format!("status.{}", s.as_str())))),
+    )
+    .collect();
+    let environments = std::iter::once(option("", tr.t("admin.queue.any")))
+        .chain(
+            Environment::ALL
+                .iter()
+                .map(|e| option(e.as_str(), tr.t(&format!("environment.{}", e.as_str())))),
+        )
+        .collect();
+    let scopes = std::iter::once(option("", tr.t("admin.queue.any")))
+        .chain(
+            state
+                .settings
+                .scopes
+                .entries()
+                .iter()
+                .map(|s| option(&s.name, s.name.clone())),
+        )
+        .collect();
+    let assignments = vec![
+        option("", tr.t("admin.queue.assigned_anyone")),
+        option("me", tr.t("admin.queue.assigned_me")),
+        option("none", tr.t("admin.queue.assigned_none")),
+    ];
+    let counts = counts
+        .into_iter()
+        .map(|(status, n)| {
+            (
+                status.as_str().to_owned(),
+                tr.t(&format!("status.{}", status.as_str())).to_owned(),
+                n,
+            )
+        })
+        .collect();
+
+    let page = QueuePage {
+        page: Page::workspace(tr, tr.t("admin.queue.title"), "/admin/orders", user.nav()),
+        form,
+        statuses,
+        environments,
+        scopes,
+        assignments,
+        counts,
+        lines,
+        next_link,
+        first_link,
+        export_link,
+        stale_days,
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// Excel reads the BOM as "this is UTF-8" and keeps æøå; `;` is the list separator Excel
+/// expects with Norwegian regional settings, where `,` is the decimal mark.
+const BOM: &str = "\u{feff}";
+const SEPARATOR: char = ';';
+const EXPORT_BATCH: i64 = 500;
+
+pub const CSV_COLUMNS: [&str; 22] = [
+    "reference",
+    "status",
+    "environment",
+    "scope",
+    "vendor_org_number",
+    "vendor_org_name",
+    "vendor_contact_name",
+    "vendor_contact_email",
+    "vendor_contact_phone",
+    "consumer_org_number",
+    "consumer_org_name",
+    "consumer_contact_name",
+    "consumer_contact_email",
+    "consumer_contact_phone",
+    "ip_addresses",
+    "maskinporten_client_id",
+    "message",
+    "language",
+    "assigned_to",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+/// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
+/// anything with a separator, quote or line break is quoted.
+pub fn csv_cell(value: &str) -> String {
+    let neutralised = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if neutralised.contains([SEPARATOR, '"', '\n', '\r']) {
+        format!("\"{}\"", neutralised.replace('"', "\"\""))
+    } else {
+        neutralised
+    }
+}
+
+fn csv_line(cells: &[&str]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(&SEPARATOR.to_string());
+    line.push_str("\r\n");
+    line
+}
+
+pub async fn export(
+    user: CaseHandler,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let filter = parse_filter(&query, &user, &state)?;
+    let names: HashMap<String, String> = users::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    // Read a batch at a time and stream it, so a large export never sits whole in memory.
+    let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
+    let db = state.db.clone();
+    let batches = futures_util::stream::unfold(
+        (Some(header), None::<Cursor>, false),
+        move |(header, after, done)| {
+            let db = db.clone();
+            let filter = filter.clone();
+            let names = names.clone();
+            async move {
+                if let Some(header) = header {
+                    return Some((Ok(web::Bytes::from(header)), (None, None, false)));
+                }
+                if done {
+                    return None;
+                }
+                let orders =
+                    match queue::export_batch(&db, &filter, after.as_ref(), EXPORT_BATCH).await {
+                        Ok(orders) => orders,
+                        Err(err) => {
+                            tracing::error!(error = %err, "CSV export stopped");
+                            return Some((Err(AppError::Database(err)), (None, None, true)));
+                        }
+                    };
+                let last = orders.last().map(|o| Cursor {
+                    updated_at: o.updated_at.clone(),
+                    id: o.id.clone(),
+                })?;
+                let mut chunk = String::new();
+                for o in &orders {
+                    let ips = o.ip_addresses.join(" ");
+                    let version = o.version.to_string();
+                    let assignee = o
+                        .assigned_to
+                        .as_ref()
+                        .and_then(|id| names.get(id))
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    chunk.push_str(&csv_line(&[
+                        &o.reference,
+                        o.status.as_str(),
+                        &o.environment,
+                        &o.scope,
+                        &o.vendor_org_number,
+                        &o.vendor_org_name,
+                        o.vendor_contact_name.as_deref().unwrap_or(""),
+                        &o.vendor_contact_email,
+                        &o.vendor_contact_phone,
+                        &o.consumer_org_number,
+                        &o.consumer_org_name,
+                        o.consumer_contact_name.as_deref().unwrap_or(""),
+                        &o.consumer_contact_email,
+                        &o.consumer_contact_phone,
+                        &ips,
+                        o.maskinporten_client_id.as_deref().unwrap_or(""),
+                        o.message.as_deref().unwrap_or(""),
+                        o.language.code(),
+                        assignee,
+                        &o.created_at,
+                        &o.updated_at,
+                        &version,
+                    ]));
+                }
+                let finished = (orders.len() as i64) < EXPORT_BATCH;
+                Some((Ok(web::Bytes::from(chunk)), (None, Some(last), finished)))
+            }
+        },
+    );
+    let filename = format!("rrh-orders-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header(("cache-control", "no-store"))
+        .streaming(batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_start_a_formula_are_neutralised() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+4791234567"), "'+4791234567");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("Ærlig Økonomi AS"), "Ærlig Økonomi AS");
+        assert_eq!(csv_cell("a;b"), "\"a;b\"");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn waiting_time_is_shown_in_the_largest_unit() {
+        let tr = Tr::new(crate::i18n::Lang::En);
+        assert_eq!(waited(tr, chrono::Duration::minutes(5)), "5 min");
+        assert_eq!(waited(tr, chrono::Duration::minutes(125)), "2 h");
+        assert_eq!(waited(tr, chrono::Duration::hours(50)), "2 d 2 h");
+    }
+}

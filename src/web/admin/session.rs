@@ -1,0 +1,142 @@
+//! Who is logged in: the session cookie, its timeouts, and the per-session CSRF token every
+//! form under `/admin` carries.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{FromRequest, HttpRequest, web};
+use chrono::Utc;
+use subtle::ConstantTimeEq;
+
+use crate::auth::Role;
+use crate::store::users::{self, User};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::view::SessionNav;
+
+pub const COOKIE: &str = "rrh_session";
+
+/// Sessions are touched at most this often, so reading pages does not write on every request.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A logged-in case handler (or admin); extracting it refuses anonymous requests.
+#[derive(Debug, Clone)]
+pub struct CaseHandler {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+impl CaseHandler {
+    /// Compares a submitted form token with the session's in constant time.
+    pub fn check_csrf(&self, submitted: Option<&String>) -> Result<(), AppError> {
+        let submitted = submitted.map(String::as_str).unwrap_or("");
+        let ok = submitted.len() == self.csrf_token.len()
+            && bool::from(submitted.as_bytes().ct_eq(self.csrf_token.as_bytes()));
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("error_page.csrf"))
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+
+    pub fn nav(&self) -> SessionNav {
+        SessionNav {
+            name: self.user.name.clone(),
+            is_admin: self.is_admin(),
+            csrf_token: self.csrf_token.clone(),
+        }
+    }
+}
+
+/// An admin: a case handler with the admin role.
+#[derive(Debug, Clone)]
+pub struct Admin(pub CaseHandler);
+
+fn login_target(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET {
+        match req.query_string() {
+            "" => req.path().to_owned(),
+            query => format!("{}?{query}", req.path()),
+        }
+    } else {
+        "/admin/orders".into()
+    }
+}
+
+async fn load(req: HttpRequest) -> Result<CaseHandler, AppError> {
+    let target = login_target(&req);
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+    let Some(token) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
+        return Err(AppError::LoginRequired(target));
+    };
+    let Some(session) = users::find_session(&state.db, &token).await? else {
+        return Err(AppError::LoginRequired(target));
+    };
+    let now = Utc::now();
+    let settings = &state.settings.workspace;
+    let idle = chrono::Duration::from_std(settings.session_idle).unwrap_or_default();
+    let max = chrono::Duration::from_std(settings.session_max).unwrap_or_default();
+    if session.user.disabled || now - session.last_seen_at > idle || now - session.created_at > max
+    {
+        users::end_session(&state.db, &token).await?;
+        return Err(AppError::LoginRequired(target));
+    }
+    if now - session.last_seen_at > TOUCH_EVERY {
+        users::touch_session(&state.db, &token).await?;
+    }
+    Ok(CaseHandler {
+        user: session.user,
+        csrf_token: session.csrf_token,
+    })
+}
+
+impl FromRequest for CaseHandler {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        Box::pin(load(req.clone()))
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let handler = load(req).await?;
+            if handler.is_admin() {
+                Ok(Admin(handler))
+            } else {
+                Err(AppError::Forbidden("error_page.admin_only"))
+            }
+        })
+    }
+}
+
+/// The session cookie: HttpOnly, only sent to `/admin`, `Secure` over HTTPS. `Lax` rather
+/// than `Strict` so the link in the registry's email opens the case without a new login;
+/// every change is a POST with a CSRF token anyway.
+pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(COOKIE, token)
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .finish()
+}
+
+pub fn removal_cookie(secure: bool) -> Cookie<'static> {
+    let mut cookie = cookie(String::new(), secure);
+    cookie.set_max_age(CookieDuration::ZERO);
+    cookie
+}
