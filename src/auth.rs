@@ -34,15 +34,18 @@ impl Role {
 /// Shortest password accepted by `user add` / `user passwd`.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Failed logins allowed per account or client address before each further attempt waits.
-pub const FREE_FAILURES: i64 = 5;
+/// Failed logins allowed per account before each further attempt waits.
+pub const FREE_FAILURES_PER_ACCOUNT: i64 = 5;
+/// Higher per client address: colleagues behind one office address must not lock each
+/// other out, while one address guessing at many accounts is still slowed down.
+pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
 /// Failures older than this are forgotten.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// How long to refuse logins after `failures` failures: nothing for the first few, then
+/// How long to refuse logins after `failures` failures: nothing for the first `free`, then
 /// doubling from ten seconds up to fifteen minutes.
-pub fn block_after(failures: i64) -> Option<Duration> {
-    let over = failures - FREE_FAILURES;
+pub fn block_after(failures: i64, free: i64) -> Option<Duration> {
+    let over = failures - free;
     if over < 0 {
         return None;
     }
@@ -119,13 +122,10 @@ mod tests {
 
     #[test]
     fn logins_are_slowed_down_after_a_few_failures() {
-        assert_eq!(block_after(FREE_FAILURES - 1), None);
-        assert_eq!(block_after(FREE_FAILURES), Some(Duration::from_secs(10)));
-        assert_eq!(
-            block_after(FREE_FAILURES + 3),
-            Some(Duration::from_secs(80))
-        );
-        assert_eq!(block_after(1000), Some(Duration::from_secs(15 * 60)));
+        assert_eq!(block_after(4, 5), None);
+        assert_eq!(block_after(5, 5), Some(Duration::from_secs(10)));
+        assert_eq!(block_after(8, 5), Some(Duration::from_secs(80)));
+        assert_eq!(block_after(1000, 5), Some(Duration::from_secs(15 * 60)));
     }
 
     #[test]

@@ -244,25 +244,27 @@ pub async fn blocked_until(
                 .bind(key)
                 .fetch_optional(db.pool())
                 .await?;
-        if let Some(until) = until.flatten().and_then(|t| parse_timestamp(&t)) {
-            if until > now && latest.is_none_or(|l| until > l) {
-                latest = Some(until);
-            }
+        if let Some(until) = until.flatten().and_then(|t| parse_timestamp(&t))
+            && until > now
+            && latest.is_none_or(|l| until > l)
+        {
+            latest = Some(until);
         }
     }
     Ok(latest)
 }
 
-/// Counts a failed login against each key; failures older than the window start over.
+/// Counts a failed login against each key (with the failures it may have before it is
+/// blocked); failures older than the window start over.
 pub async fn record_failure(
     db: &Db,
-    keys: &[String],
+    keys: &[(String, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let window_start =
         now - chrono::Duration::from_std(crate::auth::FAILURE_WINDOW).unwrap_or_default();
     let mut tx = db.begin_write().await?;
-    for key in keys {
+    for (key, free) in keys {
         let row =
             sqlx::query("SELECT failures, first_failed_at FROM login_failures WHERE key = $1")
                 .bind(key)
@@ -280,7 +282,7 @@ pub async fn record_failure(
             }
             None => 1,
         };
-        let blocked = crate::auth::block_after(failures)
+        let blocked = crate::auth::block_after(failures, *free)
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .map(|d| timestamp(now + d));
         let first = if failures == 1 {

@@ -462,3 +462,165 @@ pub fn with(
     fields.push((name, value));
     fields
 }
+
+/// A password every test account gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser of its own (cookie jar, no redirects followed): one per person in a test.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        Browser {
+            address: self.address.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Creates an account the way `user add` does, and returns its email address.
+    pub async fn add_user(&self, email: &str, name: &str, role: &str) -> String {
+        let hash = rrh_tt02::auth::hash_password(PASSWORD.to_owned())
+            .await
+            .unwrap();
+        let role = rrh_tt02::auth::Role::parse(role).unwrap();
+        rrh_tt02::store::users::create(&self.db, email, name, role, &hash)
+            .await
+            .unwrap();
+        email.to_owned()
+    }
+
+    /// A browser logged in as a new account with `role`.
+    pub async fn logged_in(&self, email: &str, role: &str) -> Browser {
+        self.add_user(email, &format!("Saksbehandler {email}"), role)
+            .await;
+        let browser = self.browser();
+        let response = browser.login(email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "login as {email}");
+        browser
+    }
+
+    /// Submits an order through the API and returns its reference.
+    pub async fn order(&self, body: &serde_json::Value) -> String {
+        let response = self.post_json(body).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["reference"].as_str().unwrap().to_owned()
+    }
+
+    /// Number of events of `kind` on the order with this reference.
+    pub async fn events(&self, reference: &str, kind: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id
+             WHERE o.reference = $1 AND e.kind = $2",
+        )
+        .bind(reference)
+        .bind(kind)
+        .fetch_one(self.db.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+    }
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> (reqwest::StatusCode, scraper::Html) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (
+            status,
+            scraper::Html::parse_document(&response.text().await.unwrap()),
+        )
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Loads the login page for its CSRF token and logs in.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        let (_, page) = self.get_html("/admin/login").await;
+        let token = attr(&page, "input[name=csrf_token]", "value");
+        self.post(
+            "/admin/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Loads the order page and submits the form for `action` with `fields`, as a person
+    /// clicking the button would (the page's version and CSRF token included).
+    pub async fn act(
+        &self,
+        reference: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (status, page) = self.get_html(&format!("/admin/orders/{reference}")).await;
+        assert_eq!(status, 200);
+        let form = format!("form[data-action={action}]");
+        let token = attr(&page, &format!("{form} input[name=csrf_token]"), "value");
+        let version = attr(&page, &format!("{form} input[name=version]"), "value");
+        let mut body = vec![
+            ("csrf_token", token.as_str()),
+            ("action", action),
+            ("version", version.as_str()),
+        ];
+        body.extend_from_slice(fields);
+        self.post(&format!("/admin/orders/{reference}/status"), &body)
+            .await
+    }
+
+    /// The CSRF token any workspace page carries (the logout form has it).
+    pub async fn csrf(&self) -> String {
+        let (_, page) = self.get_html("/admin/orders").await;
+        attr(&page, "input[name=csrf_token]", "value")
+    }
+}
+
+/// A valid organisation number from eight digits (mod 11 check digit), skipping bases
+/// whose check digit would be 10.
+pub fn org_number(seed: u32) -> String {
+    const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    let mut base = 80_000_000 + seed * 7;
+    loop {
+        let digits: Vec<u32> = format!("{base:08}")
+            .chars()
+            .map(|c| c.to_digit(10).unwrap())
+            .collect();
+        let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => {
+                base += 1;
+                continue;
+            }
+            c => c,
+        };
+        return format!("{base:08}{check}");
+    }
+}

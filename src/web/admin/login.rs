@@ -133,7 +133,8 @@ pub async fn submit(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let account_key = users::failure_key("account", &email);
-    let keys = [account_key.clone(), users::failure_key("address", &address)];
+    let address_key = users::failure_key("address", &address);
+    let keys = [account_key.clone(), address_key.clone()];
     let now = Utc::now();
     if let Some(until) = users::blocked_until(&state.db, &keys, now).await? {
         let minutes = ((until - now).num_seconds() + 59) / 60;
@@ -164,7 +165,11 @@ pub async fn submit(
     let user = match found {
         Some((user, _)) if verified => user,
         _ => {
-            users::record_failure(&state.db, &keys, now).await?;
+            let counted = [
+                (account_key, crate::auth::FREE_FAILURES_PER_ACCOUNT),
+                (address_key, crate::auth::FREE_FAILURES_PER_ADDRESS),
+            ];
+            users::record_failure(&state.db, &counted, now).await?;
             tracing::info!("login failed");
             form.add_error("email", tr.t("admin.login.failed").to_owned());
             return render(

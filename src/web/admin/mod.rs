@@ -31,7 +31,7 @@ pub(crate) fn see_other(location: impl Into<String>) -> HttpResponse {
         .finish()
 }
 
-pub async fn home() -> HttpResponse {
+pub async fn home(_user: session::CaseHandler) -> HttpResponse {
     see_other("/admin/orders")
 }
 

@@ -1,0 +1,563 @@
+//! The case handlers' workspace, through HTTP as a browser uses it.
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+/// The emails that arrived after the first `skip`, by recipient: (subject, text body).
+fn mails_after(app: &TestApp, skip: usize) -> Vec<(String, String, String)> {
+    app.smtp
+        .received()
+        .iter()
+        .skip(skip)
+        .map(|m| {
+            let parsed = m.parsed();
+            (
+                m.rcpt_to.join(","),
+                parsed.subject().unwrap_or("").to_owned(),
+                parsed.body_text(0).unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Waits for the two emails a status change sends and returns them, vendor's first.
+async fn status_mails(app: &TestApp, before: usize) -> Vec<(String, String, String)> {
+    app.smtp.wait_for(before + 2).await;
+    let mut mails = mails_after(app, before);
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    mails.sort_by_key(|(to, _, _)| if to == "ola@leverandor.no" { 0 } else { 1 });
+    assert_eq!(mails[0].0, "ola@leverandor.no");
+    assert_eq!(mails[1].0, "kari@kunde.no");
+    mails
+}
+
+async fn status_of(app: &TestApp, browser: &Browser, reference: &str) -> String {
+    let (status, page) = browser
+        .get_html(&format!("/admin/orders/{reference}"))
+        .await;
+    assert_eq!(status, 200);
+    let _ = app;
+    attr(&page, "#status", "data-status")
+}
+
+fn offered_actions(page: &scraper::Html) -> Vec<String> {
+    select(page, "form[data-action]")
+        .iter()
+        .map(|f| f.value().attr("data-action").unwrap().to_owned())
+        .collect()
+}
+
+/// A synthetic (Tenor) national id: month + 80, valid check digits.
+const SYNTHETIC_ID: &str = "01818610099";
+
+on_both_databases! {
+    async fn every_workspace_page_sends_anonymous_visitors_to_the_login(app) {
+        let reference = app.order(&valid_json()).await;
+        let browser = app.browser();
+        for path in ["/admin", "/admin/orders", "/admin/orders?status=all", "/admin/orders.csv",
+            &format!("/admin/orders/{reference}"), "/admin/outbox"] {
+            let response = browser.get(path).await;
+            assert_eq!(response.status(), 303, "{path}");
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            assert!(location.starts_with("/admin/login"), "{path} -> {location}");
+        }
+        let events = app.count("order_events").await;
+        for path in [format!("/admin/orders/{reference}/status"), format!("/admin/orders/{reference}/notes"),
+            format!("/admin/orders/{reference}/assignment"), "/admin/logout".into(),
+            "/admin/outbox/0192f0c1-0000-7000-8000-000000000000/retry".into()] {
+            let response = browser.post(&path, &[("action", "reject"), ("version", "1"), ("reason", "x"), ("note", "x"), ("assign", "me")]).await;
+            assert_eq!(response.status(), 303, "{path}");
+            assert!(response.headers()["location"].to_str().unwrap().starts_with("/admin/login"));
+        }
+        assert_eq!(app.count("order_events").await, events, "nothing changed");
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+    }
+
+    async fn login_renews_the_session_and_logout_ends_it(app) {
+        app.add_user("kari@brreg.no", "Kari Saksbehandler", "case-handler").await;
+        let browser = app.browser();
+        let (_, page) = browser.get_html("/admin/orders/RRH-2222-2222").await;
+        let _ = page;
+        let response = browser.login("Kari@Brreg.no", PASSWORD).await;
+        assert_eq!(response.status(), 303);
+        let cookie = response.headers().get_all("set-cookie").iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("rrh_session=")).expect("a session cookie");
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/admin"] {
+            assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+        }
+        let first = cookie.split(';').next().unwrap().to_owned();
+
+        let (status, page) = browser.get_html("/admin/orders").await;
+        assert_eq!(status, 200);
+        assert_eq!(text(&page, ".nav-user"), "Kari Saksbehandler");
+
+        // Logging in again issues a new session id; the old one no longer works.
+        let again = browser.login("kari@brreg.no", PASSWORD).await;
+        assert_eq!(again.status(), 303);
+        let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let response = stale.get(browser.url("/admin/orders")).header("cookie", &first).send().await.unwrap();
+        assert_eq!(response.status(), 303, "the session from before the new login is gone");
+
+        let token = browser.csrf().await;
+        let response = browser.post("/admin/logout", &[("csrf_token", &token)]).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(browser.get("/admin/orders").await.status(), 303);
+        assert_eq!(app.count("sessions").await, 0);
+    }
+
+    async fn a_wrong_password_and_an_unknown_account_get_the_same_answer(app) {
+        app.add_user("kari@brreg.no", "Kari", "case-handler").await;
+        let browser = app.browser();
+        let wrong = browser.login("kari@brreg.no", "not the password").await;
+        assert_eq!(wrong.status(), 401);
+        assert!(wrong.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("rrh_session=")));
+        let wrong = scraper::Html::parse_document(&wrong.text().await.unwrap());
+        let unknown = browser.login("nobody@brreg.no", "not the password").await;
+        assert_eq!(unknown.status(), 401);
+        let unknown = scraper::Html::parse_document(&unknown.text().await.unwrap());
+        assert_eq!(text(&wrong, ".error-summary"), text(&unknown, ".error-summary"));
+        assert_eq!(attr(&wrong, "#email", "value"), "kari@brreg.no");
+        assert_eq!(attr(&wrong, "#password", "value"), "", "the password is never sent back");
+    }
+
+    async fn repeated_failed_logins_slow_the_account_down(app) {
+        app.add_user("kari@brreg.no", "Kari", "case-handler").await;
+        let browser = app.browser();
+        for _ in 0..5 {
+            assert_eq!(browser.login("kari@brreg.no", "guess").await.status(), 401);
+        }
+        // Now even the right password waits.
+        let blocked = browser.login("kari@brreg.no", PASSWORD).await;
+        assert_eq!(blocked.status(), 429);
+        let page = scraper::Html::parse_document(&blocked.text().await.unwrap());
+        assert!(text(&page, ".error-summary").contains("minutt"));
+        // The same for an account that does not exist: nothing tells them apart.
+        for _ in 0..5 {
+            browser.login("ghost@brreg.no", "guess").await;
+        }
+        assert_eq!(browser.login("ghost@brreg.no", "guess").await.status(), 429);
+        // Another account from the same address is not locked out by a colleague's typos.
+        app.add_user("ola@brreg.no", "Ola", "case-handler").await;
+        assert_eq!(browser.login("ola@brreg.no", PASSWORD).await.status(), 303);
+    }
+
+    async fn a_disabled_account_cannot_log_in_and_loses_its_session(app) {
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        rrh_tt02::store::users::disable(&app.db, "kari@brreg.no").await.unwrap();
+        assert_eq!(browser.get("/admin/orders").await.status(), 303);
+        assert_eq!(browser.login("kari@brreg.no", PASSWORD).await.status(), 401);
+    }
+
+    async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(app) {
+        let reference = app.order(&valid_json()).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let path = format!("/admin/orders/{reference}/status");
+        for token in [None, Some("0".repeat(64)), Some("x".into())] {
+            let mut body = vec![("action", "start_tt02_loading"), ("version", "1")];
+            if let Some(token) = &token { body.push(("csrf_token", token)); }
+            let response = browser.post(&path, &body).await;
+            assert_eq!(response.status(), 403, "{token:?}");
+        }
+        // A token from another session is as wrong as a made-up one.
+        let other = app.logged_in("ola@brreg.no", "case-handler").await;
+        let foreign = other.csrf().await;
+        let response = browser.post(&path, &[("csrf_token", foreign.as_str()), ("action", "start_tt02_loading"), ("version", "1")]).await;
+        assert_eq!(response.status(), 403);
+        let response = browser.post(&format!("/admin/orders/{reference}/notes"), &[("note", "hei")]).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+        assert_eq!(app.events(&reference, "note").await, 0);
+        assert_eq!(app.count("mail_outbox").await, 3, "only the order's own three emails");
+    }
+
+    async fn a_test_order_walks_through_every_state_and_each_step_mails_both_contacts(app) {
+        let reference = app.order(&valid_json()).await;
+        app.smtp.wait_for(3).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+
+        let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;
+        assert_eq!(offered_actions(&page), ["start_tt02_loading", "reject"]);
+        let vendor: Vec<String> = select(&page, "#vendor dd").iter().map(|d| d.text().collect()).collect();
+        assert_eq!(vendor, ["974760673", "Leverandør Systemer AS", "(ikke oppgitt)", "ola@leverandor.no", "+4791234567", "(ikke oppgitt)"]);
+        assert!(text(&page, "#ip-addresses").contains("1.1.1.0/24"));
+
+        type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a [&'a str]);
+        let steps: [Step; 5] = [
+            ("start_tt02_loading", &[], "tt02_loading", &["begynt å lese inn"]),
+            ("mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)], "tt02_loaded",
+                &["Kunde Bank ASA", "logger inn i Altinn TT02",
+                  "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av"]),
+            ("confirm_delegation", &[("comment", "Delegeringen er sjekket i Altinn.")], "delegated",
+                &["consumer_org=313876144", "Delegeringen er sjekket i Altinn."]),
+            ("verify_token", &[], "token_verified", &["er verifisert"]),
+            ("complete", &[], "completed", &["fullført", "Det er ingen flere steg."]),
+        ];
+        for (action, fields, to, says) in steps {
+            let before = app.smtp.received().len();
+            let response = browser.act(&reference, action, fields).await;
+            assert_eq!(response.status(), 303, "{action}");
+            assert_eq!(status_of(&app, &browser, &reference).await, to);
+            let mails = status_mails(&app, before).await;
+            for (recipient, subject, body) in &mails {
+                assert!(subject.contains(&reference), "{subject}");
+                for phrase in says {
+                    assert!(body.contains(phrase), "{action}: {phrase:?} missing in mail to {recipient}:\n{body}");
+                }
+                assert!(!body.contains(SYNTHETIC_ID), "the TT02 identity is never mailed");
+                assert!(!body.contains("01818"), "not even part of it");
+            }
+        }
+        let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;
+        assert!(offered_actions(&page).is_empty(), "a completed order offers nothing");
+        assert_eq!(text(&page, "#tt02-identity"), SYNTHETIC_ID, "case handlers see the identity");
+        let timeline = text(&page, "#timeline");
+        for step in ["Mottatt", "Leses inn i TT02", "Lest inn i TT02", "Delegert", "Token verifisert", "Fullført", "Delegeringen er sjekket i Altinn."] {
+            assert!(timeline.contains(step), "{step} missing in the timeline: {timeline}");
+        }
+        assert_eq!(app.events(&reference, "status_changed").await, 5);
+        assert!(app.order_column(&reference, "closed_at").await.is_some());
+        // A closed order frees the pair for a new order.
+        app.order(&valid_json()).await;
+    }
+
+    async fn a_production_order_skips_tt02_and_refuses_its_steps(app) {
+        let mut body = valid_json();
+        body["environment"] = "production".into();
+        body.as_object_mut().unwrap().remove("ip_addresses");
+        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        let reference = app.order(&body).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;
+        assert_eq!(offered_actions(&page), ["confirm_delegation", "reject"]);
+
+        // A hand-made POST for a TT02 step is refused by the server, not just hidden.
+        let token = browser.csrf().await;
+        let response = browser.post(&format!("/admin/orders/{reference}/status"),
+            &[("csrf_token", token.as_str()), ("action", "start_tt02_loading"), ("version", "1")]).await;
+        assert_eq!(response.status(), 409);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert!(text(&page, ".error-summary").contains("ikke mulig"));
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+
+        for (action, to) in [("confirm_delegation", "delegated"), ("verify_token", "token_verified"), ("complete", "completed")] {
+            app.smtp.wait_for(3).await;
+            let before = app.smtp.received().len();
+            assert_eq!(browser.act(&reference, action, &[]).await.status(), 303);
+            assert_eq!(status_of(&app, &browser, &reference).await, to);
+            status_mails(&app, before).await;
+        }
+    }
+
+    async fn loading_into_tt02_needs_a_synthetic_identity(app) {
+        let reference = app.order(&valid_json()).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        assert_eq!(browser.act(&reference, "start_tt02_loading", &[]).await.status(), 303);
+        let events = app.count("order_events").await;
+        for (identity, message) in [
+            ("", "Fyll inn"),
+            ("0101011234", "11 siffer"),
+            // A valid, real-looking fødselsnummer.
+            ("01010150155", "ekte fødselsnummer"),
+        ] {
+            let response = browser.act(&reference, "mark_tt02_loaded", &[("tt02_identity", identity)]).await;
+            assert_eq!(response.status(), 422, "{identity}");
+            let page = scraper::Html::parse_document(&response.text().await.unwrap());
+            assert!(text(&page, ".error-summary").contains(message), "{identity}: {}", text(&page, ".error-summary"));
+            assert_eq!(attr(&page, "#tt02_identity", "aria-invalid"), "true");
+            assert_eq!(attr(&page, "#tt02_identity", "value"), identity, "the input is kept");
+        }
+        assert_eq!(app.count("order_events").await, events, "nothing stored");
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("tt02_loading"));
+    }
+
+    async fn rejecting_needs_a_reason_which_both_contacts_are_told(app) {
+        let reference = app.order(&valid_json()).await;
+        app.smtp.wait_for(3).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let response = browser.act(&reference, "reject", &[("reason", "   ")]).await;
+        assert_eq!(response.status(), 422);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+
+        let before = app.smtp.received().len();
+        let response = browser.act(&reference, "reject", &[("reason", "Kunden har ikke tilgang til scopet.")]).await;
+        assert_eq!(response.status(), 303);
+        for (_, subject, body) in status_mails(&app, before).await {
+            assert!(subject.contains("Avvist"), "{subject}");
+            assert!(body.contains("Kunden har ikke tilgang til scopet."), "{body}");
+        }
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("rejected"));
+    }
+
+    async fn two_case_handlers_acting_at_once_cannot_both_win(app) {
+        let reference = app.order(&valid_json()).await;
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let ola = app.logged_in("ola@brreg.no", "case-handler").await;
+        // Both have the page open at version 1.
+        let page_of = |b: &Browser| {
+            let reference = reference.clone();
+            let url = b.url(&format!("/admin/orders/{reference}"));
+            let client = b.client.clone();
+            async move { scraper::Html::parse_document(&client.get(url).send().await.unwrap().text().await.unwrap()) }
+        };
+        let kari_page = page_of(&kari).await;
+        let ola_page = page_of(&ola).await;
+        let submit = |b: &Browser, page: &scraper::Html, action: &str, extra: (&'static str, &'static str)| {
+            let form = format!("form[data-action={action}]");
+            let body = vec![
+                ("csrf_token".to_owned(), attr(page, &format!("{form} input[name=csrf_token]"), "value")),
+                ("action".to_owned(), action.to_owned()),
+                ("version".to_owned(), attr(page, &format!("{form} input[name=version]"), "value")),
+                (extra.0.to_owned(), extra.1.to_owned()),
+            ];
+            b.client.post(b.url(&format!("/admin/orders/{reference}/status"))).form(&body).send()
+        };
+        let (a, b) = tokio::join!(
+            submit(&kari, &kari_page, "start_tt02_loading", ("comment", "")),
+            submit(&ola, &ola_page, "reject", ("reason", "Dobbel bestilling.")),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [303, 409], "exactly one wins");
+        let loser = if a.status() == 409 { a } else { b };
+        let page = scraper::Html::parse_document(&loser.text().await.unwrap());
+        let now = app.order_column(&reference, "status").await.unwrap();
+        assert_eq!(attr(&page, "#status", "data-status"), now, "the loser sees the current state");
+        assert!(text(&page, ".error-summary").contains("Noen andre endret bestillingen"));
+        assert_eq!(app.events(&reference, "status_changed").await, 1);
+    }
+
+    async fn notes_are_on_the_timeline_and_mail_nobody(app) {
+        let reference = app.order(&valid_json()).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let mails = app.count("mail_outbox").await;
+        let token = browser.csrf().await;
+        let path = format!("/admin/orders/{reference}/notes");
+        let response = browser.post(&path, &[("csrf_token", token.as_str()), ("note", "Ringte kunden <b>i dag</b>.")]).await;
+        assert_eq!(response.status(), 303);
+        let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;
+        assert!(text(&page, "#timeline").contains("Ringte kunden <b>i dag</b>."), "escaped, shown as typed");
+        assert!(select(&page, "#timeline b").is_empty());
+        assert_eq!(app.count("mail_outbox").await, mails);
+        let empty = browser.post(&path, &[("csrf_token", token.as_str()), ("note", " ")]).await;
+        assert_eq!(empty.status(), 422);
+        assert_eq!(app.events(&reference, "note").await, 1);
+    }
+
+    async fn the_queue_filters_searches_counts_and_exports(app) {
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let mut references = Vec::new();
+        for (i, (env, scope, name, email)) in [
+            ("test", "brreg:reelle/offentlig", "Ærlig Økonomi AS", "post@aerlig.no"),
+            ("production", "brreg:reelle/offentlig", "=HYPERLINK(\"http://x\")", "a@formula.no"),
+            ("test", "brreg:reelle/rapporteringspliktig", "Bank; Nord \"ASA\"", "b@bank.no"),
+        ].into_iter().enumerate() {
+            let mut body = valid_json();
+            body["environment"] = env.into();
+            body["scope"] = scope.into();
+            body["consumer_org_name"] = name.into();
+            body["consumer_contact_email"] = email.into();
+            body["consumer_org_number"] = org_number(i as u32).into();
+            if env == "production" {
+                body.as_object_mut().unwrap().remove("ip_addresses");
+                body.as_object_mut().unwrap().remove("acknowledge_test_data");
+            }
+            references.push(app.order(&body).await);
+        }
+        kari.act(&references[2], "reject", &[("reason", "Feil scope.")]).await;
+        let token = kari.csrf().await;
+        kari.post(&format!("/admin/orders/{}/assignment", references[1]), &[("csrf_token", token.as_str()), ("assign", "me")]).await;
+
+        let shown = |page: &scraper::Html| -> Vec<String> {
+            select(page, "table.queue a.reference").iter().map(|a| a.text().collect()).collect()
+        };
+        let cases: Vec<(String, Vec<&String>)> = vec![
+            ("/admin/orders".into(), vec![&references[0], &references[1]]),
+            ("/admin/orders?status=all".into(), vec![&references[0], &references[1], &references[2]]),
+            ("/admin/orders?status=rejected".into(), vec![&references[2]]),
+            ("/admin/orders?status=all&environment=production".into(), vec![&references[1]]),
+            ("/admin/orders?status=all&scope=brreg%3Areelle%2Frapporteringspliktig".into(), vec![&references[2]]),
+            ("/admin/orders?assigned=me".into(), vec![&references[1]]),
+            ("/admin/orders?assigned=none".into(), vec![&references[0]]),
+            (format!("/admin/orders?status=all&q={}", references[2].to_lowercase()), vec![&references[2]]),
+            (format!("/admin/orders?q={}", org_number(0)), vec![&references[0]]),
+            ("/admin/orders?q=974+760+673".into(), vec![&references[0], &references[1]]),
+            ("/admin/orders?q=%C3%A6rlig+%C3%B8konomi".into(), vec![&references[0]]),
+            ("/admin/orders?q=FORMULA.NO".into(), vec![&references[1]]),
+            ("/admin/orders?q=100%25".into(), vec![]),
+        ];
+        for (path, expected) in cases {
+            let (status, page) = kari.get_html(&path).await;
+            assert_eq!(status, 200, "{path}");
+            let mut got = shown(&page);
+            got.sort();
+            let mut expected: Vec<String> = expected.into_iter().cloned().collect();
+            expected.sort();
+            assert_eq!(got, expected, "{path}");
+        }
+        let (_, page) = kari.get_html("/admin/orders").await;
+        assert_eq!(text(&page, "a[data-status=received] .count"), "2");
+        assert_eq!(text(&page, "a[data-status=rejected] .count"), "1");
+        assert_eq!(attr(&page, "#status option[selected]", "value"), "open");
+
+        for bad in ["/admin/orders?status=lost", "/admin/orders?environment=moon", "/admin/orders?assigned=bob", "/admin/orders?after=garbage", "/admin/orders?scope=x"] {
+            assert_eq!(kari.get(bad).await.status(), 400, "{bad}");
+        }
+
+        // The export: what the filter shows, one row per order, Excel-safe.
+        let response = kari.get("/admin/orders.csv?status=all").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "a UTF-8 byte order mark for Excel");
+        let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 4, "{csv}");
+        assert!(lines[0].starts_with("reference;status;environment;scope;vendor_org_number;vendor_org_name"));
+        assert!(csv.contains(";Ærlig Økonomi AS;"), "{csv}");
+        assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
+        assert!(csv.contains(";\"Bank; Nord \"\"ASA\"\"\";"), "{csv}");
+        assert!(csv.contains(";'+4791234567;"), "{csv}");
+        assert!(!csv.contains(";=") && !csv.contains(";+"), "no cell starts a formula");
+        let open = kari.get("/admin/orders.csv?environment=production").await.text().await.unwrap();
+        assert_eq!(open.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
+    }
+
+    async fn the_queue_pages_through_many_orders_oldest_change_first(app) {
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let mut references = Vec::new();
+        for i in 0..55 {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(100 + i).into();
+            references.push(app.order(&body).await);
+        }
+        let (_, first) = kari.get_html("/admin/orders?environment=test").await;
+        let mut seen: Vec<String> = select(&first, "table.queue a.reference").iter().map(|a| a.text().collect()).collect();
+        assert_eq!(seen.len(), 50);
+        assert_eq!(seen[0], references[0], "the longest waiting first");
+        let next = attr(&first, "a[rel=next]", "href");
+        assert!(next.contains("environment=test"), "the filter is kept: {next}");
+        let (_, second) = kari.get_html(&next).await;
+        seen.extend(select(&second, "table.queue a.reference").iter().map(|a| a.text().collect::<String>()));
+        assert!(select(&second, "a[rel=next]").is_empty());
+        assert_eq!(seen, references, "every order once, in order");
+    }
+}
+
+/// Runs `body` on SQLite, and on PostgreSQL when it is configured, with extra settings.
+async fn on_both_with<F, Fut>(overrides: &[(&str, &str)], body: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    body(spawn_app_with(Backend::Sqlite, overrides).await).await;
+    if postgres_url().is_some() {
+        body(spawn_app_with(Backend::Postgres, overrides).await).await;
+    } else {
+        eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_failed_mail_in_the_outbox_and_can_send_it_again() {
+    on_both_with(&[("RRH_MAIL_MAX_ATTEMPTS", "1")], |app| async move {
+        app.smtp
+            .fail_next
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let reference = app.order(&valid_json()).await;
+        app.smtp.wait_for(2).await;
+        for _ in 0..100 {
+            if app.count("mail_outbox WHERE status = 'failed'").await == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(app.count("mail_outbox WHERE status = 'failed'").await, 1);
+
+        let handler = app.logged_in("kari@brreg.no", "case-handler").await;
+        assert_eq!(
+            handler.get("/admin/outbox").await.status(),
+            403,
+            "case handlers do not see the outbox"
+        );
+        let admin = app.logged_in("admin@brreg.no", "admin").await;
+        let (status, page) = admin.get_html("/admin/outbox").await;
+        assert_eq!(status, 200);
+        let rows = select(&page, "table.outbox tbody tr");
+        assert_eq!(rows.len(), 1);
+        let row = text(&page, "table.outbox tbody tr");
+        assert!(row.contains(&reference), "{row}");
+        assert!(row.contains("451"), "the last error is shown: {row}");
+        let (_, sent) = admin.get_html("/admin/outbox?status=sent").await;
+        assert_eq!(select(&sent, "table.outbox tbody tr").len(), 2);
+        assert!(
+            !page.html().contains("Hei,"),
+            "no bodies on the outbox page"
+        );
+
+        let action = attr(&page, "table.outbox form", "action");
+        let token = attr(&page, "table.outbox form input[name=csrf_token]", "value");
+        assert_eq!(
+            admin
+                .post(&action, &[("csrf_token", "wrong")])
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            handler
+                .post(&action, &[("csrf_token", token.as_str())])
+                .await
+                .status(),
+            403
+        );
+        let response = admin.post(&action, &[("csrf_token", token.as_str())]).await;
+        assert_eq!(response.status(), 303);
+        app.smtp.wait_for(3).await;
+        for _ in 0..100 {
+            if app.count("mail_outbox WHERE status = 'sent'").await == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(app.count("mail_outbox WHERE status = 'sent'").await, 3);
+        // Retrying again is harmless: the message is no longer failed.
+        let again = admin.post(&action, &[("csrf_token", token.as_str())]).await;
+        assert!(
+            again.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("not_failed")
+        );
+        assert_eq!(app.smtp.received().len(), 3);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_ends() {
+    on_both_with(&[("RRH_SESSION_IDLE_MINUTES", "0")], |app| async move {
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let response = browser.get("/admin/orders").await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(
+            app.count("sessions").await,
+            0,
+            "the expired session is deleted"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_at_its_absolute_limit_however_busy() {
+    on_both_with(&[("RRH_SESSION_MAX_HOURS", "0")], |app| async move {
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(browser.get("/admin/orders").await.status(), 303);
+    })
+    .await;
+}
