@@ -197,6 +197,7 @@ async fn try_create(
     .execute(&mut *tx)
     .await?;
 
+    super::queue::count_move(&mut tx, None, status).await?;
     for mail in &rendered {
         outbox::enqueue(&mut *tx, Some(&id), mail, message_id_domain).await?;
     }

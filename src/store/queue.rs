@@ -169,28 +169,8 @@ pub async fn page(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<QueueRow>, bool), sqlx::Error> {
-    let (mut sql, mut params) = where_clause(filter);
-    if let Some(cursor) = after {
-        params.push(cursor.updated_at.clone());
-        let a = params.len();
-        params.push(cursor.id.clone());
-        let b = params.len();
-        let keyset = format!("(updated_at > ${a} OR (updated_at = ${a} AND id > ${b}))");
-        sql = if sql.is_empty() {
-            format!("WHERE {keyset}")
-        } else {
-            format!("{sql} AND {keyset}")
-        };
-    }
-    let query = format!(
-        "SELECT {QUEUE_COLUMNS} FROM orders {sql} ORDER BY updated_at, id LIMIT {}",
-        limit + 1
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(query));
-    for p in params {
-        q = q.bind(p);
-    }
-    let rows = q.fetch_all(db.pool()).await?;
+    // One more than asked tells whether a next page exists.
+    let rows = fetch(db, QUEUE_COLUMNS, filter, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let rows = rows
         .iter()
@@ -207,37 +187,81 @@ pub async fn export_batch(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<StoredOrder>, sqlx::Error> {
-    let (rows, _) = page(db, filter, after, limit).await?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Second step by primary key keeps the filter logic in one place.
-    let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
-    let query = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({}) ORDER BY updated_at, id",
-        placeholders.join(", ")
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(query));
-    for row in &rows {
-        q = q.bind(row.id.clone());
-    }
-    q.fetch_all(db.pool()).await?.iter().map(from_row).collect()
+    fetch(db, ORDER_COLUMNS, filter, after, limit)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
-/// Orders per status over the whole table.
+/// `columns` of up to `limit` orders matching `filter`, in queue order, after `after`.
+async fn fetch(
+    db: &Db,
+    columns: &str,
+    filter: &QueueFilter,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let (mut sql, mut params) = where_clause(filter);
+    if let Some(cursor) = after {
+        params.push(cursor.updated_at.clone());
+        let a = params.len();
+        params.push(cursor.id.clone());
+        let b = params.len();
+        // A row-value comparison, which both databases answer from the (updated_at, id) index;
+        // the equivalent OR form makes PostgreSQL scan.
+        let keyset = format!("(updated_at, id) > (${a}, ${b})");
+        sql = if sql.is_empty() {
+            format!("WHERE {keyset}")
+        } else {
+            format!("{sql} AND {keyset}")
+        };
+    }
+    let query = format!("SELECT {columns} FROM orders {sql} ORDER BY updated_at, id LIMIT {limit}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(query));
+    for p in params {
+        q = q.bind(p);
+    }
+    q.fetch_all(db.pool()).await
+}
+
+/// Orders per status over the whole table, from the counts kept by [`count_move`].
 pub async fn status_counts(db: &Db) -> Result<Vec<(OrderStatus, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+    let rows = sqlx::query("SELECT status, orders FROM order_status_counts")
         .fetch_all(db.pool())
         .await?;
     let mut counts: Vec<(OrderStatus, i64)> = OrderStatus::ALL.iter().map(|s| (*s, 0)).collect();
     for row in rows {
         let status: String = row.try_get("status")?;
-        let n: i64 = row.try_get("n")?;
+        let n: i64 = row.try_get("orders")?;
         if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
             entry.1 = n;
         }
     }
     Ok(counts)
+}
+
+/// Keeps `order_status_counts` in step: called in the transaction that creates an order
+/// (`from` is `None`) or moves it.
+pub async fn count_move(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+) -> Result<(), sqlx::Error> {
+    if let Some(from) = from {
+        sqlx::query("UPDATE order_status_counts SET orders = orders - 1 WHERE status = $1")
+            .bind(from.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO order_status_counts (status, orders) VALUES ($1, 1)
+         ON CONFLICT (status) DO UPDATE SET orders = order_status_counts.orders + 1",
+    )
+    .bind(to.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Other orders between the same two organisations, newest first: a hint for the case handler

@@ -109,6 +109,7 @@ pub async fn apply(
         change.details.as_ref(),
     )
     .await?;
+    super::queue::count_move(&mut tx, Some(order.status), to).await?;
     for mail in &rendered {
         outbox::enqueue(&mut *tx, Some(&order.id), mail, message_id_domain).await?;
     }
