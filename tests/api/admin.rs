@@ -75,11 +75,19 @@ on_both_databases! {
 
     async fn login_renews_the_session_and_logout_ends_it(app) {
         app.add_user("kari@brreg.no", "Kari Saksbehandler", "case-handler").await;
+        let reference = app.order(&valid_json()).await;
         let browser = app.browser();
-        let (_, page) = browser.get_html("/admin/orders/RRH-2222-2222").await;
-        let _ = page;
-        let response = browser.login("Kari@Brreg.no", PASSWORD).await;
+        // The link in the registry's email leads through the login to the case.
+        let response = browser.get(&format!("/admin/orders/{reference}")).await;
+        let login = response.headers()["location"].to_str().unwrap().to_owned();
+        let (_, page) = browser.get_html(&login).await;
+        let next = attr(&page, "input[name=next]", "value");
+        assert_eq!(next, format!("/admin/orders/{reference}"));
+        let token = attr(&page, "input[name=csrf_token]", "value");
+        let response = browser.post("/admin/login", &[("csrf_token", token.as_str()),
+            ("email", "Kari@Brreg.no"), ("password", PASSWORD), ("next", next.as_str())]).await;
         assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()["location"], next.as_str());
         let cookie = response.headers().get_all("set-cookie").iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .find(|c| c.starts_with("rrh_session=")).expect("a session cookie");
@@ -269,6 +277,20 @@ on_both_databases! {
         }
         assert_eq!(app.count("order_events").await, events, "nothing stored");
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("tt02_loading"));
+    }
+
+    async fn status_emails_are_in_the_language_the_order_was_made_in(app) {
+        let mut body = valid_json();
+        body["language"] = "en".into();
+        let reference = app.order(&body).await;
+        app.smtp.wait_for(3).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let before = app.smtp.received().len();
+        assert_eq!(browser.act(&reference, "start_tt02_loading", &[]).await.status(), 303);
+        for (_, subject, body) in status_mails(&app, before).await {
+            assert!(subject.contains("Being loaded into TT02"), "{subject}");
+            assert!(body.contains("has started loading"), "{body}");
+        }
     }
 
     async fn rejecting_needs_a_reason_which_both_contacts_are_told(app) {
@@ -532,6 +554,23 @@ async fn admins_see_failed_mail_in_the_outbox_and_can_send_it_again() {
                 .contains("not_failed")
         );
         assert_eq!(app.smtp.received().len(), 3);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_session_cookie_is_secure() {
+    on_both_with(&[("RRH_BASE_URL", "https://rrh.test")], |app| async move {
+        app.add_user("kari@brreg.no", "Kari", "case-handler").await;
+        let response = app.browser().login("kari@brreg.no", PASSWORD).await;
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("rrh_session="))
+            .expect("a session cookie");
+        assert!(cookie.contains("Secure"), "{cookie}");
     })
     .await;
 }
