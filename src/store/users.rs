@@ -218,6 +218,20 @@ pub async fn touch_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Deletes sessions past either timeout, so abandoned ones do not pile up.
+pub async fn delete_expired_sessions(
+    db: &Db,
+    idle_cutoff: DateTime<Utc>,
+    created_cutoff: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+        .bind(timestamp(idle_cutoff))
+        .bind(timestamp(created_cutoff))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 pub async fn end_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(sha256_hex(token))
@@ -305,6 +319,15 @@ pub async fn record_failure(
         .execute(&mut *tx)
         .await?;
     }
+    // Forget failures nobody is blocked by any more, so guessed names do not pile up.
+    sqlx::query(
+        "DELETE FROM login_failures
+         WHERE first_failed_at < $1 AND (blocked_until IS NULL OR blocked_until < $2)",
+    )
+    .bind(timestamp(window_start))
+    .bind(timestamp(now))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

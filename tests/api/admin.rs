@@ -55,7 +55,7 @@ on_both_databases! {
         let reference = app.order(&valid_json()).await;
         let browser = app.browser();
         for path in ["/admin", "/admin/orders", "/admin/orders?status=all", "/admin/orders.csv",
-            &format!("/admin/orders/{reference}"), "/admin/outbox"] {
+            &format!("/admin/orders/{reference}"), "/admin/outbox", "/admin/users"] {
             let response = browser.get(path).await;
             assert_eq!(response.status(), 303, "{path}");
             let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -505,6 +505,14 @@ async fn admins_see_failed_mail_in_the_outbox_and_can_send_it_again() {
             "case handlers do not see the outbox"
         );
         let admin = app.logged_in("admin@brreg.no", "admin").await;
+        assert_eq!(handler.get("/admin/users").await.status(), 403);
+        let (status, users) = admin.get_html("/admin/users").await;
+        assert_eq!(status, 200);
+        let listed: Vec<String> = select(&users, "table.users tbody tr td:nth-child(2)")
+            .iter()
+            .map(|td| td.text().collect())
+            .collect();
+        assert_eq!(listed, ["admin@brreg.no", "kari@brreg.no"]);
         let (status, page) = admin.get_html("/admin/outbox").await;
         assert_eq!(status, 200);
         let rows = select(&page, "table.outbox tbody tr");

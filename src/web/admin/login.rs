@@ -189,6 +189,13 @@ pub async fn submit(
     if let Some(old) = req.cookie(session::COOKIE) {
         users::end_session(&state.db, old.value()).await?;
     }
+    let workspace = &state.settings.workspace;
+    users::delete_expired_sessions(
+        &state.db,
+        now - chrono::Duration::from_std(workspace.session_idle).unwrap_or_default(),
+        now - chrono::Duration::from_std(workspace.session_max).unwrap_or_default(),
+    )
+    .await?;
     let session_token = csrf::random_hex();
     users::start_session(&state.db, &user.id, &session_token, &csrf::random_hex()).await?;
     tracing::info!(user = %user.id, "logged in");

@@ -6,6 +6,7 @@ pub mod order;
 pub mod outbox;
 pub mod queue;
 pub mod session;
+pub mod users;
 
 use std::collections::HashMap;
 
@@ -53,5 +54,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/admin/orders/{reference}/notes").post(order::add_note))
         .service(resource("/admin/orders/{reference}/assignment").post(order::assign))
         .service(resource("/admin/outbox").get(outbox::page))
-        .service(resource("/admin/outbox/{id}/retry").post(outbox::retry));
+        .service(resource("/admin/outbox/{id}/retry").post(outbox::retry))
+        .service(resource("/admin/users").get(users::page));
 }

@@ -60,6 +60,8 @@ struct OrderPage {
     same_pair: Vec<QueueRow>,
     notice: Option<&'static str>,
     csrf_token: String,
+    created: String,
+    updated: String,
 }
 
 /// Display form of a stored timestamp: `25.11.2026 14:03 UTC`.
@@ -230,6 +232,8 @@ async fn render(
         same_pair,
         notice,
         csrf_token: user.csrf_token.clone(),
+        created: when(&order.created_at),
+        updated: when(&order.updated_at),
         o: order,
     };
     html(status, &view)
