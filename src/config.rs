@@ -26,6 +26,9 @@ pub struct Settings {
     /// `true` when `RRH_ENV` is `development` (the default): relaxes what must be configured.
     pub development: bool,
     pub workspace: WorkspaceSettings,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`RRH_TRUSTED_PROXIES`: addresses
+    /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The case handlers' workspace under `/admin`.
@@ -133,7 +136,28 @@ impl Settings {
             bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
         }
 
+        let trusted_proxies = get("RRH_TRUSTED_PROXIES")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|entry| !entry.is_empty())
+                    .map(|entry| {
+                        entry
+                            .parse::<ipnet::IpNet>()
+                            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| {
+                                anyhow::anyhow!(
+                                    "RRH_TRUSTED_PROXIES: `{entry}` is not an address or CIDR range"
+                                )
+                            })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
         Ok(Self {
+            trusted_proxies,
             listen,
             base_url,
             database_url,

@@ -57,17 +57,18 @@ enum UserCommand {
 /// The first line of standard input, without its line break. Never an argument: arguments
 /// end up in shell history and process listings.
 fn read_password() -> anyhow::Result<String> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if std::io::stdin().is_terminal() {
-        eprint!(
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        // Typed by a person: prompt on the terminal without echoing what is typed.
+        rpassword::prompt_password(format!(
             "Password (at least {} characters): ",
             auth::MIN_PASSWORD_CHARS
-        );
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        ))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     auth::check_password_rules(&password).map_err(|e| anyhow::anyhow!(e))?;
     Ok(password)
 }

@@ -23,24 +23,23 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 
--- Failed logins per account and per client address, both keyed by a hash so the table
--- holds neither addresses nor login names.
-CREATE TABLE login_failures (
-    key            TEXT PRIMARY KEY,
-    failures       BIGINT NOT NULL,
-    first_failed_at TEXT NOT NULL,
-    blocked_until  TEXT
+-- Login attempts per account and per client address in the current window, counted before
+-- the password is checked (so simultaneous guesses are counted too) and cleared by a
+-- success. Keyed by a hash, so the table holds neither login names nor addresses.
+CREATE TABLE login_attempts (
+    key           TEXT PRIMARY KEY,
+    attempts      BIGINT NOT NULL,
+    window_start  TEXT NOT NULL
 );
 
 ALTER TABLE orders ADD COLUMN assigned_to TEXT REFERENCES users (id) ON DELETE SET NULL;
 -- The consumer's synthetic national id for logging in to TT02; never mailed.
 ALTER TABLE orders ADD COLUMN tt02_identity TEXT;
 
--- Lower-cased (Unicode-aware, done by the app) names and contact emails, so search finds
--- "Ærlig AS" from "ærlig" on SQLite too, whose LOWER() only knows ASCII.
+-- Lower-cased names and contact emails, so search finds "Ærlig AS" from "ærlig" on SQLite
+-- too, whose LOWER() only knows ASCII. Filled by the app (Unicode-aware), also for orders
+-- from before this migration (see `store::orders::fill_search_text`).
 ALTER TABLE orders ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
-UPDATE orders SET search_text = LOWER(vendor_org_name || ' ' || consumer_org_name || ' '
-    || vendor_contact_email || ' ' || consumer_contact_email);
 
 -- The queue is read oldest-change first with keyset pagination on (updated_at, id); the open
 -- orders (the default view) have an index of their own so closed ones are never walked.

@@ -81,7 +81,12 @@ impl Db {
         migrator
             .run(&self.pool)
             .await
-            .context("applying database migrations")
+            .context("applying database migrations")?;
+        // Data steps a SQL migration cannot do well.
+        orders::fill_search_text(self)
+            .await
+            .context("filling the search text of older orders")?;
+        Ok(())
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front

@@ -284,6 +284,33 @@ pub fn search_text(parts: &[&str]) -> String {
     parts.join(" ").to_lowercase()
 }
 
+/// Fills `search_text` for orders stored before the column existed (it is filled on insert
+/// since), here rather than in SQL because SQLite's `LOWER()` only folds ASCII.
+pub async fn fill_search_text(db: &Db) -> Result<u64, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, vendor_org_name, consumer_org_name, vendor_contact_email,
+            consumer_contact_email
+         FROM orders WHERE search_text = ''",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for row in &rows {
+        let parts: [String; 4] = [
+            row.try_get("vendor_org_name")?,
+            row.try_get("consumer_org_name")?,
+            row.try_get("vendor_contact_email")?,
+            row.try_get("consumer_contact_email")?,
+        ];
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        sqlx::query("UPDATE orders SET search_text = $1 WHERE id = $2")
+            .bind(search_text(&parts))
+            .bind(row.try_get::<String, _>("id")?)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
 /// Alphabet without look-alikes (0/O, 1/I/L, U) so a reference survives being read aloud or
 /// typed from a printout.
 const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";

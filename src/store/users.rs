@@ -241,103 +241,75 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Throttle keys: hashed so the table holds neither login names nor addresses.
-pub fn failure_key(kind: &str, value: &str) -> String {
+pub fn attempt_key(kind: &str, value: &str) -> String {
     sha256_hex(&format!("{kind}:{}", value.trim().to_lowercase()))
 }
 
-/// When any of `keys` is blocked, the moment the block ends.
-pub async fn blocked_until(
-    db: &Db,
-    keys: &[String],
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let mut latest: Option<DateTime<Utc>> = None;
-    for key in keys {
-        let until: Option<Option<String>> =
-            sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE key = $1")
-                .bind(key)
-                .fetch_optional(db.pool())
-                .await?;
-        if let Some(until) = until.flatten().and_then(|t| parse_timestamp(&t))
-            && until > now
-            && latest.is_none_or(|l| until > l)
-        {
-            latest = Some(until);
-        }
-    }
-    Ok(latest)
-}
-
-/// Counts a failed login against each key (with the failures it may have before it is
-/// blocked); failures older than the window start over.
-pub async fn record_failure(
+/// Counts a login attempt against each key (with how many attempts it may have per window)
+/// before the password is checked, in one transaction, so simultaneous guesses are all
+/// counted. Returns when the attempt may be made again if any key is over its limit; such an
+/// attempt must not be checked at all.
+pub async fn count_attempt(
     db: &Db,
     keys: &[(String, i64)],
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let window_start =
-        now - chrono::Duration::from_std(crate::auth::FAILURE_WINDOW).unwrap_or_default();
+    window: chrono::Duration,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let window_start = timestamp(now - window);
     let mut tx = db.begin_write().await?;
-    for (key, free) in keys {
-        let row =
-            sqlx::query("SELECT failures, first_failed_at FROM login_failures WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let failures = match row {
-            Some(row) => {
-                let first: String = row.try_get("first_failed_at")?;
-                let recent = parse_timestamp(&first).is_some_and(|t| t > window_start);
-                if recent {
-                    row.try_get::<i64, _>("failures")? + 1
-                } else {
-                    1
-                }
-            }
-            None => 1,
-        };
-        let blocked = crate::auth::block_after(failures, *free)
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| timestamp(now + d));
-        let first = if failures == 1 {
-            Some(timestamp(now))
-        } else {
-            None
-        };
-        sqlx::query(
-            "INSERT INTO login_failures (key, failures, first_failed_at, blocked_until)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (key) DO UPDATE SET failures = $2,
-                first_failed_at = COALESCE($5, login_failures.first_failed_at),
-                blocked_until = $4",
+    let mut retry_at: Option<DateTime<Utc>> = None;
+    for (key, limit) in keys {
+        // The increment happens in the database, so concurrent attempts cannot overwrite
+        // each other's count; an expired window starts over.
+        let row = sqlx::query(
+            "INSERT INTO login_attempts (key, attempts, window_start) VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET
+                attempts = CASE WHEN login_attempts.window_start < $3 THEN 1
+                                ELSE login_attempts.attempts + 1 END,
+                window_start = CASE WHEN login_attempts.window_start < $3 THEN $2
+                                    ELSE login_attempts.window_start END
+             RETURNING attempts, window_start",
         )
         .bind(key)
-        .bind(failures)
         .bind(timestamp(now))
-        .bind(blocked)
-        .bind(first)
+        .bind(&window_start)
+        .fetch_one(&mut *tx)
+        .await?;
+        let attempts: i64 = row.try_get("attempts")?;
+        let started: String = row.try_get("window_start")?;
+        if attempts > *limit {
+            let until = parse_timestamp(&started).unwrap_or(now) + window;
+            if retry_at.is_none_or(|r| until > r) {
+                retry_at = Some(until);
+            }
+        }
+    }
+    // Windows nobody is in any more, so guessed names do not pile up.
+    sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
+        .bind(&window_start)
         .execute(&mut *tx)
         .await?;
-    }
-    // Forget failures nobody is blocked by any more, so guessed names do not pile up.
-    sqlx::query(
-        "DELETE FROM login_failures
-         WHERE first_failed_at < $1 AND (blocked_until IS NULL OR blocked_until < $2)",
-    )
-    .bind(timestamp(window_start))
-    .bind(timestamp(now))
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(retry_at)
 }
 
-/// A successful login forgets the account's failures (not the address's: one good password
-/// must not reopen guessing at other accounts from the same address).
-pub async fn clear_failures(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE key = $1")
-        .bind(key)
-        .execute(db.pool())
+/// A successful login clears the account's count and takes its own attempt off the
+/// address's, so colleagues who log in fine never use up their office's allowance.
+pub async fn forgive_attempt(
+    db: &Db,
+    account_key: &str,
+    address_key: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM login_attempts WHERE key = $1")
+        .bind(account_key)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    sqlx::query(
+        "UPDATE login_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0",
+    )
+    .bind(address_key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }

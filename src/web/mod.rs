@@ -69,6 +69,32 @@ impl AppState {
     }
 }
 
+/// The client's address: the connecting peer, or, when that peer is a trusted reverse proxy,
+/// the nearest address in `X-Forwarded-For` that is not itself a trusted proxy. Only trusted
+/// proxies are believed, since anyone can send the header.
+pub fn client_address(
+    req: &actix_web::HttpRequest,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|entry| entry.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(Some(peer))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Each resource answers other methods with a 405 page instead of an empty response.
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
@@ -196,3 +222,50 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
         "camera=(), microphone=(), geolocation=()",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> actix_web::HttpRequest {
+        let mut req = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
+        if let Some(value) = forwarded {
+            req = req.insert_header(("x-forwarded-for", value));
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        // Straight from the client: the header is whatever the client wants it to be.
+        assert_eq!(
+            client_address(&request("203.0.113.9:5000", Some("1.2.3.4")), &trusted),
+            ip("203.0.113.9")
+        );
+        // Through the proxy: the nearest untrusted address, not a spoofed one further left.
+        assert_eq!(
+            client_address(
+                &request("10.0.0.2:5000", Some("6.6.6.6, 198.51.100.7")),
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(
+                &request("10.0.0.2:5000", Some("198.51.100.7, 10.0.0.3")),
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(&request("10.0.0.2:5000", None), &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_address(&request("10.0.0.2:5000", Some("not an ip")), &[]),
+            ip("10.0.0.2")
+        );
+    }
+}

@@ -149,3 +149,10 @@ pub struct RadioOption {
     pub label: String,
     pub hint: String,
 }
+
+/// A stored timestamp as people read it: `25.11.2026 14:03 UTC`.
+pub fn display_time(stored: &str) -> String {
+    crate::store::parse_timestamp(stored)
+        .map(|t| t.format("%d.%m.%Y %H:%M UTC").to_string())
+        .unwrap_or_else(|| stored.to_owned())
+}

@@ -150,6 +150,32 @@ on_both_databases! {
         assert_eq!(browser.login("ola@brreg.no", PASSWORD).await.status(), 303);
     }
 
+    async fn simultaneous_guesses_are_all_counted(app) {
+        app.add_user("kari@brreg.no", "Kari", "case-handler").await;
+        let browser = app.browser();
+        let (_, page) = browser.get_html("/admin/login").await;
+        let token = attr(&page, "input[name=csrf_token]", "value");
+        let guesses = (0..12).map(|i| {
+            let body = vec![("csrf_token".to_owned(), token.clone()), ("email".to_owned(), "kari@brreg.no".to_owned()), ("password".to_owned(), format!("guess {i}"))];
+            browser.client.post(browser.url("/admin/login")).form(&body).send()
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(guesses).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 7, "{statuses:?}");
+    }
+
+    async fn a_next_address_that_is_not_a_plain_workspace_path_is_ignored(app) {
+        app.add_user("kari@brreg.no", "Kari", "case-handler").await;
+        for next in ["https://evil.example/admin/", "//evil.example/admin/", "/admin/orders\r\nX-Evil: 1", "/admin/ørders"] {
+            let browser = app.browser();
+            let (_, page) = browser.get_html("/admin/login").await;
+            let token = attr(&page, "input[name=csrf_token]", "value");
+            let response = browser.post("/admin/login", &[("csrf_token", token.as_str()), ("email", "kari@brreg.no"), ("password", PASSWORD), ("next", next)]).await;
+            assert_eq!(response.status(), 303, "{next:?}");
+            assert_eq!(response.headers()["location"], "/admin/orders", "{next:?}");
+        }
+    }
+
     async fn a_disabled_account_cannot_log_in_and_loses_its_session(app) {
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
         rrh_tt02::store::users::disable(&app.db, "kari@brreg.no").await.unwrap();
@@ -291,6 +317,34 @@ on_both_databases! {
             assert!(subject.contains("Being loaded into TT02"), "{subject}");
             assert!(body.contains("has started loading"), "{body}");
         }
+    }
+
+    async fn a_national_id_in_a_mailed_message_is_refused(app) {
+        let reference = app.order(&valid_json()).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        let response = browser.act(&reference, "start_tt02_loading", &[("comment", "Logg inn med 018186 10099.")]).await;
+        assert_eq!(response.status(), 422);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert!(text(&page, ".error-summary").contains("fødselsnummer"));
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+        assert_eq!(app.count("mail_outbox").await, 3);
+    }
+
+    async fn a_form_from_before_a_colleagues_change_shows_the_order_as_it_is_now(app) {
+        let reference = app.order(&valid_json()).await;
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, stale) = kari.get_html(&format!("/admin/orders/{reference}")).await;
+        assert_eq!(kari.act(&reference, "reject", &[("reason", "Feil.")]).await.status(), 303);
+        // The old page's reject form, sent with an empty reason: the order has moved on, and
+        // that is what the answer says (not "fill in the reason", on a form no longer shown).
+        let body = [("csrf_token", attr(&stale, "form[data-action=reject] input[name=csrf_token]", "value")),
+            ("action", "reject".to_owned()), ("version", attr(&stale, "form[data-action=reject] input[name=version]", "value")), ("reason", String::new())];
+        let response = kari.client.post(kari.url(&format!("/admin/orders/{reference}/status"))).form(&body).send().await.unwrap();
+        assert_eq!(response.status(), 409);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(attr(&page, ".error-summary a", "href"), "#actions");
+        assert!(!select(&page, "#actions").is_empty());
+        assert_eq!(attr(&page, "#status", "data-status"), "rejected");
     }
 
     async fn rejecting_needs_a_reason_which_both_contacts_are_told(app) {

@@ -28,11 +28,14 @@ struct LoginPage {
     notice: Option<&'static str>,
 }
 
-/// Only local workspace paths are followed after login, never another site.
+/// Only local workspace paths are followed after login, never another site, and only plain
+/// printable ASCII (a percent-encoded path is), so the value is always a valid header.
 fn safe_next(next: Option<&String>) -> String {
-    next.filter(|n| n.starts_with("/admin/") && !n.starts_with("//") && !n.contains('\\'))
-        .cloned()
-        .unwrap_or_else(|| "/admin/orders".into())
+    next.filter(|n| {
+        n.starts_with("/admin/") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
+    })
+    .cloned()
+    .unwrap_or_else(|| "/admin/orders".into())
 }
 
 fn render(
@@ -127,16 +130,18 @@ pub async fn submit(
         );
     }
 
-    // Behind a proxy this is the proxy's address; the per-account limit still holds.
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let address = crate::web::client_address(&req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let account_key = users::failure_key("account", &email);
-    let address_key = users::failure_key("address", &address);
-    let keys = [account_key.clone(), address_key.clone()];
+    let account_key = users::attempt_key("account", &email);
+    let address_key = users::attempt_key("address", &address);
     let now = Utc::now();
-    if let Some(until) = users::blocked_until(&state.db, &keys, now).await? {
+    let window = chrono::Duration::from_std(crate::auth::ATTEMPT_WINDOW).unwrap_or_default();
+    let limits = [
+        (account_key.clone(), crate::auth::ATTEMPTS_PER_ACCOUNT),
+        (address_key.clone(), crate::auth::ATTEMPTS_PER_ADDRESS),
+    ];
+    if let Some(until) = users::count_attempt(&state.db, &limits, now, window).await? {
         let minutes = ((until - now).num_seconds() + 59) / 60;
         form.add_error(
             "email",
@@ -165,11 +170,6 @@ pub async fn submit(
     let user = match found {
         Some((user, _)) if verified => user,
         _ => {
-            let counted = [
-                (account_key, crate::auth::FREE_FAILURES_PER_ACCOUNT),
-                (address_key, crate::auth::FREE_FAILURES_PER_ADDRESS),
-            ];
-            users::record_failure(&state.db, &counted, now).await?;
             tracing::info!("login failed");
             form.add_error("email", tr.t("admin.login.failed").to_owned());
             return render(
@@ -184,7 +184,7 @@ pub async fn submit(
         }
     };
 
-    users::clear_failures(&state.db, &account_key).await?;
+    users::forgive_attempt(&state.db, &account_key, &address_key).await?;
     // A new session id at every login: a session id planted before login is worth nothing.
     if let Some(old) = req.cookie(session::COOKIE) {
         users::end_session(&state.db, old.value()).await?;

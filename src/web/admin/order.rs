@@ -28,11 +28,15 @@ const MAX_TEXT: usize = 2000;
 /// A line of the timeline: an event or an email, in time order.
 pub struct TimelineItem {
     pub at: String,
+    /// The stored UTC timestamp, for `<time datetime>`.
+    pub at_iso: String,
     pub who: String,
     pub what: String,
     pub text: Option<String>,
-    /// `sent`, `pending`, `failed`: for emails only.
+    /// The delivery state's label, for emails only.
     pub mail_status: Option<String>,
+    /// `sent`, `pending`, `sending`, `failed`: picks the label's look.
+    pub mail_state: String,
     pub is_note: bool,
 }
 
@@ -64,12 +68,7 @@ struct OrderPage {
     updated: String,
 }
 
-/// Display form of a stored timestamp: `25.11.2026 14:03 UTC`.
-fn when(stored: &str) -> String {
-    crate::store::parse_timestamp(stored)
-        .map(|t| t.format("%d.%m.%Y %H:%M UTC").to_string())
-        .unwrap_or_else(|| stored.to_owned())
-}
+use crate::web::view::display_time as when;
 
 fn actor_name(tr: Tr, actor: &str, names: &HashMap<String, String>) -> String {
     match actor.strip_prefix("user:") {
@@ -135,6 +134,8 @@ fn timeline(
             event.occurred_at.clone(),
             TimelineItem {
                 at: when(&event.occurred_at),
+                at_iso: event.occurred_at.clone(),
+                mail_state: String::new(),
                 who,
                 what,
                 is_note: event.kind == "note",
@@ -149,6 +150,8 @@ fn timeline(
             mail.created_at.clone(),
             TimelineItem {
                 at: when(&mail.created_at),
+                at_iso: mail.created_at.clone(),
+                mail_state: mail.status.clone(),
                 who: tr.t("admin.actor.system").to_owned(),
                 what: tr.fill(
                     "admin.timeline.mail",
@@ -294,10 +297,16 @@ pub async fn change_status(
         .and_then(|v| v.trim().parse().ok())
         .ok_or(AppError::BadRequest("admin.order.bad_version"))?;
 
-    let mut form = FormView::default();
-    for name in ["comment", "reason", "tt02_identity"] {
-        form.set(name, values.get(name).cloned().unwrap_or_default());
+    // A form from before a colleague's change is answered with the order as it is now,
+    // whatever was typed into it.
+    if version != order.version {
+        return conflict(&state, tr, &user, order, &values).await;
     }
+    if let Err(illegal) = order.status.transition(order.environment(), action) {
+        return refuse_illegal(&state, tr, &user, order, &values, illegal).await;
+    }
+
+    let mut form = typed(&values);
     let comment_field = if action == Action::Reject {
         "reason"
     } else {
@@ -322,6 +331,16 @@ pub async fn change_status(
             None
         }
     };
+    // The message is emailed; a national identity number must never travel that way.
+    if comment.as_deref().is_some_and(contains_national_id) {
+        form.add_error(
+            comment_field,
+            tr.fill(
+                "admin.order.no_national_id",
+                &[("field", tr.t(&format!("fieldref.{comment_field}")))],
+            ),
+        );
+    }
     let identity = if action == Action::MarkTt02Loaded {
         match SyntheticNationalId::parse(form.value("tt02_identity")) {
             Ok(id) => Some(id),
@@ -381,47 +400,84 @@ pub async fn change_status(
             )))
         }
         Err(WorkflowError::Conflict(current)) => {
-            // The person's input is kept, the page shows where the order stands now.
-            let mut form = form;
-            form.add_error(
-                "actions",
-                tr.fill(
-                    "admin.order.conflict",
-                    &[("status", status_label(tr, current.status))],
-                ),
-            );
-            render(
-                &state,
-                tr,
-                &user,
-                *current,
-                form,
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await
+            conflict(&state, tr, &user, *current, &values).await
         }
         Err(WorkflowError::Illegal(illegal)) => {
-            let mut form = form;
-            form.add_error(
-                "actions",
-                tr.fill(
-                    "admin.order.illegal",
-                    &[
-                        (
-                            "action",
-                            tr.t(&format!("admin.action.{}", illegal.action.as_str())),
-                        ),
-                        ("status", status_label(tr, illegal.from)),
-                    ],
-                ),
-            );
-            render(&state, tr, &user, order, form, None, StatusCode::CONFLICT).await
+            refuse_illegal(&state, tr, &user, order, &values, illegal).await
         }
         Err(WorkflowError::NotFound) => Err(AppError::NotFound),
         Err(WorkflowError::Database(err)) => Err(err.into()),
         Err(WorkflowError::Render(err)) => Err(err.into()),
     }
+}
+
+/// Eleven digits in a row, spaces allowed between them: what a fødselsnummer looks like.
+fn contains_national_id(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= 11 {
+                return true;
+            }
+        } else if c != ' ' {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// The person's input back, for a re-rendered page.
+fn typed(values: &HashMap<String, String>) -> FormView {
+    let mut form = FormView::default();
+    for name in ["comment", "reason", "tt02_identity"] {
+        form.set(name, values.get(name).cloned().unwrap_or_default());
+    }
+    form
+}
+
+/// Someone else moved the order first: show it as it is now, keeping what was typed.
+async fn conflict(
+    state: &AppState,
+    tr: Tr,
+    user: &CaseHandler,
+    current: StoredOrder,
+    values: &HashMap<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = typed(values);
+    form.add_error(
+        "actions",
+        tr.fill(
+            "admin.order.conflict",
+            &[("status", status_label(tr, current.status))],
+        ),
+    );
+    render(state, tr, user, current, form, None, StatusCode::CONFLICT).await
+}
+
+async fn refuse_illegal(
+    state: &AppState,
+    tr: Tr,
+    user: &CaseHandler,
+    order: StoredOrder,
+    values: &HashMap<String, String>,
+    illegal: crate::domain::IllegalTransition,
+) -> Result<HttpResponse, AppError> {
+    let mut form = typed(values);
+    form.add_error(
+        "actions",
+        tr.fill(
+            "admin.order.illegal",
+            &[
+                (
+                    "action",
+                    tr.t(&format!("admin.action.{}", illegal.action.as_str())),
+                ),
+                ("status", status_label(tr, illegal.from)),
+            ],
+        ),
+    );
+    render(state, tr, user, order, form, None, StatusCode::CONFLICT).await
 }
 
 pub async fn add_note(
@@ -485,4 +541,17 @@ pub async fn assign(
         "/admin/orders/{}?done=assignment",
         order.reference
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_id_numbers_are_found_in_free_text() {
+        assert!(contains_national_id("Logg inn med 01818610099."));
+        assert!(contains_national_id("id: 018186 10099"));
+        assert!(!contains_national_id("Ring 912 34 567 eller 22 33 44 55."));
+        assert!(!contains_national_id("Org.nr. 974760673"));
+    }
 }

@@ -14,7 +14,7 @@ use crate::web::AppState;
 use crate::web::csrf;
 use crate::web::error::{AppError, html};
 use crate::web::lang::Language;
-use crate::web::view::Page;
+use crate::web::view::{Page, display_time};
 
 const TABS: [&str; 3] = ["failed", "pending", "sent"];
 const LIMIT: i64 = 200;
@@ -25,7 +25,8 @@ struct OutboxPage {
     page: Page,
     current: &'static str,
     tabs: Vec<(&'static str, String, i64)>,
-    mails: Vec<MailSummary>,
+    /// Each message with its creation and sending times in display form.
+    mails: Vec<(MailSummary, String, Option<String>)>,
     notice: Option<&'static str>,
     csrf_token: String,
     limit: i64,
@@ -77,7 +78,15 @@ pub async fn page(
         ),
         current,
         tabs,
-        mails: outbox::list(&state.db, current, LIMIT).await?,
+        mails: outbox::list(&state.db, current, LIMIT)
+            .await?
+            .into_iter()
+            .map(|mail| {
+                let created = display_time(&mail.created_at);
+                let sent = mail.sent_at.as_deref().map(display_time);
+                (mail, created, sent)
+            })
+            .collect(),
         notice,
         csrf_token: admin.0.csrf_token.clone(),
         limit: LIMIT,

@@ -64,7 +64,15 @@ fn login_target(req: &HttpRequest) -> String {
             query => format!("{}?{query}", req.path()),
         }
     } else {
-        "/admin/orders".into()
+        // A form sent after the session ran out: back to the page it came from (an order),
+        // taken from this site's own Referer; login checks it is a workspace path.
+        req.headers()
+            .get(actix_web::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| url::Url::parse(v).ok())
+            .filter(|url| url.path().starts_with("/admin/orders/"))
+            .map(|url| url.path().to_owned())
+            .unwrap_or_else(|| "/admin/orders".into())
     }
 }
 
