@@ -96,36 +96,32 @@ pub async fn find_for_login(db: &Db, email: &str) -> Result<Option<(User, String
 }
 
 pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<(), UserError> {
-    let mut tx = db.begin_write().await?;
-    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email.trim().to_lowercase())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let id = id.ok_or(UserError::NotFound)?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
     // A new password ends every session opened with the old one.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    change_account(db, email, "password_hash = $1", password_hash.to_owned()).await
 }
 
 /// Disables the account and ends its sessions; its name stays on the events it caused.
 pub async fn disable(db: &Db, email: &str) -> Result<(), UserError> {
+    let now = timestamp(Utc::now());
+    change_account(db, email, "disabled_at = COALESCE(disabled_at, $1)", now).await
+}
+
+/// Applies `assignment` (with `value` as `$1`) to the account and ends its sessions.
+async fn change_account(
+    db: &Db,
+    email: &str,
+    assignment: &'static str,
+    value: String,
+) -> Result<(), UserError> {
     let mut tx = db.begin_write().await?;
     let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(email.trim().to_lowercase())
         .fetch_optional(&mut *tx)
         .await?;
     let id = id.ok_or(UserError::NotFound)?;
-    sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
-        .bind(timestamp(Utc::now()))
+    let sql = format!("UPDATE users SET {assignment} WHERE id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(value)
         .bind(&id)
         .execute(&mut *tx)
         .await?;

@@ -134,3 +134,16 @@ pub fn html(status: StatusCode, template: &impl Template) -> Result<HttpResponse
         .insert_header(("cache-control", "no-store"))
         .body(template.render()?))
 }
+
+/// The response with `cookie` set, if there is one.
+pub fn with_cookie(
+    mut response: HttpResponse,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(cookie) = cookie {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(response)
+}

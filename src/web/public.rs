@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 
-use super::error::{AppError, html};
+use super::error::{AppError, html, with_cookie};
 use super::lang::Language;
 use super::view::{FormView, Page, RadioOption, field_message};
 use super::{AppState, csrf};
@@ -91,13 +91,7 @@ pub async fn new_order_form(
         form.set("scope", only.name.clone());
     }
     let page = form_page(&state, lang.tr(), form, token);
-    let mut response = html(StatusCode::OK, &page)?;
-    if let Some(cookie) = cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| AppError::Internal(e.into()))?;
-    }
-    Ok(response)
+    with_cookie(html(StatusCode::OK, &page)?, cookie)
 }
 
 /// Reads a request body of at most `limit` bytes; more is refused before it is buffered.
@@ -242,13 +236,7 @@ fn rerender(
     cookie: Option<actix_web::cookie::Cookie<'static>>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let mut response = html(status, &form_page(state, tr, form, token))?;
-    if let Some(cookie) = cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| AppError::Internal(e.into()))?;
-    }
-    Ok(response)
+    with_cookie(html(status, &form_page(state, tr, form, token))?, cookie)
 }
 
 /// Someone reloading `/orders` after a failed submission lands on the form.

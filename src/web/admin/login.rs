@@ -5,15 +5,14 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
 
-use super::read_form;
 use super::session::{self, CaseHandler};
+use super::{read_form, see_other};
 use crate::store::users;
-use crate::web::error::{AppError, html};
+use crate::web::error::{AppError, html, with_cookie};
 use crate::web::lang::Language;
 use crate::web::view::{FormView, Page};
 use crate::web::{AppState, csrf};
@@ -55,22 +54,19 @@ fn render(
     );
     let mut page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login"));
     page.has_errors = form.has_errors();
-    let mut response = html(
-        status,
-        &LoginPage {
-            page,
-            form,
-            csrf_token: token,
-            next,
-            notice,
-        },
-    )?;
-    if let Some(cookie) = cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| AppError::Internal(e.into()))?;
-    }
-    Ok(response)
+    with_cookie(
+        html(
+            status,
+            &LoginPage {
+                page,
+                form,
+                csrf_token: token,
+                next,
+                notice,
+            },
+        )?,
+        cookie,
+    )
 }
 
 pub async fn form(
@@ -199,16 +195,13 @@ pub async fn submit(
     let session_token = csrf::random_hex();
     users::start_session(&state.db, &user.id, &session_token, &csrf::random_hex()).await?;
     tracing::info!(user = %user.id, "logged in");
-    let mut response = HttpResponse::SeeOther()
-        .insert_header((LOCATION, next))
-        .finish();
-    response
-        .add_cookie(&session::cookie(
+    with_cookie(
+        see_other(next),
+        Some(session::cookie(
             session_token,
             state.settings.secure_cookies(),
-        ))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(response)
+        )),
+    )
 }
 
 pub async fn logout(
@@ -222,11 +215,8 @@ pub async fn logout(
     if let Some(cookie) = req.cookie(session::COOKIE) {
         users::end_session(&state.db, cookie.value()).await?;
     }
-    let mut response = HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/admin/login?logged_out=1"))
-        .finish();
-    response
-        .add_cookie(&session::removal_cookie(state.settings.secure_cookies()))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(response)
+    with_cookie(
+        see_other("/admin/login?logged_out=1"),
+        Some(session::removal_cookie(state.settings.secure_cookies())),
+    )
 }

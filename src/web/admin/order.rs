@@ -249,6 +249,19 @@ async fn find(state: &AppState, raw: &str) -> Result<StoredOrder, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// A form posted about one order: read, CSRF-checked, and the order it names.
+async fn posted(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    user: &CaseHandler,
+    reference: &str,
+) -> Result<(HashMap<String, String>, StoredOrder), AppError> {
+    let values = read_form(req, payload, state).await?;
+    user.check_csrf(values.get(csrf::FIELD))?;
+    Ok((values, find(state, reference).await?))
+}
+
 pub async fn page(
     user: CaseHandler,
     lang: Language,
@@ -283,10 +296,8 @@ pub async fn change_status(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    user.check_csrf(values.get(csrf::FIELD))?;
+    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
     let tr = lang.tr();
-    let order = find(&state, &path).await?;
     let action = values
         .get("action")
         .and_then(|a| Action::parse(a))
@@ -488,10 +499,8 @@ pub async fn add_note(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    user.check_csrf(values.get(csrf::FIELD))?;
+    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
     let tr = lang.tr();
-    let order = find(&state, &path).await?;
     let raw = values.get("note").cloned().unwrap_or_default();
     let error = match optional_text(&raw, MAX_TEXT, true) {
         Ok(Some(text)) => {
@@ -526,9 +535,7 @@ pub async fn assign(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    user.check_csrf(values.get(csrf::FIELD))?;
-    let order = find(&state, &path).await?;
+    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
     let assignee = match values.get("assign").map(String::as_str) {
         Some("me") => Some(user.user.id.as_str()),
         Some("none") => None,
