@@ -38,6 +38,9 @@ pub struct WorkspaceSettings {
     pub session_idle: Duration,
     /// A session ends this long after login, however busy (`RRH_SESSION_MAX_HOURS`, 10).
     pub session_max: Duration,
+    /// Contacts' private links stop working this many days after the order ended
+    /// (`RRH_LINK_DAYS_AFTER_CLOSE`, 30).
+    pub link_days_after_close: u32,
     /// Open orders unchanged for this many working days are marked in the queue
     /// (`RRH_STALE_WORKING_DAYS`, 2).
     pub stale_working_days: u32,
@@ -174,6 +177,7 @@ impl Settings {
                     3600 * parse_number(&get, "RRH_SESSION_MAX_HOURS", 10u64)?,
                 ),
                 stale_working_days: parse_number(&get, "RRH_STALE_WORKING_DAYS", 2)?,
+                link_days_after_close: parse_number(&get, "RRH_LINK_DAYS_AFTER_CLOSE", 30)?,
             },
         })
     }

@@ -23,10 +23,11 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 
--- Login attempts per account and per client address in the current window, counted before
--- the password is checked (so simultaneous guesses are counted too) and cleared by a
--- success. Keyed by a hash, so the table holds neither login names nor addresses.
-CREATE TABLE login_attempts (
+-- Attempts per key in the current window, for rate limits (logins per account and per
+-- client address, link resends per address). Counted before the limited work is done, so
+-- simultaneous attempts are all counted. Keyed by a hash, so the table holds neither login
+-- names nor addresses.
+CREATE TABLE rate_limits (
     key           TEXT PRIMARY KEY,
     attempts      INTEGER NOT NULL,
     window_start  TEXT NOT NULL

@@ -102,7 +102,8 @@ struct Confirmation<'a> {
     environment: &'static str,
     intro: String,
     next_delegate: String,
-    receipt_url: String,
+    /// The contact's private link.
+    track_url: String,
 }
 
 #[derive(Template)]
@@ -117,6 +118,11 @@ struct ConfirmationHtml<'a> {
     c: &'a Confirmation<'a>,
 }
 
+/// A contact's private link, in the language the order was made in.
+pub fn track_url(settings: &Settings, token: &str, lang: Lang) -> String {
+    format!("{}/track/{token}?lang={}", settings.base_url, lang.code())
+}
+
 fn environment_name(tr: Tr, environment: &str) -> &'static str {
     tr.t(&format!("environment.{environment}"))
 }
@@ -126,6 +132,7 @@ pub fn new_order_mails(
     facts: &OrderFacts,
     lang: Lang,
     settings: &Settings,
+    tokens: &crate::store::orders::ContactTokens,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let nb = Tr::new(Lang::Nb);
     let registry = OutgoingMail {
@@ -152,12 +159,6 @@ pub fn new_order_mails(
     };
 
     let tr = Tr::new(lang);
-    let receipt_url = format!(
-        "{}/orders/{}/receipt?lang={}",
-        settings.base_url,
-        facts.reference,
-        lang.code()
-    );
     let next_delegate = tr.fill(
         if facts.is_test() {
             "mail.confirmation.next_delegate_test"
@@ -168,7 +169,7 @@ pub fn new_order_mails(
     );
     let mut mails = vec![registry];
     for role in [Role::Vendor, Role::Consumer] {
-        let (kind, to, intro) = match role {
+        let (kind, to, intro, token) = match role {
             Role::Vendor => (
                 "vendor_confirmation",
                 &facts.vendor.contact_email,
@@ -176,6 +177,7 @@ pub fn new_order_mails(
                     "mail.confirmation.vendor_intro",
                     &[("consumer", &facts.consumer.org_name)],
                 ),
+                &tokens.vendor,
             ),
             Role::Consumer => (
                 "consumer_confirmation",
@@ -184,6 +186,7 @@ pub fn new_order_mails(
                     "mail.confirmation.consumer_intro",
                     &[("vendor", &facts.vendor.org_name)],
                 ),
+                &tokens.consumer,
             ),
         };
         let confirmation = Confirmation {
@@ -196,7 +199,7 @@ pub fn new_order_mails(
             environment: environment_name(tr, &facts.environment),
             intro,
             next_delegate: next_delegate.clone(),
-            receipt_url: receipt_url.clone(),
+            track_url: track_url(settings, token, lang),
         };
         mails.push(OutgoingMail {
             kind,
@@ -218,6 +221,8 @@ struct StatusChange<'a> {
     environment: &'static str,
     happened: String,
     reason: Option<&'a str>,
+    /// Whose words `reason` is.
+    reason_label: &'static str,
     next: String,
     receipt_url: String,
 }
@@ -268,6 +273,11 @@ pub fn status_change_mails(
         environment,
         happened: tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values),
         reason: comment.filter(|c| !c.trim().is_empty()),
+        reason_label: tr.t(if to == crate::domain::OrderStatus::Withdrawn {
+            "mail.status.comment_vendor"
+        } else {
+            "mail.status.comment"
+        }),
         next: tr.fill(&format!("mail.status.next.{}", to.as_str()), &values),
         receipt_url: format!(
             "{}/orders/{}/receipt?lang={}",

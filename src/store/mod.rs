@@ -5,9 +5,11 @@
 //! locking) the code branches on [`Backend`]. Values crossing the driver are text and
 //! 64-bit integers; timestamps are fixed-width UTC text so they sort and compare as strings.
 
+pub mod links;
 pub mod orders;
 pub mod outbox;
 pub mod queue;
+pub mod rate_limit;
 pub mod users;
 pub mod workflow;
 
@@ -143,6 +145,13 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
 
 /// Timestamps are stored as fixed-width UTC text (`2026-11-25T20:51:38.123456Z`), so string
 /// order is time order in both databases.
+/// Hex SHA-256: how secrets that arrive in cookies and links are stored, so a copy of the
+/// database holds nothing that opens a session or an order.
+pub fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use super::links::{self, ContactRole};
 use super::outbox::{self, OutgoingMail};
 use super::{Db, is_unique_violation, timestamp};
 use crate::domain::{NewOrder, OrderStatus};
@@ -24,6 +25,12 @@ pub enum CreateError {
     /// The emails could not be rendered; nothing was stored.
     #[error("rendering the order's emails: {0:#}")]
     Render(anyhow::Error),
+}
+
+/// The two contacts' private link tokens for a new order; they exist only in the emails.
+pub struct ContactTokens {
+    pub vendor: String,
+    pub consumer: String,
 }
 
 #[derive(Debug, Clone)]
@@ -82,15 +89,15 @@ pub const ORDER_COLUMNS: &str = "id, reference, status, version, environment, sc
 /// Stores a new order with its first event and the emails it causes, in one transaction:
 /// either all of it is stored or none of it.
 ///
-/// `mails` renders the emails for a given reference; it may be called again if the randomly
-/// drawn reference is already taken.
+/// `mails` renders the emails for a given reference and the contacts' new link tokens; it may
+/// be called again if the randomly drawn reference is already taken.
 pub async fn create(
     db: &Db,
     order: &NewOrder,
     language: Lang,
     actor: &str,
     message_id_domain: &str,
-    mails: impl Fn(&str) -> anyhow::Result<Vec<OutgoingMail>>,
+    mails: impl Fn(&str, &ContactTokens) -> anyhow::Result<Vec<OutgoingMail>>,
 ) -> Result<Created, CreateError> {
     const ATTEMPTS: usize = 3;
     let mut attempt = 0;
@@ -130,7 +137,7 @@ async fn try_create(
     actor: &str,
     message_id_domain: &str,
     reference: &str,
-    mails: &impl Fn(&str) -> anyhow::Result<Vec<OutgoingMail>>,
+    mails: &impl Fn(&str, &ContactTokens) -> anyhow::Result<Vec<OutgoingMail>>,
 ) -> Result<Created, CreateError> {
     let now = timestamp(Utc::now());
     let id = Uuid::now_v7().to_string();
@@ -141,7 +148,11 @@ async fn try_create(
     let ips = serde_json::to_string(&ips).unwrap_or_else(|_| "[]".into());
     let acknowledged = order.acknowledged_test_data().then(|| now.clone());
 
-    let rendered = mails(reference).map_err(CreateError::Render)?;
+    let tokens = ContactTokens {
+        vendor: links::new_token(),
+        consumer: links::new_token(),
+    };
+    let rendered = mails(reference, &tokens).map_err(CreateError::Render)?;
     let mut tx = db.begin_write().await?;
     if open_duplicate_exists(&mut *tx, order).await? {
         return Err(CreateError::Duplicate);
@@ -197,6 +208,8 @@ async fn try_create(
     .execute(&mut *tx)
     .await?;
 
+    links::replace(&mut tx, &id, ContactRole::Vendor, &tokens.vendor).await?;
+    links::replace(&mut tx, &id, ContactRole::Consumer, &tokens.consumer).await?;
     super::queue::count_move(&mut tx, None, status).await?;
     for mail in &rendered {
         outbox::enqueue(&mut *tx, Some(&id), mail, message_id_domain).await?;

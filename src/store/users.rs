@@ -1,11 +1,10 @@
 //! Queries on `users`, `sessions` and `login_failures`.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Db, is_unique_violation, parse_timestamp, timestamp};
+use super::{Db, is_unique_violation, parse_timestamp, sha256_hex, timestamp};
 use crate::auth::Role;
 
 #[derive(Debug, Clone)]
@@ -143,10 +142,6 @@ pub async fn all(db: &Db) -> Result<Vec<User>, sqlx::Error> {
         .collect()
 }
 
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
 /// A logged-in user's session as read for a request.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -234,78 +229,4 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
         .execute(db.pool())
         .await?;
     Ok(())
-}
-
-/// Throttle keys: hashed so the table holds neither login names nor addresses.
-pub fn attempt_key(kind: &str, value: &str) -> String {
-    sha256_hex(&format!("{kind}:{}", value.trim().to_lowercase()))
-}
-
-/// Counts a login attempt against each key (with how many attempts it may have per window)
-/// before the password is checked, in one transaction, so simultaneous guesses are all
-/// counted. Returns when the attempt may be made again if any key is over its limit; such an
-/// attempt must not be checked at all.
-pub async fn count_attempt(
-    db: &Db,
-    keys: &[(String, i64)],
-    now: DateTime<Utc>,
-    window: chrono::Duration,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let window_start = timestamp(now - window);
-    let mut tx = db.begin_write().await?;
-    let mut retry_at: Option<DateTime<Utc>> = None;
-    for (key, limit) in keys {
-        // The increment happens in the database, so concurrent attempts cannot overwrite
-        // each other's count; an expired window starts over.
-        let row = sqlx::query(
-            "INSERT INTO login_attempts (key, attempts, window_start) VALUES ($1, 1, $2)
-             ON CONFLICT (key) DO UPDATE SET
-                attempts = CASE WHEN login_attempts.window_start < $3 THEN 1
-                                ELSE login_attempts.attempts + 1 END,
-                window_start = CASE WHEN login_attempts.window_start < $3 THEN $2
-                                    ELSE login_attempts.window_start END
-             RETURNING attempts, window_start",
-        )
-        .bind(key)
-        .bind(timestamp(now))
-        .bind(&window_start)
-        .fetch_one(&mut *tx)
-        .await?;
-        let attempts: i64 = row.try_get("attempts")?;
-        let started: String = row.try_get("window_start")?;
-        if attempts > *limit {
-            let until = parse_timestamp(&started).unwrap_or(now) + window;
-            if retry_at.is_none_or(|r| until > r) {
-                retry_at = Some(until);
-            }
-        }
-    }
-    // Windows nobody is in any more, so guessed names do not pile up.
-    sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
-        .bind(&window_start)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(retry_at)
-}
-
-/// A successful login clears the account's count and takes its own attempt off the
-/// address's, so colleagues who log in fine never use up their office's allowance.
-pub async fn forgive_attempt(
-    db: &Db,
-    account_key: &str,
-    address_key: &str,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM login_attempts WHERE key = $1")
-        .bind(account_key)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE login_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0",
-    )
-    .bind(address_key)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
 }

@@ -14,6 +14,9 @@ use crate::i18n::Tr;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Not found, with a catalog key that says why and what to do.
+    #[error("not found: {0}")]
+    NotFoundBecause(&'static str),
     /// A malformed request; the string is a catalog key that explains what was wrong.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -43,6 +46,7 @@ impl AppError {
     fn code_and_key(&self) -> (&'static str, &'static str) {
         match self {
             AppError::NotFound => ("not_found", "error_page.not_found"),
+            AppError::NotFoundBecause(key) => ("not_found", key),
             AppError::BadRequest(key) => ("bad_request", key),
             AppError::MethodNotAllowed => ("method_not_allowed", "error_page.method_not_allowed"),
             AppError::Forbidden(key) => ("forbidden", key),
@@ -71,7 +75,7 @@ struct ErrorPage {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod lang;
 pub mod public;
+pub mod track;
 pub mod view;
 
 use std::sync::Arc;
@@ -57,9 +58,11 @@ impl AppState {
             lang,
             actor,
             &self.message_id_domain(),
-            |reference| {
+            |reference, tokens| {
                 let facts = OrderFacts::from_new(order, reference, settings, chrono::Utc::now());
-                Ok(mail::render::new_order_mails(&facts, lang, settings)?)
+                Ok(mail::render::new_order_mails(
+                    &facts, lang, settings, tokens,
+                )?)
             },
         )
         .await?;
@@ -107,6 +110,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/track/{token}").get(track::page))
+        .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
+        .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .configure(admin::routes)
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))

@@ -228,7 +228,7 @@ on_both_databases! {
             ("complete", &[], "completed", &["fullført", "Det er ingen flere steg."]),
         ];
         for (action, fields, to, says) in steps {
-            let before = app.smtp.received().len();
+            let before = app.mail_settled().await;
             let response = browser.act(&reference, action, fields).await;
             assert_eq!(response.status(), 303, "{action}");
             assert_eq!(status_of(&app, &browser, &reference).await, to);
@@ -276,7 +276,7 @@ on_both_databases! {
 
         for (action, to) in [("confirm_delegation", "delegated"), ("verify_token", "token_verified"), ("complete", "completed")] {
             app.smtp.wait_for(3).await;
-            let before = app.smtp.received().len();
+            let before = app.mail_settled().await;
             assert_eq!(browser.act(&reference, action, &[]).await.status(), 303);
             assert_eq!(status_of(&app, &browser, &reference).await, to);
             status_mails(&app, before).await;
@@ -311,7 +311,7 @@ on_both_databases! {
         let reference = app.order(&body).await;
         app.smtp.wait_for(3).await;
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
-        let before = app.smtp.received().len();
+        let before = app.mail_settled().await;
         assert_eq!(browser.act(&reference, "start_tt02_loading", &[]).await.status(), 303);
         for (_, subject, body) in status_mails(&app, before).await {
             assert!(subject.contains("Being loaded into TT02"), "{subject}");
@@ -355,7 +355,7 @@ on_both_databases! {
         assert_eq!(response.status(), 422);
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
 
-        let before = app.smtp.received().len();
+        let before = app.mail_settled().await;
         let response = browser.act(&reference, "reject", &[("reason", "Kunden har ikke tilgang til scopet.")]).await;
         assert_eq!(response.status(), 303);
         for (_, subject, body) in status_mails(&app, before).await {
@@ -519,20 +519,6 @@ on_both_databases! {
         seen.extend(select(&second, "table.queue a.reference").iter().map(|a| a.text().collect::<String>()));
         assert!(select(&second, "a[rel=next]").is_empty());
         assert_eq!(seen, references, "every order once, in order");
-    }
-}
-
-/// Runs `body` on SQLite, and on PostgreSQL when it is configured, with extra settings.
-async fn on_both_with<F, Fut>(overrides: &[(&str, &str)], body: F)
-where
-    F: Fn(TestApp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    body(spawn_app_with(Backend::Sqlite, overrides).await).await;
-    if postgres_url().is_some() {
-        body(spawn_app_with(Backend::Postgres, overrides).await).await;
-    } else {
-        eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
     }
 }
 

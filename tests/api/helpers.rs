@@ -514,6 +514,13 @@ impl TestApp {
         body["reference"].as_str().unwrap().to_owned()
     }
 
+    /// Waits until every queued email has reached the SMTP listener and returns how many
+    /// there are, so a test can count what a later step sends.
+    pub async fn mail_settled(&self) -> usize {
+        let queued = self.count("mail_outbox").await as usize;
+        self.smtp.wait_for(queued).await.len()
+    }
+
     /// Number of events of `kind` on the order with this reference.
     pub async fn events(&self, reference: &str, kind: &str) -> i64 {
         use sqlx::Row;
@@ -622,5 +629,19 @@ pub fn org_number(seed: u32) -> String {
             c => c,
         };
         return format!("{base:08}{check}");
+    }
+}
+
+/// Runs `body` on SQLite, and on PostgreSQL when it is configured, with extra settings.
+pub async fn on_both_with<F, Fut>(overrides: &[(&str, &str)], body: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    body(spawn_app_with(Backend::Sqlite, overrides).await).await;
+    if postgres_url().is_some() {
+        body(spawn_app_with(Backend::Postgres, overrides).await).await;
+    } else {
+        eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
     }
 }

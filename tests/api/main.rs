@@ -8,3 +8,4 @@ mod cli;
 mod form;
 mod mail;
 mod pages;
+mod track;

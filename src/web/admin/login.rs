@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use super::session::{self, CaseHandler};
 use super::{read_form, see_other};
-use crate::store::users;
+use crate::store::{rate_limit, users};
 use crate::web::error::{AppError, html, with_cookie};
 use crate::web::lang::Language;
 use crate::web::view::{FormView, Page};
@@ -129,15 +129,15 @@ pub async fn submit(
     let address = crate::web::client_address(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let account_key = users::attempt_key("account", &email);
-    let address_key = users::attempt_key("address", &address);
+    let account_key = rate_limit::key("account", &email);
+    let address_key = rate_limit::key("address", &address);
     let now = Utc::now();
     let window = chrono::Duration::from_std(crate::auth::ATTEMPT_WINDOW).unwrap_or_default();
     let limits = [
         (account_key.clone(), crate::auth::ATTEMPTS_PER_ACCOUNT),
         (address_key.clone(), crate::auth::ATTEMPTS_PER_ADDRESS),
     ];
-    if let Some(until) = users::count_attempt(&state.db, &limits, now, window).await? {
+    if let Some(until) = rate_limit::count(&state.db, &limits, now, window).await? {
         let minutes = ((until - now).num_seconds() + 59) / 60;
         form.add_error(
             "email",
@@ -180,7 +180,7 @@ pub async fn submit(
         }
     };
 
-    users::forgive_attempt(&state.db, &account_key, &address_key).await?;
+    rate_limit::forgive_login(&state.db, &account_key, &address_key).await?;
     // A new session id at every login: a session id planted before login is worth nothing.
     if let Some(old) = req.cookie(session::COOKIE) {
         users::end_session(&state.db, old.value()).await?;

@@ -1,0 +1,10 @@
+-- Each contact's private link to its order. Only a hash of the token is stored: the link
+-- itself exists only in the contact's email.
+CREATE TABLE contact_links (
+    token_hash  TEXT PRIMARY KEY,
+    order_id    TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    -- vendor | consumer
+    role        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX contact_links_order ON contact_links (order_id, role);

@@ -1,0 +1,117 @@
+//! Contacts' private links: `/track/{token}`, one per contact and order. The token is 256
+//! random bits; only its SHA-256 is stored.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::orders::{ORDER_COLUMNS, StoredOrder, from_row};
+use super::{Db, parse_timestamp, sha256_hex, timestamp};
+
+/// Whose link it is; each sees the order and may do that contact's steps only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactRole {
+    Vendor,
+    Consumer,
+}
+
+impl ContactRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactRole::Vendor => "vendor",
+            ContactRole::Consumer => "consumer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ContactRole> {
+        match raw {
+            "vendor" => Some(ContactRole::Vendor),
+            "consumer" => Some(ContactRole::Consumer),
+            _ => None,
+        }
+    }
+
+    /// How events name this contact.
+    pub fn actor(self) -> &'static str {
+        match self {
+            ContactRole::Vendor => super::orders::ACTOR_VENDOR_CONTACT,
+            ContactRole::Consumer => "consumer_contact",
+        }
+    }
+}
+
+/// A new link token: 32 random bytes, hex, so it survives any mail client and URL.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Stores the link for `role` on the order, replacing the one it had (a resent link makes
+/// the old one stop working).
+pub async fn replace(
+    conn: &mut sqlx::AnyConnection,
+    order_id: &str,
+    role: ContactRole,
+    token: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM contact_links WHERE order_id = $1 AND role = $2")
+        .bind(order_id)
+        .bind(role.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO contact_links (token_hash, order_id, role, created_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(sha256_hex(token))
+    .bind(order_id)
+    .bind(role.as_str())
+    .bind(timestamp(Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The order and role a token opens, unless the link has expired: links work while the
+/// order is open and for `days_after_close` days after it ended.
+pub async fn open(
+    db: &Db,
+    token: &str,
+    days_after_close: u32,
+    now: DateTime<Utc>,
+) -> Result<Option<(StoredOrder, ContactRole)>, sqlx::Error> {
+    // Anything that is not a token is not looked up at all.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let columns = ORDER_COLUMNS.replace('\n', " ");
+    let prefixed: Vec<String> = columns
+        .split(',')
+        .map(|c| format!("o.{}", c.trim()))
+        .collect();
+    let sql = format!(
+        "SELECT {}, o.closed_at, l.role FROM contact_links l JOIN orders o ON o.id = l.order_id
+         WHERE l.token_hash = $1",
+        prefixed.join(", ")
+    );
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(sha256_hex(&token.to_ascii_lowercase()))
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let closed_at: Option<String> = row.try_get("closed_at")?;
+    let expired = closed_at
+        .and_then(|c| parse_timestamp(&c))
+        .is_some_and(|closed| now > closed + chrono::Duration::days(i64::from(days_after_close)));
+    if expired {
+        return Ok(None);
+    }
+    let role: String = row.try_get("role")?;
+    let Some(role) = ContactRole::parse(&role) else {
+        return Ok(None);
+    };
+    Ok(Some((from_row(&row)?, role)))
+}

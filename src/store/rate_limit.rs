@@ -1,0 +1,78 @@
+//! Rate limits in the database, so they hold across several app instances.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Db, parse_timestamp, sha256_hex, timestamp};
+
+/// Throttle keys: hashed so the table holds neither login names nor addresses.
+pub fn key(kind: &str, value: &str) -> String {
+    sha256_hex(&format!("{kind}:{}", value.trim().to_lowercase()))
+}
+
+/// Counts an attempt against each key (with how many attempts it may have per window) before
+/// the limited work is done, in one transaction, so simultaneous attempts are all counted.
+/// Returns when the attempt may be made again if any key is over its limit; such an attempt
+/// must not be carried out.
+pub async fn count(
+    db: &Db,
+    keys: &[(String, i64)],
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let window_start = timestamp(now - window);
+    let mut tx = db.begin_write().await?;
+    let mut retry_at: Option<DateTime<Utc>> = None;
+    for (key, limit) in keys {
+        // The increment happens in the database, so concurrent attempts cannot overwrite
+        // each other's count; an expired window starts over.
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (key, attempts, window_start) VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET
+                attempts = CASE WHEN rate_limits.window_start < $3 THEN 1
+                                ELSE rate_limits.attempts + 1 END,
+                window_start = CASE WHEN rate_limits.window_start < $3 THEN $2
+                                    ELSE rate_limits.window_start END
+             RETURNING attempts, window_start",
+        )
+        .bind(key)
+        .bind(timestamp(now))
+        .bind(&window_start)
+        .fetch_one(&mut *tx)
+        .await?;
+        let attempts: i64 = row.try_get("attempts")?;
+        let started: String = row.try_get("window_start")?;
+        if attempts > *limit {
+            let until = parse_timestamp(&started).unwrap_or(now) + window;
+            if retry_at.is_none_or(|r| until > r) {
+                retry_at = Some(until);
+            }
+        }
+    }
+    // Windows nobody is in any more, so guessed names and addresses do not pile up.
+    sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+        .bind(&window_start)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(retry_at)
+}
+
+/// A successful login clears the account's count and takes its own attempt off the
+/// address's, so colleagues who log in fine never use up their office's allowance.
+pub async fn forgive_login(
+    db: &Db,
+    account_key: &str,
+    address_key: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+        .bind(account_key)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE rate_limits SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
+        .bind(address_key)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

@@ -1,0 +1,238 @@
+//! The contacts' private pages, reached through the links in their confirmation emails.
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+/// The private link paths (`/track/...`) in the confirmations of `reference`: (vendor, consumer).
+async fn links(app: &TestApp, reference: &str) -> (String, String) {
+    // All three emails of the new order, so later counts start after them.
+    app.smtp
+        .wait_for(app.count("mail_outbox").await as usize)
+        .await;
+    let mut found = (None, None);
+    for _ in 0..300 {
+        for mail in app.smtp.received() {
+            let parsed = mail.parsed();
+            let body = parsed.body_text(0).unwrap_or_default().to_string();
+            if !parsed.subject().unwrap_or("").contains(reference) || !body.contains("/track/") {
+                continue;
+            }
+            let start = body.find("/track/").unwrap();
+            let path: String = body[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '?')
+                .collect();
+            if mail.rcpt_to == ["ola@leverandor.no"] {
+                found.0 = Some(path)
+            } else if mail.rcpt_to == ["kari@kunde.no"] {
+                found.1 = Some(path)
+            }
+        }
+        if let (Some(v), Some(c)) = &found {
+            return (v.clone(), c.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no private links for {reference}");
+}
+
+fn notice(page: &scraper::Html) -> String {
+    text(page, ".notice")
+}
+
+async fn post_step(
+    app: &TestApp,
+    link: &str,
+    step: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, page) = app.get_html(link).await;
+    let token = attr(&page, "input[name=csrf_token]", "value");
+    let version = attr(&page, "input[name=version]", "value");
+    let mut body = vec![
+        ("csrf_token", token.as_str()),
+        ("version", version.as_str()),
+    ];
+    body.extend_from_slice(fields);
+    app.client
+        .post(app.url(&format!("{link}/{step}")))
+        .form(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+const SYNTHETIC_ID: &str = "01818610099";
+
+on_both_databases! {
+    async fn each_contact_gets_a_private_link_to_its_own_page(app) {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, consumer) = links(&app, &reference).await;
+        assert_ne!(vendor, consumer);
+        assert_eq!(vendor.len(), "/track/".len() + 64, "256 bits as hex: {vendor}");
+        for (link, heading_role) in [(&vendor, "system vendor"), (&consumer, "customer")] {
+            let response = app.get(&format!("{link}?lang=en")).await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let page = scraper::Html::parse_document(&response.text().await.unwrap());
+            assert_eq!(text(&page, "h1"), format!("Order {reference}"));
+            assert!(text(&page, ".lead").contains(heading_role));
+            assert_eq!(attr(&page, "#status strong", "data-status"), "received");
+            assert!(text(&page, "#next-step").contains("we process the order"));
+        }
+        // Only a hash is stored: the link's token is nowhere in the database.
+        let token = vendor.trim_start_matches("/track/");
+        assert_eq!(app.count(&format!("contact_links WHERE token_hash = '{token}'")).await, 0);
+        assert_eq!(app.count("contact_links").await, 2);
+
+        let stranger = app.browser();
+        for bad in ["/track/0000000000000000000000000000000000000000000000000000000000000000", "/track/abc", "/track/%27%20OR%201%3D1"] {
+            let response = stranger.get(bad).await;
+            assert_eq!(response.status(), 404, "{bad}");
+            let page = scraper::Html::parse_document(&response.text().await.unwrap());
+            assert!(text(&page, "main").contains("lenkene dine på nytt"), "{bad}");
+        }
+    }
+
+    async fn a_link_of_one_order_neither_sees_nor_acts_on_another(app) {
+        let first = app.order(&valid_json()).await;
+        let mut other = valid_json();
+        other["consumer_org_number"] = org_number(7).into();
+        let second = app.order(&other).await;
+        let (_, first_consumer) = links(&app, &first).await;
+        let (second_vendor, _) = links(&app, &second).await;
+        let (_, page) = app.get_html(&first_consumer).await;
+        assert!(page.html().contains(&first) && !page.html().contains(&second));
+
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        browser.act(&first, "start_tt02_loading", &[]).await;
+        browser.act(&first, "mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)]).await;
+        // The second order's vendor link can withdraw only the second order.
+        let response = post_step(&app, &second_vendor, "withdrawal", &[("withdraw_reason", "Feil kunde.")]).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(app.order_column(&second, "status").await.as_deref(), Some("withdrawn"));
+        assert_eq!(app.order_column(&first, "status").await.as_deref(), Some("tt02_loaded"));
+    }
+
+    async fn each_link_can_only_take_its_own_contacts_steps(app) {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, consumer) = links(&app, &reference).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        browser.act(&reference, "start_tt02_loading", &[]).await;
+        browser.act(&reference, "mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)]).await;
+
+        let (_, vendor_page) = app.get_html(&vendor).await;
+        assert!(select(&vendor_page, "#delegation").is_empty(), "the vendor has no delegation form");
+        assert!(!vendor_page.html().contains(SYNTHETIC_ID), "nor sees the TT02 identity");
+        let (_, consumer_page) = app.get_html(&consumer).await;
+        assert!(select(&consumer_page, "#withdrawal").is_empty(), "the consumer cannot withdraw");
+
+        // Hand-made POSTs with a valid CSRF token are refused all the same.
+        let token = attr(&consumer_page, "input[name=csrf_token]", "value");
+        for (link, step) in [(&vendor, "delegation"), (&consumer, "withdrawal")] {
+            let response = app.client.post(app.url(&format!("{link}/{step}")))
+                .form(&[("csrf_token", token.as_str()), ("version", "3"), ("withdraw_reason", "x")]).send().await.unwrap();
+            assert_eq!(response.status(), 403, "{link} {step}");
+        }
+        // And without a CSRF token nothing happens either.
+        let response = app.client.post(app.url(&format!("{consumer}/delegation"))).form(&[("version", "3")]).send().await.unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("tt02_loaded"));
+    }
+
+    async fn the_consumer_sees_its_login_and_schema_and_confirms_the_delegation(app) {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, consumer) = links(&app, &reference).await;
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        browser.act(&reference, "start_tt02_loading", &[]).await;
+        let (_, page) = app.get_html(&consumer).await;
+        assert!(select(&page, "#delegation").is_empty(), "nothing to delegate before the loading is done");
+        browser.act(&reference, "mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)]).await;
+
+        let (_, page) = app.get_html(&consumer).await;
+        let stale_form = [("csrf_token", attr(&page, "input[name=csrf_token]", "value")), ("version", attr(&page, "input[name=version]", "value"))];
+        assert_eq!(text(&page, "#tt02-identity"), SYNTHETIC_ID);
+        assert_eq!(text(&page, "#delegation-schema"), "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av");
+        assert!(text(&page, "#delegation").contains("974760673"), "names the vendor to delegate to");
+        let before = app.mail_settled().await;
+        let response = post_step(&app, &consumer, "delegation", &[]).await;
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let (_, page) = app.get_html(&location).await;
+        assert!(notice(&page).contains("delegert"));
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("delegated"));
+        let mails = app.smtp.wait_for(before + 2).await;
+        let mut to: Vec<String> = mails[before..].iter().map(|m| m.rcpt_to.join(",")).collect();
+        to.sort();
+        assert_eq!(to, ["kari@kunde.no", "ola@leverandor.no"]);
+        // The vendor's page now tells it to fetch a token.
+        let (_, page) = app.get_html(&vendor).await;
+        assert!(text(&page, "#next-step").contains("consumer_org=313876144"));
+        // The same form sent twice is refused: the order has moved on.
+        let response = app.client.post(app.url(&format!("{consumer}/delegation"))).form(&stale_form).send().await.unwrap();
+        assert_eq!(response.status(), 409);
+        assert_eq!(app.events(&reference, "status_changed").await, 3);
+    }
+
+    async fn a_production_order_is_delegated_straight_from_received(app) {
+        let mut body = valid_json();
+        body["environment"] = "production".into();
+        body.as_object_mut().unwrap().remove("ip_addresses");
+        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        let reference = app.order(&body).await;
+        let (_, consumer) = links(&app, &reference).await;
+        let (_, page) = app.get_html(&consumer).await;
+        assert!(select(&page, "#tt02-identity").is_empty());
+        assert!(text(&page, "#delegation").contains("www.altinn.no"));
+        assert_eq!(post_step(&app, &consumer, "delegation", &[]).await.status(), 303);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("delegated"));
+    }
+
+    async fn the_vendor_withdraws_with_a_reason_both_contacts_read(app) {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, consumer) = links(&app, &reference).await;
+        let response = post_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "  ")]).await;
+        assert_eq!(response.status(), 422);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(attr(&page, ".error-summary a", "href"), "#withdraw_reason");
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
+
+        let before = app.mail_settled().await;
+        let response = post_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "Kunden valgte en annen leverandør.")]).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("withdrawn"));
+        for mail in &app.smtp.wait_for(before + 2).await[before..] {
+            let body = mail.parsed().body_text(0).unwrap().to_string();
+            assert!(body.contains("Kunden valgte en annen leverandør."), "{body}");
+            assert!(body.contains("Leverandøren oppga denne begrunnelsen"), "{body}");
+        }
+        let (_, page) = app.get_html(&consumer).await;
+        assert_eq!(attr(&page, "#status strong", "data-status"), "withdrawn");
+        assert!(text(&page, "#timeline").contains("Kunden valgte en annen leverandør."));
+        assert!(select(&page, "#delegation").is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_stop_working_the_configured_time_after_the_order_ends() {
+    on_both_with(&[("RRH_LINK_DAYS_AFTER_CLOSE", "0")], |app| async move {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, consumer) = links(&app, &reference).await;
+        assert_eq!(
+            post_step(
+                &app,
+                &vendor,
+                "withdrawal",
+                &[("withdraw_reason", "Ikke aktuelt.")]
+            )
+            .await
+            .status(),
+            303
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(app.get(&consumer).await.status(), 404);
+        assert_eq!(app.get(&vendor).await.status(), 404);
+    })
+    .await;
+}
