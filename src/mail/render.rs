@@ -303,3 +303,62 @@ pub fn status_change_mails(
     })
     .collect())
 }
+
+/// One order in a links email.
+struct LinkLine {
+    reference: String,
+    vendor: String,
+    consumer: String,
+    role: &'static str,
+    url: String,
+}
+
+struct LinksMail {
+    tr: Tr,
+    subject: String,
+    lines: Vec<LinkLine>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/links.txt")]
+struct LinksText<'a> {
+    c: &'a LinksMail,
+}
+
+#[derive(Template)]
+#[template(path = "mail/links.html")]
+struct LinksHtml<'a> {
+    c: &'a LinksMail,
+}
+
+/// The email with a contact's new private links, in the language the request was made in.
+pub fn links_mail(
+    to: &str,
+    issued: &[crate::store::links::Reissued],
+    lang: Lang,
+    settings: &Settings,
+) -> Result<OutgoingMail, askama::Error> {
+    let tr = Tr::new(lang);
+    let mail = LinksMail {
+        tr,
+        subject: tr.t("mail.links.subject").to_owned(),
+        lines: issued
+            .iter()
+            .map(|i| LinkLine {
+                reference: i.order.reference.clone(),
+                vendor: i.order.vendor_org_name.clone(),
+                consumer: i.order.consumer_org_name.clone(),
+                role: tr.t(&format!("mail.links.role_{}", i.role.as_str())),
+                url: track_url(settings, &i.token, lang),
+            })
+            .collect(),
+    };
+    Ok(OutgoingMail {
+        kind: "contact_links",
+        to: vec![to.to_owned()],
+        reply_to: Some(settings.mail.registry_mailbox.clone()),
+        subject: mail.subject.clone(),
+        text: LinksText { c: &mail }.render()?,
+        html: Some(LinksHtml { c: &mail }.render()?),
+    })
+}

@@ -115,3 +115,68 @@ pub async fn open(
     };
     Ok(Some((from_row(&row)?, role)))
 }
+
+/// One order whose link was issued anew, with the contact role and the fresh token.
+pub struct Reissued {
+    pub order: StoredOrder,
+    pub role: ContactRole,
+    pub token: String,
+}
+
+/// New links for every order where `email` is a contact's address and whose link would still
+/// work, with the email that carries them, in one transaction: the old links stop working
+/// when the new ones are sent. `mail` gets nothing to say when nothing matched, and no email
+/// is written then.
+pub async fn reissue_for_email(
+    db: &Db,
+    email: &str,
+    days_after_close: u32,
+    now: DateTime<Utc>,
+    message_id_domain: &str,
+    mail: impl FnOnce(&str, &[Reissued]) -> anyhow::Result<super::outbox::OutgoingMail>,
+) -> anyhow::Result<usize> {
+    let oldest_closed = timestamp(now - chrono::Duration::days(i64::from(days_after_close)));
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders
+         WHERE (LOWER(vendor_contact_email) = $1 OR LOWER(consumer_contact_email) = $1)
+           AND (closed_at IS NULL OR closed_at >= $2)
+         ORDER BY created_at"
+    );
+    let wanted = email.trim().to_lowercase();
+    let mut tx = db.begin_write().await?;
+    let orders: Vec<StoredOrder> = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&wanted)
+        .bind(&oldest_closed)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    let mut issued = Vec::new();
+    // The email goes to the address as the order has it, never to the one typed.
+    let mut stored_address = None;
+    for order in orders {
+        for (role, address) in [
+            (ContactRole::Vendor, &order.vendor_contact_email),
+            (ContactRole::Consumer, &order.consumer_contact_email),
+        ] {
+            if address.to_lowercase() == wanted {
+                stored_address.get_or_insert_with(|| address.clone());
+                let token = new_token();
+                replace(&mut tx, &order.id, role, &token).await?;
+                issued.push(Reissued {
+                    order: order.clone(),
+                    role,
+                    token,
+                });
+            }
+        }
+    }
+    let Some(to) = stored_address else {
+        return Ok(0);
+    };
+    let outgoing = mail(&to, &issued)?;
+    super::outbox::enqueue(&mut *tx, None, &outgoing, message_id_domain).await?;
+    tx.commit().await?;
+    Ok(issued.len())
+}

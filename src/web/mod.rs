@@ -110,6 +110,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/help").get(public::help))
+        .service(
+            resource("/track")
+                .get(track::resend_form)
+                .post(track::resend),
+        )
         .service(resource("/track/{token}").get(track::page))
         .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))

@@ -290,3 +290,30 @@ pub async fn receipt(
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+#[derive(Template)]
+#[template(path = "public/help.html")]
+struct HelpPage {
+    page: Page,
+    error_codes: [&'static str; 7],
+}
+
+/// Where to turn with which problem, and what the common Maskinporten errors mean.
+pub async fn help(lang: Language) -> Result<HttpResponse, AppError> {
+    let tr = lang.tr();
+    html(
+        StatusCode::OK,
+        &HelpPage {
+            page: Page::new(tr, tr.t("help.title"), Some("/help")),
+            error_codes: [
+                "mp251",
+                "mp250",
+                "combination",
+                "mp200",
+                "mp110",
+                "mp130",
+                "mp012",
+            ],
+        },
+    )
+}

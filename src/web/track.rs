@@ -360,3 +360,145 @@ pub async fn withdraw(
     )
     .await
 }
+
+#[derive(Template)]
+#[template(path = "track/resend.html")]
+struct ResendPage {
+    page: Page,
+    form: FormView,
+    csrf_token: String,
+    sent: bool,
+}
+
+/// Link resends allowed per email address, and per client address, in a window.
+const RESENDS_PER_EMAIL: i64 = 3;
+const RESENDS_PER_ADDRESS: i64 = 10;
+const RESEND_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+fn resend_page(
+    req: &HttpRequest,
+    state: &AppState,
+    tr: Tr,
+    form: FormView,
+    sent: bool,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (csrf_token, cookie) = csrf::issue(
+        req,
+        &state.settings.session_key,
+        state.settings.secure_cookies(),
+    );
+    let mut page = Page::new(tr, tr.t("resend.title"), Some("/track"));
+    page.has_errors = form.has_errors();
+    with_cookie(
+        html(
+            status,
+            &ResendPage {
+                page,
+                form,
+                csrf_token,
+                sent,
+            },
+        )?,
+        cookie,
+    )
+}
+
+pub async fn resend_form(
+    req: HttpRequest,
+    lang: Language,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let sent = query.contains_key("sent");
+    resend_page(
+        &req,
+        &state,
+        lang.tr(),
+        FormView::default(),
+        sent,
+        StatusCode::OK,
+    )
+}
+
+/// Sends new links to the address if it is a contact's; the answer is the same either way,
+/// so the form tells nobody whose address is in an order.
+pub async fn resend(
+    req: HttpRequest,
+    lang: Language,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let values = read_form(&req, payload, &state).await?;
+    let tr = lang.tr();
+    let raw = values.get("contact_email").cloned().unwrap_or_default();
+    let mut form = FormView::default();
+    form.set("contact_email", raw.trim());
+    let submitted = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
+    if !csrf::verify(&req, &state.settings.session_key, submitted) {
+        form.add_error("contact_email", tr.t("error.form_expired").to_owned());
+        return resend_page(&req, &state, tr, form, false, StatusCode::FORBIDDEN);
+    }
+    let email = match crate::domain::EmailAddress::parse(&raw) {
+        Ok(email) => email,
+        Err(error) => {
+            form.add_error("contact_email", field_message(tr, "contact_email", &error));
+            return resend_page(
+                &req,
+                &state,
+                tr,
+                form,
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let address = super::client_address(&req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let now = Utc::now();
+    let limits = [
+        (
+            crate::store::rate_limit::key("resend-email", email.as_str()),
+            RESENDS_PER_EMAIL,
+        ),
+        (
+            crate::store::rate_limit::key("resend-address", &address),
+            RESENDS_PER_ADDRESS,
+        ),
+    ];
+    if let Some(until) =
+        crate::store::rate_limit::count(&state.db, &limits, now, RESEND_WINDOW).await?
+    {
+        let minutes = ((until - now).num_seconds() + 59) / 60;
+        form.add_error(
+            "contact_email",
+            tr.fill(
+                "resend.throttled",
+                &[("minutes", &minutes.max(1).to_string())],
+            ),
+        );
+        return resend_page(&req, &state, tr, form, false, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let settings = state.settings.clone();
+    let issued = links::reissue_for_email(
+        &state.db,
+        email.as_str(),
+        settings.workspace.link_days_after_close,
+        now,
+        &state.message_id_domain(),
+        |to, issued| {
+            Ok(crate::mail::render::links_mail(
+                to, issued, lang.0, &settings,
+            )?)
+        },
+    )
+    .await
+    .map_err(AppError::Internal)?;
+    if issued > 0 {
+        state.mail_waker.notify_one();
+    }
+    // Not even the log says whether anything matched.
+    tracing::info!("link resend requested");
+    Ok(see_other("/track?sent=1"))
+}

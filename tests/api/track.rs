@@ -236,3 +236,84 @@ async fn links_stop_working_the_configured_time_after_the_order_ends() {
     })
     .await;
 }
+
+/// Asks for links for `email` through the form, as a browser would.
+async fn ask_for_links(browser: &Browser, email: &str) -> reqwest::Response {
+    let (_, page) = browser.get_html("/track").await;
+    let token = attr(&page, "input[name=csrf_token]", "value");
+    browser
+        .post(
+            "/track",
+            &[("csrf_token", token.as_str()), ("contact_email", email)],
+        )
+        .await
+}
+
+on_both_databases! {
+    async fn anyone_can_ask_for_their_links_and_the_answer_never_tells_whether_they_matched(app) {
+        let first = app.order(&valid_json()).await;
+        let mut other = valid_json();
+        other["consumer_org_number"] = org_number(9).into();
+        let second = app.order(&other).await;
+        let (old_vendor, old_consumer) = links(&app, &first).await;
+        let before = app.mail_settled().await;
+
+        let browser = app.browser();
+        let known = ask_for_links(&browser, "  OLA@Leverandor.no ").await;
+        let unknown = ask_for_links(&browser, "nobody@example.com").await;
+        assert_eq!(known.status(), 303);
+        assert_eq!(unknown.status(), 303);
+        assert_eq!(known.headers()["location"], unknown.headers()["location"]);
+        let (_, page) = browser.get_html(known.headers()["location"].to_str().unwrap()).await;
+        assert!(!text(&page, "#sent").is_empty());
+
+        // One email, to the vendor's contact only, with a new link to each of its orders.
+        let mails = app.smtp.wait_for(before + 1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let new: Vec<_> = app.smtp.received().into_iter().skip(before).collect();
+        assert_eq!(new.len(), 1, "nothing for the unknown address");
+        assert_eq!(new[0].rcpt_to, ["ola@leverandor.no"]);
+        let body = mails[before].parsed().body_text(0).unwrap().to_string();
+        assert!(body.contains(&first) && body.contains(&second), "{body}");
+        let paths: Vec<String> = body.match_indices("/track/").map(|(i, _)| body[i..].chars().take_while(|c| !c.is_whitespace() && *c != '?').collect()).collect();
+        assert_eq!(paths.len(), 2, "{body}");
+        for path in &paths {
+            assert_eq!(app.get(path).await.status(), 200);
+        }
+        // The old vendor link was replaced; the consumer's still works.
+        assert_eq!(app.get(&old_vendor).await.status(), 404);
+        assert_eq!(app.get(&old_consumer).await.status(), 200);
+    }
+
+    async fn asking_for_links_is_limited_and_checked(app) {
+        let browser = app.browser();
+        let bad = ask_for_links(&browser, "not an address").await;
+        assert_eq!(bad.status(), 422);
+        let page = scraper::Html::parse_document(&bad.text().await.unwrap());
+        assert_eq!(attr(&page, ".error-summary a", "href"), "#contact_email");
+        let forged = browser.post("/track", &[("csrf_token", "0"), ("contact_email", "ola@leverandor.no")]).await;
+        assert_eq!(forged.status(), 403);
+        for _ in 0..3 {
+            assert_eq!(ask_for_links(&browser, "someone@example.com").await.status(), 303);
+        }
+        let limited = ask_for_links(&browser, "someone@example.com").await;
+        assert_eq!(limited.status(), 429);
+        let page = scraper::Html::parse_document(&limited.text().await.unwrap());
+        assert!(text(&page, ".error-summary").contains("minutt"));
+    }
+
+    async fn the_help_page_says_where_to_turn_with_what(app) {
+        let (status, page) = app.get_html("/help?lang=en").await;
+        assert_eq!(status, 200);
+        assert!(text(&page, "#desk-maskinporten").contains("servicedesk@digdir.no"));
+        assert!(text(&page, "#desk-maskinporten").contains("client_id"));
+        assert!(text(&page, "#desk-altinn").contains("servicedesk@altinn.no"));
+        assert!(text(&page, "#desk-registry").contains("opendata.rrh@brreg.no"));
+        for code in ["MP-251", "MP-250", "MP-200", "MP-110", "MP-130", "MP-012", "consumer_org in claim"] {
+            assert!(text(&page, "dl.errors").contains(code), "{code}");
+        }
+        assert_eq!(attr(&page, "a[href='/track']", "href"), "/track");
+        let (_, home) = app.get_html("/").await;
+        assert!(!select(&home, "nav a[href='/help']").is_empty(), "the help page is in the menu");
+    }
+}
