@@ -29,6 +29,18 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`RRH_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub maskinporten: MaskinportenSettings,
+}
+
+/// Where the token check gets Maskinporten's keys.
+#[derive(Debug, Clone)]
+pub struct MaskinportenSettings {
+    /// `RRH_MASKINPORTEN_TEST_JWKS_URL`, default `https://test.maskinporten.no/jwk`.
+    pub test_jwks_url: String,
+    /// `RRH_MASKINPORTEN_PROD_JWKS_URL`, default `https://maskinporten.no/jwk`.
+    pub production_jwks_url: String,
+    /// How long a JWKS fetch may take (`RRH_MASKINPORTEN_TIMEOUT_MS`, 5000).
+    pub timeout: Duration,
 }
 
 /// The case handlers' workspace under `/admin`.
@@ -159,7 +171,32 @@ impl Settings {
             .transpose()?
             .unwrap_or_default();
 
+        let maskinporten = MaskinportenSettings {
+            test_jwks_url: get("RRH_MASKINPORTEN_TEST_JWKS_URL")
+                .unwrap_or_else(|| "https://test.maskinporten.no/jwk".into()),
+            production_jwks_url: get("RRH_MASKINPORTEN_PROD_JWKS_URL")
+                .unwrap_or_else(|| "https://maskinporten.no/jwk".into()),
+            timeout: Duration::from_millis(parse_number(
+                &get,
+                "RRH_MASKINPORTEN_TIMEOUT_MS",
+                5_000,
+            )?),
+        };
+        for (name, value) in [
+            (
+                "RRH_MASKINPORTEN_TEST_JWKS_URL",
+                &maskinporten.test_jwks_url,
+            ),
+            (
+                "RRH_MASKINPORTEN_PROD_JWKS_URL",
+                &maskinporten.production_jwks_url,
+            ),
+        ] {
+            url::Url::parse(value).with_context(|| format!("{name} must be an absolute URL"))?;
+        }
+
         Ok(Self {
+            maskinporten,
             trusted_proxies,
             listen,
             base_url,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod mail;
+pub mod maskinporten;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

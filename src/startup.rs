@@ -33,7 +33,13 @@ impl Application {
 
         let waker = Arc::new(Notify::new());
         let worker = MailWorker::new(db.clone(), settings.mail.clone(), waker.clone())?;
+        let jwks = Arc::new(crate::maskinporten::jwks::JwksCache::new(
+            settings.maskinporten.test_jwks_url.clone(),
+            settings.maskinporten.production_jwks_url.clone(),
+            settings.maskinporten.timeout,
+        )?);
         let state = AppState {
+            jwks,
             db: db.clone(),
             settings: Arc::new(settings),
             mail_waker: waker,

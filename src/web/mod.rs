@@ -31,6 +31,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the mail worker as soon as a transaction has queued mail.
     pub mail_waker: Arc<Notify>,
+    /// Maskinporten's signing keys, shared by all workers so a fetch serves them all.
+    pub jwks: Arc<crate::maskinporten::jwks::JwksCache>,
 }
 
 impl AppState {
@@ -119,6 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}").get(track::page))
         .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
+        .service(resource("/track/{token}/token").post(track::check_token))
         .configure(admin::routes)
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))

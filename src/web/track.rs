@@ -50,6 +50,121 @@ struct TrackPage {
     csrf_token: String,
     token: String,
     notice: Option<&'static str>,
+    /// The vendor's help with the JWT grant (vendor pages of open orders).
+    grant: Option<GrantHelp>,
+    /// The vendor may paste its token (the order is `delegated`).
+    can_check_token: bool,
+    report: Option<ReportView>,
+}
+
+/// What the vendor must sign to get a delegated token for this order.
+pub struct GrantHelp {
+    pub claims: String,
+    pub header: String,
+    pub request: String,
+}
+
+pub struct CheckLine {
+    pub name: &'static str,
+    pub label: String,
+    /// `passed`, `failed` or `not_checked`.
+    pub outcome: &'static str,
+    pub outcome_label: &'static str,
+    pub fix: Option<String>,
+}
+
+pub struct ReportView {
+    pub passed: bool,
+    pub lines: Vec<CheckLine>,
+}
+
+fn grant_help(order: &StoredOrder) -> GrantHelp {
+    let environment = order.environment();
+    let now = Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "aud": crate::maskinporten::issuer(environment),
+        "iss": order.maskinporten_client_id.clone().unwrap_or_else(|| "<client_id>".into()),
+        "scope": order.scope,
+        "consumer_org": order.consumer_org_number,
+        "iat": now,
+        "exp": now + 120,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    let header = serde_json::json!({ "alg": "RS256", "kid": "<kid>" });
+    GrantHelp {
+        claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
+        header: serde_json::to_string_pretty(&header).unwrap_or_default(),
+        request: format!(
+            "curl -X POST {} \\\n  -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \\\n  -d assertion=<signed JWT grant>",
+            crate::maskinporten::token_endpoint(environment)
+        ),
+    }
+}
+
+fn report_view(tr: Tr, order: &StoredOrder, report: &crate::maskinporten::Report) -> ReportView {
+    use crate::maskinporten::Outcome;
+    let environment = order.environment();
+    let lines = report
+        .checks
+        .iter()
+        .map(|check| {
+            let (outcome, key) = match check.outcome {
+                Outcome::Passed => ("passed", "track.check.passed"),
+                Outcome::Failed => ("failed", "track.check.failed"),
+                Outcome::NotChecked => ("not_checked", "track.check.not_checked"),
+            };
+            let expected = match check.name {
+                "issuer" => crate::maskinporten::issuer(environment).to_owned(),
+                "scope" => order.scope.clone(),
+                "consumer" => format!("0192:{}", order.consumer_org_number),
+                "supplier" => format!("0192:{}", order.vendor_org_number),
+                "delegation_source" => {
+                    crate::maskinporten::delegation_source(environment).to_owned()
+                }
+                _ => String::new(),
+            };
+            let missing = tr.t("track.check.missing");
+            let fix = (check.outcome == Outcome::Failed).then(|| {
+                tr.fill(
+                    &format!("track.check.{}.fix", check.name),
+                    &[
+                        (
+                            "found",
+                            check
+                                .found
+                                .as_deref()
+                                .filter(|f| !f.is_empty())
+                                .unwrap_or(missing),
+                        ),
+                        ("expected", &expected),
+                        (
+                            "environment",
+                            tr.t(&format!("environment.{}", order.environment)),
+                        ),
+                        ("consumer", &order.consumer_org_number),
+                        ("vendor", &order.vendor_org_number),
+                    ],
+                )
+            });
+            CheckLine {
+                name: check.name,
+                label: tr.fill(
+                    &format!("track.check.{}.label", check.name),
+                    &[(
+                        "environment",
+                        tr.t(&format!("environment.{}", order.environment)),
+                    )],
+                ),
+                outcome,
+                outcome_label: tr.t(key),
+                fix,
+            }
+        })
+        .collect();
+    ReportView {
+        passed: report.passed(),
+        lines,
+    }
 }
 
 async fn open(state: &AppState, token: &str) -> Result<(StoredOrder, ContactRole), AppError> {
@@ -96,6 +211,25 @@ async fn render(
     role: ContactRole,
     form: FormView,
     notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    render_with_report(
+        req, state, tr, token, order, role, form, notice, None, status,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_with_report(
+    req: &HttpRequest,
+    state: &AppState,
+    tr: Tr,
+    token: &str,
+    order: StoredOrder,
+    role: ContactRole,
+    form: FormView,
+    notice: Option<&'static str>,
+    report: Option<ReportView>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (csrf_token, cookie) = csrf::issue(
@@ -149,6 +283,9 @@ async fn render(
         can_confirm_delegation: role == ContactRole::Consumer
             && allowed.contains(&Action::ConfirmDelegation),
         can_withdraw: role == ContactRole::Vendor && allowed.contains(&Action::Withdraw),
+        grant: (role == ContactRole::Vendor && order.status.is_open()).then(|| grant_help(&order)),
+        can_check_token: role == ContactRole::Vendor && allowed.contains(&Action::VerifyToken),
+        report,
         events,
         csrf_token,
         token: token.to_owned(),
@@ -501,4 +638,167 @@ pub async fn resend(
     // Not even the log says whether anything matched.
     tracing::info!("link resend requested");
     Ok(see_other("/track?sent=1"))
+}
+
+/// The vendor pastes the access token it got from Maskinporten; every check is shown, and
+/// when all pass the order becomes `token_verified`. The token is only held for the check:
+/// it is not stored, logged or put back into the page.
+pub async fn check_token(
+    req: HttpRequest,
+    lang: Language,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (values, order) = contact_step(&req, payload, &state, &path, ContactRole::Vendor).await?;
+    let tr = lang.tr();
+    let pasted = values
+        .get("access_token")
+        .map(String::as_str)
+        .unwrap_or("")
+        .trim();
+    if pasted.is_empty() {
+        let mut form = FormView::default();
+        form.add_error(
+            "access_token",
+            field_message(
+                tr,
+                "access_token",
+                &crate::domain::FieldError::new(codes::REQUIRED),
+            ),
+        );
+        return render(
+            &req,
+            &state,
+            tr,
+            &path,
+            order,
+            ContactRole::Vendor,
+            form,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !order
+        .status
+        .allowed_actions(order.environment())
+        .contains(&Action::VerifyToken)
+    {
+        let mut form = FormView::default();
+        form.add_error(
+            "status",
+            tr.fill(
+                "track.not_possible_now",
+                &[("status", status_label(tr, order.status))],
+            ),
+        );
+        return render(
+            &req,
+            &state,
+            tr,
+            &path,
+            order,
+            ContactRole::Vendor,
+            form,
+            None,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let expected = crate::maskinporten::Expected {
+        environment: order.environment(),
+        scope: order.scope.clone(),
+        consumer_org: order.consumer_org_number.clone(),
+        vendor_org: order.vendor_org_number.clone(),
+    };
+    let report =
+        crate::maskinporten::check(pasted, &expected, &state.jwks, Utc::now().timestamp()).await;
+    let view = report_view(tr, &order, &report);
+    if !report.passed() {
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == crate::maskinporten::Outcome::Failed)
+            .map(|c| c.name)
+            .collect();
+        tracing::info!(reference = %order.reference, ?failed, "token check failed");
+        let mut form = FormView::default();
+        form.add_error("token-report", tr.t("track.check.some_failed").to_owned());
+        return render_with_report(
+            &req,
+            &state,
+            tr,
+            &path,
+            order,
+            ContactRole::Vendor,
+            form,
+            None,
+            Some(view),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let details = serde_json::to_value(&report.summary).ok();
+    let change = Change {
+        action: Action::VerifyToken,
+        expected_version: order.version,
+        actor: ContactRole::Vendor.actor(),
+        comment: None,
+        tt02_identity: None,
+        details,
+    };
+    let settings = state.settings.clone();
+    let result = workflow::apply(
+        &state.db,
+        &order.reference,
+        &change,
+        &state.message_id_domain(),
+        |order, to| Ok(status_change_mails(order, to, None, &settings)?),
+    )
+    .await;
+    match result {
+        Ok(updated) => {
+            tracing::info!(reference = %updated.reference, "token verified");
+            state.mail_waker.notify_one();
+            render_with_report(
+                &req,
+                &state,
+                tr,
+                &path,
+                updated,
+                ContactRole::Vendor,
+                FormView::default(),
+                Some("track.done_token"),
+                Some(view),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(WorkflowError::Conflict(current)) => {
+            let mut form = FormView::default();
+            form.add_error(
+                "status",
+                tr.fill(
+                    "track.conflict",
+                    &[("status", status_label(tr, current.status))],
+                ),
+            );
+            render(
+                &req,
+                &state,
+                tr,
+                &path,
+                *current,
+                ContactRole::Vendor,
+                form,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(WorkflowError::Illegal(_)) | Err(WorkflowError::NotFound) => Err(AppError::NotFound),
+        Err(WorkflowError::Database(err)) => Err(err.into()),
+        Err(WorkflowError::Render(err)) => Err(err.into()),
+    }
 }

@@ -645,3 +645,152 @@ where
         eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
     }
 }
+
+/// An RSA key made once per test run, standing in for Maskinporten's signing key.
+pub fn maskinporten_key() -> &'static rsa::RsaPrivateKey {
+    static KEY: std::sync::OnceLock<rsa::RsaPrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap())
+}
+
+/// The public half of `key` as a JWK with `kid`.
+pub fn jwk(key: &rsa::RsaPrivateKey, kid: &str) -> serde_json::Value {
+    use base64::Engine;
+    use rsa::traits::PublicKeyParts;
+    let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    serde_json::json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+        "n": b64(key.n().to_bytes_be()), "e": b64(key.e().to_bytes_be()),
+    })
+}
+
+/// Signs `claims` as Maskinporten would: RS256 with `kid` in the header.
+pub fn sign_token(key: &rsa::RsaPrivateKey, kid: &str, claims: &serde_json::Value) -> String {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    let der = key.to_pkcs1_der().unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A delegated TT02 token's claims for the valid test order (vendor 974760673 for
+/// consumer 313876144, scope brreg:reelle/offentlig), valid for two minutes.
+pub fn delegated_claims() -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    serde_json::json!({
+        "scope": "brreg:reelle/offentlig",
+        "supplier": {"authority": "iso6523-actorid-upis", "ID": "0192:974760673"},
+        "iss": "https://test.maskinporten.no/",
+        "client_amr": "private_key_jwt",
+        "token_type": "Bearer",
+        "exp": now + 120,
+        "delegation_source": "https://tt02.altinn.no/",
+        "iat": now,
+        "client_id": "0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b",
+        "jti": "jti-ABCDEF-123456",
+        "consumer": {"authority": "iso6523-actorid-upis", "ID": "0192:313876144"},
+    })
+}
+
+/// A local HTTP server that plays Maskinporten's JWKS endpoint and counts its requests.
+#[derive(Clone)]
+pub struct JwksServer {
+    pub url: String,
+    pub keys: Arc<Mutex<serde_json::Value>>,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl JwksServer {
+    pub async fn start(keys: serde_json::Value) -> JwksServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = JwksServer {
+            url: format!("http://{}/jwk", listener.local_addr().unwrap()),
+            keys: Arc::new(Mutex::new(keys)),
+            hits: Arc::default(),
+        };
+        let shared = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let server = shared.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    // The request line and headers, up to the blank line.
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line.is_empty() {
+                            break;
+                        }
+                    }
+                    server.hits.fetch_add(1, Ordering::SeqCst);
+                    let body = server.keys.lock().unwrap().to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = write.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        server
+    }
+}
+
+/// The private link paths (`/track/...`) in the confirmations of `reference`: (vendor, consumer).
+pub async fn track_links(app: &TestApp, reference: &str) -> (String, String) {
+    // All three emails of the new order, so later counts start after them.
+    app.smtp
+        .wait_for(app.count("mail_outbox").await as usize)
+        .await;
+    let mut found = (None, None);
+    for _ in 0..300 {
+        for mail in app.smtp.received() {
+            let parsed = mail.parsed();
+            let body = parsed.body_text(0).unwrap_or_default().to_string();
+            if !parsed.subject().unwrap_or("").contains(reference) || !body.contains("/track/") {
+                continue;
+            }
+            let start = body.find("/track/").unwrap();
+            let path: String = body[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '?')
+                .collect();
+            if mail.rcpt_to == ["ola@leverandor.no"] {
+                found.0 = Some(path)
+            } else if mail.rcpt_to == ["kari@kunde.no"] {
+                found.1 = Some(path)
+            }
+        }
+        if let (Some(v), Some(c)) = &found {
+            return (v.clone(), c.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no private links for {reference}");
+}
+
+/// Loads a contact's page and posts its form for `step` with the page's CSRF token and version.
+pub async fn post_contact_step(
+    app: &TestApp,
+    link: &str,
+    step: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, page) = app.get_html(link).await;
+    let token = attr(&page, "input[name=csrf_token]", "value");
+    let version = attr(&page, "input[name=version]", "value");
+    let mut body = vec![
+        ("csrf_token", token.as_str()),
+        ("version", version.as_str()),
+    ];
+    body.extend_from_slice(fields);
+    app.client
+        .post(app.url(&format!("{link}/{step}")))
+        .form(&body)
+        .send()
+        .await
+        .unwrap()
+}

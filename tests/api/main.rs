@@ -7,5 +7,6 @@ mod api;
 mod cli;
 mod form;
 mod mail;
+mod maskinporten;
 mod pages;
 mod track;

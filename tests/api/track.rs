@@ -3,63 +3,8 @@
 use crate::helpers::*;
 use crate::on_both_databases;
 
-/// The private link paths (`/track/...`) in the confirmations of `reference`: (vendor, consumer).
-async fn links(app: &TestApp, reference: &str) -> (String, String) {
-    // All three emails of the new order, so later counts start after them.
-    app.smtp
-        .wait_for(app.count("mail_outbox").await as usize)
-        .await;
-    let mut found = (None, None);
-    for _ in 0..300 {
-        for mail in app.smtp.received() {
-            let parsed = mail.parsed();
-            let body = parsed.body_text(0).unwrap_or_default().to_string();
-            if !parsed.subject().unwrap_or("").contains(reference) || !body.contains("/track/") {
-                continue;
-            }
-            let start = body.find("/track/").unwrap();
-            let path: String = body[start..]
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '?')
-                .collect();
-            if mail.rcpt_to == ["ola@leverandor.no"] {
-                found.0 = Some(path)
-            } else if mail.rcpt_to == ["kari@kunde.no"] {
-                found.1 = Some(path)
-            }
-        }
-        if let (Some(v), Some(c)) = &found {
-            return (v.clone(), c.clone());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no private links for {reference}");
-}
-
 fn notice(page: &scraper::Html) -> String {
     text(page, ".notice")
-}
-
-async fn post_step(
-    app: &TestApp,
-    link: &str,
-    step: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let (_, page) = app.get_html(link).await;
-    let token = attr(&page, "input[name=csrf_token]", "value");
-    let version = attr(&page, "input[name=version]", "value");
-    let mut body = vec![
-        ("csrf_token", token.as_str()),
-        ("version", version.as_str()),
-    ];
-    body.extend_from_slice(fields);
-    app.client
-        .post(app.url(&format!("{link}/{step}")))
-        .form(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 const SYNTHETIC_ID: &str = "01818610099";
@@ -67,7 +12,7 @@ const SYNTHETIC_ID: &str = "01818610099";
 on_both_databases! {
     async fn each_contact_gets_a_private_link_to_its_own_page(app) {
         let reference = app.order(&valid_json()).await;
-        let (vendor, consumer) = links(&app, &reference).await;
+        let (vendor, consumer) = track_links(&app, &reference).await;
         assert_ne!(vendor, consumer);
         assert_eq!(vendor.len(), "/track/".len() + 64, "256 bits as hex: {vendor}");
         for (link, heading_role) in [(&vendor, "system vendor"), (&consumer, "customer")] {
@@ -100,8 +45,8 @@ on_both_databases! {
         let mut other = valid_json();
         other["consumer_org_number"] = org_number(7).into();
         let second = app.order(&other).await;
-        let (_, first_consumer) = links(&app, &first).await;
-        let (second_vendor, _) = links(&app, &second).await;
+        let (_, first_consumer) = track_links(&app, &first).await;
+        let (second_vendor, _) = track_links(&app, &second).await;
         let (_, page) = app.get_html(&first_consumer).await;
         assert!(page.html().contains(&first) && !page.html().contains(&second));
 
@@ -109,7 +54,7 @@ on_both_databases! {
         browser.act(&first, "start_tt02_loading", &[]).await;
         browser.act(&first, "mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)]).await;
         // The second order's vendor link can withdraw only the second order.
-        let response = post_step(&app, &second_vendor, "withdrawal", &[("withdraw_reason", "Feil kunde.")]).await;
+        let response = post_contact_step(&app, &second_vendor, "withdrawal", &[("withdraw_reason", "Feil kunde.")]).await;
         assert_eq!(response.status(), 303);
         assert_eq!(app.order_column(&second, "status").await.as_deref(), Some("withdrawn"));
         assert_eq!(app.order_column(&first, "status").await.as_deref(), Some("tt02_loaded"));
@@ -117,7 +62,7 @@ on_both_databases! {
 
     async fn each_link_can_only_take_its_own_contacts_steps(app) {
         let reference = app.order(&valid_json()).await;
-        let (vendor, consumer) = links(&app, &reference).await;
+        let (vendor, consumer) = track_links(&app, &reference).await;
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
         browser.act(&reference, "start_tt02_loading", &[]).await;
         browser.act(&reference, "mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)]).await;
@@ -143,7 +88,7 @@ on_both_databases! {
 
     async fn the_consumer_sees_its_login_and_schema_and_confirms_the_delegation(app) {
         let reference = app.order(&valid_json()).await;
-        let (vendor, consumer) = links(&app, &reference).await;
+        let (vendor, consumer) = track_links(&app, &reference).await;
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
         browser.act(&reference, "start_tt02_loading", &[]).await;
         let (_, page) = app.get_html(&consumer).await;
@@ -156,7 +101,7 @@ on_both_databases! {
         assert_eq!(text(&page, "#delegation-schema"), "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av");
         assert!(text(&page, "#delegation").contains("974760673"), "names the vendor to delegate to");
         let before = app.mail_settled().await;
-        let response = post_step(&app, &consumer, "delegation", &[]).await;
+        let response = post_contact_step(&app, &consumer, "delegation", &[]).await;
         assert_eq!(response.status(), 303);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let (_, page) = app.get_html(&location).await;
@@ -181,25 +126,25 @@ on_both_databases! {
         body.as_object_mut().unwrap().remove("ip_addresses");
         body.as_object_mut().unwrap().remove("acknowledge_test_data");
         let reference = app.order(&body).await;
-        let (_, consumer) = links(&app, &reference).await;
+        let (_, consumer) = track_links(&app, &reference).await;
         let (_, page) = app.get_html(&consumer).await;
         assert!(select(&page, "#tt02-identity").is_empty());
         assert!(text(&page, "#delegation").contains("www.altinn.no"));
-        assert_eq!(post_step(&app, &consumer, "delegation", &[]).await.status(), 303);
+        assert_eq!(post_contact_step(&app, &consumer, "delegation", &[]).await.status(), 303);
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("delegated"));
     }
 
     async fn the_vendor_withdraws_with_a_reason_both_contacts_read(app) {
         let reference = app.order(&valid_json()).await;
-        let (vendor, consumer) = links(&app, &reference).await;
-        let response = post_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "  ")]).await;
+        let (vendor, consumer) = track_links(&app, &reference).await;
+        let response = post_contact_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "  ")]).await;
         assert_eq!(response.status(), 422);
         let page = scraper::Html::parse_document(&response.text().await.unwrap());
         assert_eq!(attr(&page, ".error-summary a", "href"), "#withdraw_reason");
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("received"));
 
         let before = app.mail_settled().await;
-        let response = post_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "Kunden valgte en annen leverandør.")]).await;
+        let response = post_contact_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "Kunden valgte en annen leverandør.")]).await;
         assert_eq!(response.status(), 303);
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("withdrawn"));
         for mail in &app.smtp.wait_for(before + 2).await[before..] {
@@ -218,9 +163,9 @@ on_both_databases! {
 async fn links_stop_working_the_configured_time_after_the_order_ends() {
     on_both_with(&[("RRH_LINK_DAYS_AFTER_CLOSE", "0")], |app| async move {
         let reference = app.order(&valid_json()).await;
-        let (vendor, consumer) = links(&app, &reference).await;
+        let (vendor, consumer) = track_links(&app, &reference).await;
         assert_eq!(
-            post_step(
+            post_contact_step(
                 &app,
                 &vendor,
                 "withdrawal",
@@ -255,7 +200,7 @@ on_both_databases! {
         let mut other = valid_json();
         other["consumer_org_number"] = org_number(9).into();
         let second = app.order(&other).await;
-        let (old_vendor, old_consumer) = links(&app, &first).await;
+        let (old_vendor, old_consumer) = track_links(&app, &first).await;
         let before = app.mail_settled().await;
 
         let browser = app.browser();

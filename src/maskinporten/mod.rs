@@ -1,0 +1,260 @@
+//! The token check on the vendor's page: a Maskinporten access token is verified against the
+//! order, and every check is reported, passed or failed, so the vendor sees what to fix.
+//! The token itself is never stored or logged; only [`TokenSummary`] is kept.
+
+pub mod jwks;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use crate::domain::Environment;
+
+/// Facts about Maskinporten per environment (see `shared/reference/domain.md`).
+pub fn issuer(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Test => "https://test.maskinporten.no/",
+        Environment::Production => "https://maskinporten.no/",
+    }
+}
+
+pub fn token_endpoint(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Test => "https://test.maskinporten.no/token",
+        Environment::Production => "https://maskinporten.no/token",
+    }
+}
+
+pub fn delegation_source(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Test => "https://tt02.altinn.no/",
+        Environment::Production => "https://www.altinn.no/",
+    }
+}
+
+/// Clock skew allowed on `exp`.
+pub const LEEWAY_SECONDS: i64 = 30;
+
+/// What the token must say for this order.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub environment: Environment,
+    pub scope: String,
+    pub consumer_org: String,
+    pub vendor_org: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Not looked at, because an earlier check failed (claims of a token whose signature
+    /// does not hold mean nothing).
+    NotChecked,
+}
+
+/// One line of the report. `name` is a stable id (`signature`, `issuer`, ...), which is
+/// also the catalog key's last part; `found` is what the token had, for the fix.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub found: Option<String>,
+}
+
+/// What is kept of a verified token: no signature, nothing that could be replayed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenSummary {
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub iat: Option<i64>,
+    pub exp: Option<i64>,
+    /// SHA-256 of the token's `jti`, so a token can be recognised without being kept.
+    pub jti_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    pub summary: Option<TokenSummary>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome == Outcome::Passed)
+    }
+}
+
+/// The order of the checks on the page.
+pub const CHECKS: [&str; 10] = [
+    "format",
+    "algorithm",
+    "key",
+    "signature",
+    "issuer",
+    "expiry",
+    "scope",
+    "consumer",
+    "supplier",
+    "delegation_source",
+];
+
+struct Builder {
+    checks: Vec<Check>,
+}
+
+impl Builder {
+    fn record(&mut self, name: &'static str, passed: bool, found: Option<String>) -> bool {
+        self.checks.push(Check {
+            name,
+            outcome: if passed {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            found,
+        });
+        passed
+    }
+
+    /// Marks every check not yet reported as not checked.
+    fn finish(mut self, summary: Option<TokenSummary>) -> Report {
+        for name in CHECKS {
+            if !self.checks.iter().any(|c| c.name == name) {
+                self.checks.push(Check {
+                    name,
+                    outcome: Outcome::NotChecked,
+                    found: None,
+                });
+            }
+        }
+        Report {
+            checks: self.checks,
+            summary,
+        }
+    }
+}
+
+fn header_of(token: &str) -> Option<Value> {
+    let part = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn organisation_id(claims: &Value, field: &str) -> Option<String> {
+    claims.get(field)?.get("ID")?.as_str().map(str::to_owned)
+}
+
+/// Verifies `token` for `expected`, at `now` (Unix seconds).
+pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now: i64) -> Report {
+    let token = token.trim();
+    let token = token
+        .strip_prefix("Bearer ")
+        .or_else(|| token.strip_prefix("bearer "))
+        .unwrap_or(token)
+        .trim();
+    let mut report = Builder { checks: Vec::new() };
+
+    let header = (token.split('.').count() == 3)
+        .then(|| header_of(token))
+        .flatten();
+    let Some(header) = header else {
+        report.record("format", false, None);
+        return report.finish(None);
+    };
+    report.record("format", true, None);
+
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    let algorithm = match alg {
+        "RS256" => Some(Algorithm::RS256),
+        "RS384" => Some(Algorithm::RS384),
+        "RS512" => Some(Algorithm::RS512),
+        _ => None,
+    };
+    let Some(algorithm) = algorithm else {
+        report.record("algorithm", false, Some(alg.to_owned()));
+        return report.finish(None);
+    };
+    report.record("algorithm", true, Some(alg.to_owned()));
+
+    let kid = header.get("kid").and_then(Value::as_str).unwrap_or("");
+    let key = match keys.key(expected.environment, kid).await {
+        Ok(Some(jwk)) => DecodingKey::from_jwk(&jwk).ok(),
+        Ok(None) => None,
+        Err(err) => {
+            tracing::warn!(error = %err, "JWKS unavailable");
+            None
+        }
+    };
+    let Some(key) = key else {
+        report.record("key", false, Some(kid.to_owned()));
+        return report.finish(None);
+    };
+    report.record("key", true, Some(kid.to_owned()));
+
+    // Only the signature here: every claim is checked below, one by one, so each gets its
+    // own line in the report.
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let claims = match jsonwebtoken::decode::<Value>(token, &key, &validation) {
+        Ok(data) => data.claims,
+        Err(_) => {
+            report.record("signature", false, None);
+            return report.finish(None);
+        }
+    };
+    report.record("signature", true, None);
+
+    let text = |field: &str| claims.get(field).and_then(Value::as_str).map(str::to_owned);
+    let iss = text("iss");
+    report.record(
+        "issuer",
+        iss.as_deref() == Some(issuer(expected.environment)),
+        iss.clone(),
+    );
+    let exp = claims.get("exp").and_then(Value::as_i64);
+    report.record(
+        "expiry",
+        exp.is_some_and(|exp| exp + LEEWAY_SECONDS >= now),
+        exp.map(|e| e.to_string()),
+    );
+    let scope = text("scope");
+    report.record(
+        "scope",
+        scope
+            .as_deref()
+            .is_some_and(|s| s.split(' ').any(|one| one == expected.scope)),
+        scope.clone(),
+    );
+    let consumer = organisation_id(&claims, "consumer");
+    report.record(
+        "consumer",
+        consumer.as_deref() == Some(format!("0192:{}", expected.consumer_org).as_str()),
+        consumer,
+    );
+    let supplier = organisation_id(&claims, "supplier");
+    report.record(
+        "supplier",
+        supplier.as_deref() == Some(format!("0192:{}", expected.vendor_org).as_str()),
+        supplier,
+    );
+    let source = text("delegation_source");
+    report.record(
+        "delegation_source",
+        source.as_deref() == Some(delegation_source(expected.environment)),
+        source,
+    );
+
+    let summary = TokenSummary {
+        client_id: text("client_id"),
+        scope,
+        iat: claims.get("iat").and_then(Value::as_i64),
+        exp,
+        jti_sha256: text("jti").map(|jti| crate::store::sha256_hex(&jti)),
+    };
+    report.finish(Some(summary))
+}
