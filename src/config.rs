@@ -30,6 +30,11 @@ pub struct Settings {
     /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub maskinporten: MaskinportenSettings,
+    /// Enhetsregisteret's API (`RRH_ENHETSREGISTERET_URL`).
+    pub enhetsregisteret_url: String,
+    /// How long a lookup may take before the order is taken unverified
+    /// (`RRH_ENHETSREGISTERET_TIMEOUT_MS`, 3000).
+    pub enhetsregisteret_timeout: Duration,
 }
 
 /// Where the token check gets Maskinporten's keys.
@@ -195,7 +200,18 @@ impl Settings {
             url::Url::parse(value).with_context(|| format!("{name} must be an absolute URL"))?;
         }
 
+        let enhetsregisteret_url = get("RRH_ENHETSREGISTERET_URL")
+            .unwrap_or_else(|| "https://data.brreg.no/enhetsregisteret/api".into());
+        url::Url::parse(&enhetsregisteret_url)
+            .context("RRH_ENHETSREGISTERET_URL must be an absolute URL")?;
+
         Ok(Self {
+            enhetsregisteret_url,
+            enhetsregisteret_timeout: Duration::from_millis(parse_number(
+                &get,
+                "RRH_ENHETSREGISTERET_TIMEOUT_MS",
+                3_000,
+            )?),
             maskinporten,
             trusted_proxies,
             listen,

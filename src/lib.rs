@@ -7,6 +7,7 @@ pub mod domain;
 pub mod i18n;
 pub mod mail;
 pub mod maskinporten;
+pub mod registry;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -38,7 +38,12 @@ impl Application {
             settings.maskinporten.production_jwks_url.clone(),
             settings.maskinporten.timeout,
         )?);
+        let registry = Arc::new(crate::registry::RegistryClient::new(
+            &settings.enhetsregisteret_url,
+            settings.enhetsregisteret_timeout,
+        )?);
         let state = AppState {
+            registry,
             jwks,
             db: db.clone(),
             settings: Arc::new(settings),

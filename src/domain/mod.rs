@@ -72,6 +72,8 @@ pub mod codes {
     pub const NATIONAL_ID_FORMAT: &str = "national_id_format";
     pub const NATIONAL_ID_CHECKSUM: &str = "national_id_checksum";
     pub const NATIONAL_ID_NOT_SYNTHETIC: &str = "national_id_not_synthetic";
+    pub const ORG_NOT_FOUND: &str = "org_not_found";
+    pub const ORG_REMOVED: &str = "org_removed";
 }
 
 /// Every code this module can produce; the catalog test checks each has a message.
@@ -95,6 +97,8 @@ pub const ALL_CODES: &[&str] = &[
     codes::NATIONAL_ID_FORMAT,
     codes::NATIONAL_ID_CHECKSUM,
     codes::NATIONAL_ID_NOT_SYNTHETIC,
+    codes::ORG_NOT_FOUND,
+    codes::ORG_REMOVED,
 ];
 
 #[cfg(test)]
@@ -111,7 +115,7 @@ mod tests {
                 "{code} is not snake_case"
             );
         }
-        assert_eq!(ALL_CODES.len(), 19);
+        assert_eq!(ALL_CODES.len(), 21);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub enum CreateError {
     Duplicate,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// Enhetsregisteret does not know an organisation, or it was removed: these fields are
+    /// refused.
+    #[error("refused by Enhetsregisteret")]
+    Refused(Vec<(&'static str, crate::domain::FieldError)>),
     /// The emails could not be rendered; nothing was stored.
     #[error("rendering the order's emails: {0:#}")]
     Render(anyhow::Error),
@@ -69,6 +73,8 @@ pub struct StoredOrder {
     pub assigned_to: Option<String>,
     /// The consumer's TT02 login identity, set when the order becomes `tt02_loaded`.
     pub tt02_identity: Option<String>,
+    /// Enhetsregisteret's answers when the order came in (JSON of `registry::RegistryCheck`).
+    pub registry_check: Option<String>,
 }
 
 impl StoredOrder {
@@ -84,7 +90,7 @@ pub const ORDER_COLUMNS: &str = "id, reference, status, version, environment, sc
     vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
     consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
     message, test_data_acknowledged_at, language, created_at, updated_at, assigned_to,
-    tt02_identity";
+    tt02_identity, registry_check";
 
 /// Stores a new order with its first event and the emails it causes, in one transaction:
 /// either all of it is stored or none of it.
@@ -94,6 +100,7 @@ pub const ORDER_COLUMNS: &str = "id, reference, status, version, environment, sc
 pub async fn create(
     db: &Db,
     order: &NewOrder,
+    registry_check: Option<&str>,
     language: Lang,
     actor: &str,
     message_id_domain: &str,
@@ -107,6 +114,7 @@ pub async fn create(
         match try_create(
             db,
             order,
+            registry_check,
             language,
             actor,
             message_id_domain,
@@ -130,9 +138,11 @@ pub async fn create(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn try_create(
     db: &Db,
     order: &NewOrder,
+    registry_check: Option<&str>,
     language: Lang,
     actor: &str,
     message_id_domain: &str,
@@ -162,9 +172,10 @@ async fn try_create(
             vendor_org_number, vendor_org_name, vendor_contact_name, vendor_contact_email,
             vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
             consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
-            message, test_data_acknowledged_at, language, created_at, updated_at, search_text)
+            message, test_data_acknowledged_at, language, created_at, updated_at, search_text,
+            registry_check)
          VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $21, $22)",
+            $18, $19, $20, $21, $21, $22, $23)",
     )
     .bind(&id)
     .bind(reference)
@@ -193,6 +204,7 @@ async fn try_create(
         vendor.contact_email().as_str(),
         consumer.contact_email().as_str(),
     ]))
+    .bind(registry_check.map(str::to_owned))
     .execute(&mut *tx)
     .await?;
 
@@ -288,6 +300,7 @@ pub fn from_row(row: &AnyRow) -> Result<StoredOrder, sqlx::Error> {
         updated_at: row.try_get("updated_at")?,
         assigned_to: row.try_get("assigned_to")?,
         tt02_identity: row.try_get("tt02_identity")?,
+        registry_check: row.try_get("registry_check")?,
     })
 }
 

@@ -96,6 +96,13 @@ pub async fn create_order(
             "message": tr.t("error.duplicate_open_order"),
             "request_id": request_context().id,
         }))),
+        Err(CreateError::Refused(refused)) => {
+            let errors: BTreeMap<String, FieldError> = refused
+                .into_iter()
+                .map(|(field, error)| (field.to_owned(), error))
+                .collect();
+            Ok(validation_failed(tr, &errors))
+        }
         Err(CreateError::Database(err)) => Err(err.into()),
         Err(CreateError::Render(err)) => Err(err.into()),
     }

@@ -33,6 +33,7 @@ pub struct AppState {
     pub mail_waker: Arc<Notify>,
     /// Maskinporten's signing keys, shared by all workers so a fetch serves them all.
     pub jwks: Arc<crate::maskinporten::jwks::JwksCache>,
+    pub registry: Arc<crate::registry::RegistryClient>,
 }
 
 impl AppState {
@@ -46,17 +47,45 @@ impl AppState {
 }
 
 impl AppState {
-    /// Stores a valid order with its first event and its emails, then wakes the mail worker.
+    /// Looks both organisations up in Enhetsregisteret, then stores a valid order with its
+    /// first event and its emails, and wakes the mail worker.
     pub async fn create_order(
         &self,
         order: &crate::domain::NewOrder,
         lang: crate::i18n::Lang,
         actor: &str,
     ) -> Result<crate::store::orders::Created, crate::store::orders::CreateError> {
+        use crate::domain::{FieldError, codes};
+        use crate::registry::{Lookup, PartyCheck, RegistryCheck};
+        let (vendor, consumer) = tokio::join!(
+            self.registry.lookup(order.vendor().org_number().as_str()),
+            self.registry.lookup(order.consumer().org_number().as_str()),
+        );
+        let mut refused = Vec::new();
+        for (field, lookup) in [
+            ("vendor_org_number", &vendor),
+            ("consumer_org_number", &consumer),
+        ] {
+            match lookup {
+                Lookup::NotFound => refused.push((field, FieldError::new(codes::ORG_NOT_FOUND))),
+                Lookup::Removed => refused.push((field, FieldError::new(codes::ORG_REMOVED))),
+                _ => {}
+            }
+        }
+        if !refused.is_empty() {
+            return Err(crate::store::orders::CreateError::Refused(refused));
+        }
+        let check = RegistryCheck {
+            vendor: PartyCheck::new(vendor, order.vendor().org_name().as_str()),
+            consumer: PartyCheck::new(consumer, order.consumer().org_name().as_str()),
+        };
+        let check = serde_json::to_string(&check).ok();
+
         let settings = &self.settings;
         let created = crate::store::orders::create(
             &self.db,
             order,
+            check.as_deref(),
             lang,
             actor,
             &self.message_id_domain(),

@@ -223,6 +223,19 @@ pub async fn submit_order(
             );
             rerender(&state, tr, form, token, cookie, StatusCode::CONFLICT)
         }
+        Err(CreateError::Refused(refused)) => {
+            for (field, error) in &refused {
+                form.add_error(field, field_message(tr, field, error));
+            }
+            rerender(
+                &state,
+                tr,
+                form,
+                token,
+                cookie,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
         Err(CreateError::Database(err)) => Err(err.into()),
         Err(CreateError::Render(err)) => Err(err.into()),
     }

@@ -155,6 +155,8 @@ impl SmtpSink {
 
 pub struct TestApp {
     pub address: String,
+    /// The stand-in for Enhetsregisteret this app asks.
+    pub register: RegisterServer,
     pub client: reqwest::Client,
     pub db: Db,
     pub smtp: SmtpSink,
@@ -289,6 +291,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         rrh_tt02::telemetry::init();
     }
     let smtp = SmtpSink::start().await;
+    let register = RegisterServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mail_dir = dir.path().join("mail");
 
@@ -325,6 +328,8 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         ("RRH_MAIL_RETRY_MS", "50".to_owned()),
         ("RRH_MAIL_POLL_MS", "50".to_owned()),
         ("RRH_MAX_BODY_BYTES", "65536".to_owned()),
+        ("RRH_ENHETSREGISTERET_URL", register.url.clone()),
+        ("RRH_ENHETSREGISTERET_TIMEOUT_MS", "2000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -344,6 +349,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         .build()
         .unwrap();
     TestApp {
+        register,
         address: format!("http://127.0.0.1:{port}"),
         client,
         db,
@@ -793,4 +799,81 @@ pub async fn post_contact_step(
         .send()
         .await
         .unwrap()
+}
+
+/// A local HTTP server that plays Enhetsregisteret: `GET /enheter/{orgnr}` answers from
+/// `units` (status and JSON body), 200 with a generic unit for numbers it does not list, or
+/// 503 for everything while `down` is set. It records the numbers asked for.
+#[derive(Clone)]
+pub struct RegisterServer {
+    pub url: String,
+    pub units: Arc<Mutex<HashMap<String, (u16, serde_json::Value)>>>,
+    pub down: Arc<std::sync::atomic::AtomicBool>,
+    pub asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl RegisterServer {
+    pub async fn start() -> RegisterServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = RegisterServer {
+            url: format!(
+                "http://{}/enhetsregisteret/api",
+                listener.local_addr().unwrap()
+            ),
+            units: Arc::default(),
+            down: Arc::default(),
+            asked: Arc::default(),
+        };
+        // The organisations of the valid test order, as the register writes them.
+        for (number, name) in [
+            ("974760673", "LEVERANDØR SYSTEMER AS"),
+            ("313876144", "KUNDE BANK ASA"),
+        ] {
+            server.set(
+                number,
+                200,
+                serde_json::json!({"organisasjonsnummer": number, "navn": name, "konkurs": false}),
+            );
+        }
+        let shared = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let server = shared.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let request = lines.next_line().await.ok().flatten().unwrap_or_default();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line.is_empty() {
+                            break;
+                        }
+                    }
+                    let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let number = path.rsplit('/').next().unwrap_or("").to_owned();
+                    server.asked.lock().unwrap().push(number.clone());
+                    let (status, body) = if server.down.load(Ordering::SeqCst) {
+                        (503, serde_json::json!({"error": "unavailable"}))
+                    } else {
+                        server.units.lock().unwrap().get(&number).cloned().unwrap_or_else(|| {
+                            (200, serde_json::json!({"organisasjonsnummer": number, "navn": "REGISTRERT VIRKSOMHET AS"}))
+                        })
+                    };
+                    let body = body.to_string();
+                    let response = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = write.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        server
+    }
+
+    pub fn set(&self, number: &str, status: u16, body: serde_json::Value) {
+        self.units
+            .lock()
+            .unwrap()
+            .insert(number.to_owned(), (status, body));
+    }
 }

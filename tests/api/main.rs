@@ -9,4 +9,5 @@ mod form;
 mod mail;
 mod maskinporten;
 mod pages;
+mod registry;
 mod track;

@@ -40,6 +40,78 @@ pub struct TimelineItem {
     pub is_note: bool,
 }
 
+/// What Enhetsregisteret said about one party, for the page.
+pub struct RegistryLine {
+    pub party: &'static str,
+    pub id: &'static str,
+    pub status: &'static str,
+    pub registered_name: Option<String>,
+    pub flags: Vec<&'static str>,
+    pub flagged: bool,
+}
+
+fn registry_lines(tr: Tr, stored: Option<&str>) -> Vec<RegistryLine> {
+    use crate::registry::{Lookup, RegistryCheck};
+    let Some(check) = stored.and_then(|json| serde_json::from_str::<RegistryCheck>(json).ok())
+    else {
+        return Vec::new();
+    };
+    [
+        (
+            "mail.registry.vendor_heading",
+            "registry-vendor",
+            check.vendor,
+        ),
+        (
+            "mail.registry.consumer_heading",
+            "registry-consumer",
+            check.consumer,
+        ),
+    ]
+    .into_iter()
+    .map(|(party, id, party_check)| {
+        let flagged = party_check.flagged();
+        let (status, registered_name, flags) = match &party_check.lookup {
+            Lookup::Found {
+                name,
+                deleted,
+                bankrupt,
+                dissolving,
+            } => {
+                let mut flags = Vec::new();
+                if *deleted {
+                    flags.push(tr.t("admin.registry.deleted"));
+                }
+                if *bankrupt {
+                    flags.push(tr.t("admin.registry.bankrupt"));
+                }
+                if *dissolving {
+                    flags.push(tr.t("admin.registry.dissolving"));
+                }
+                (
+                    tr.t("admin.registry.verified"),
+                    party_check.name_differs.then(|| name.clone()),
+                    flags,
+                )
+            }
+            Lookup::Synthetic => (tr.t("admin.registry.synthetic"), None, Vec::new()),
+            // Refused orders are never stored; these two cannot occur on a stored order.
+            Lookup::NotFound | Lookup::Removed | Lookup::Unavailable => {
+                (tr.t("admin.registry.unverified"), None, Vec::new())
+            }
+        };
+        RegistryLine {
+            party: tr.t(party),
+            id,
+            status,
+            registered_name,
+            flags,
+            flagged,
+        }
+    })
+    .collect()
+}
+
 /// An action form offered on the page.
 pub struct ActionForm {
     pub action: &'static str,
@@ -66,6 +138,7 @@ struct OrderPage {
     csrf_token: String,
     created: String,
     updated: String,
+    registry: Vec<RegistryLine>,
 }
 
 use crate::web::view::display_time as when;
@@ -235,6 +308,7 @@ async fn render(
         same_pair,
         notice,
         csrf_token: user.csrf_token.clone(),
+        registry: registry_lines(tr, order.registry_check.as_deref()),
         created: when(&order.created_at),
         updated: when(&order.updated_at),
         o: order,

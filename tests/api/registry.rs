@@ -1,0 +1,115 @@
+//! Enhetsregisteret lookups on submission, against a local server playing the register.
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+/// The valid order with a consumer the register is asked about (8xxxxxxxx: not synthetic).
+fn order_with_consumer(number: &str, name: &str) -> serde_json::Value {
+    let mut body = valid_json();
+    body["consumer_org_number"] = number.into();
+    body["consumer_org_name"] = name.into();
+    body
+}
+
+async fn registry_text(app: &TestApp, reference: &str) -> String {
+    let browser = app
+        .logged_in(
+            &format!("{}@brreg.no", reference.to_lowercase()),
+            "case-handler",
+        )
+        .await;
+    let (_, page) = browser
+        .get_html(&format!("/admin/orders/{reference}"))
+        .await;
+    text(&page, "#registry-check")
+}
+
+on_both_databases! {
+    async fn an_organisation_unknown_to_the_register_is_refused_and_nothing_is_stored(app) {
+        let consumer = org_number(1);
+        app.register.set(&consumer, 404, serde_json::json!({"feilmelding": "Ingen enhet"}));
+        let response = app.post_json(&order_with_consumer(&consumer, "Kunde AS")).await;
+        assert_eq!(response.status(), 422);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["errors"]["consumer_org_number"]["code"], "org_not_found");
+        assert!(body["errors"]["consumer_org_number"]["message"].as_str().unwrap().contains("Enhetsregisteret"));
+        assert_eq!(app.count("orders").await, 0);
+        assert_eq!(app.count("mail_outbox").await, 0);
+
+        // The form says the same, next to the field, with what was typed kept.
+        let form = with(with(valid_form(), "consumer_org_number", Box::leak(consumer.clone().into_boxed_str())), "consumer_org_name", "Kunde AS");
+        let response = app.submit_form(&form).await;
+        assert_eq!(response.status(), 422);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(attr(&page, ".error-summary a", "href"), "#consumer_org_number");
+        assert_eq!(attr(&page, "#consumer_org_number", "value"), consumer);
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn a_removed_organisation_is_refused(app) {
+        app.register.set("974760673", 410, serde_json::json!({"feilmelding": "Slettet"}));
+        let response = app.post_json(&valid_json()).await;
+        assert_eq!(response.status(), 422);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["errors"]["vendor_org_number"]["code"], "org_removed");
+        assert_eq!(app.count("orders").await, 0);
+    }
+
+    async fn a_differing_name_and_a_bankruptcy_are_shown_to_the_case_handler(app) {
+        let consumer = org_number(2);
+        app.register.set(&consumer, 200, serde_json::json!({"organisasjonsnummer": consumer, "navn": "ANNET NAVN ASA", "konkurs": true}));
+        let reference = app.order(&order_with_consumer(&consumer, "Kunde Bank ASA")).await;
+        let shown = registry_text(&app, &reference).await;
+        assert!(shown.contains("Navnet avviker"), "{shown}");
+        assert!(shown.contains("ANNET NAVN ASA"), "{shown}");
+        assert!(shown.contains("Konkurs"), "{shown}");
+        // The vendor, with the register's own spelling of the same name, is simply found.
+        let browser = app.logged_in("ola@brreg.no", "case-handler").await;
+        let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;
+        assert_eq!(attr(&page, "#registry-vendor", "data-flagged"), "false");
+        assert_eq!(attr(&page, "#registry-consumer", "data-flagged"), "true");
+    }
+
+    async fn when_the_register_is_down_the_order_is_taken_and_marked_not_verified(app) {
+        app.register.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let reference = app.order(&order_with_consumer(&org_number(3), "Kunde AS")).await;
+        let shown = registry_text(&app, &reference).await;
+        assert!(shown.contains("ikke verifisert"), "{shown}");
+        assert_eq!(app.count("mail_outbox").await, 3, "the order went on as usual");
+    }
+
+    async fn answers_are_cached_and_synthetic_organisations_are_not_looked_up(app) {
+        app.order(&valid_json()).await;
+        let mut again = valid_json();
+        again["consumer_org_number"] = org_number(4).into();
+        app.order(&again).await;
+        let asked = app.register.asked.lock().unwrap().clone();
+        assert_eq!(asked.iter().filter(|n| *n == "974760673").count(), 1, "{asked:?}");
+        assert!(!asked.contains(&"313876144".to_owned()), "a TT02 organisation is not asked about: {asked:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_register_never_loses_an_order() {
+    on_both_with(
+        &[
+            (
+                "RRH_ENHETSREGISTERET_URL",
+                "http://127.0.0.1:9/enhetsregisteret/api",
+            ),
+            ("RRH_ENHETSREGISTERET_TIMEOUT_MS", "500"),
+        ],
+        |app| async move {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(5).into();
+            let reference = app.order(&body).await;
+            assert!(
+                app.order_column(&reference, "registry_check")
+                    .await
+                    .unwrap()
+                    .contains("unavailable")
+            );
+        },
+    )
+    .await;
+}
