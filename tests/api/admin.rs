@@ -220,7 +220,7 @@ on_both_databases! {
         let steps: [Step; 5] = [
             ("start_tt02_loading", &[], "tt02_loading", &["begynt å lese inn"]),
             ("mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)], "tt02_loaded",
-                &["Kunde Bank ASA", "logger inn i Altinn TT02",
+                &["Kunde Bank ASA", "personlige lenken", "innlogging i Altinn TT02",
                   "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av"]),
             ("confirm_delegation", &[("comment", "Delegeringen er sjekket i Altinn.")], "delegated",
                 &["consumer_org=313876144", "Delegeringen er sjekket i Altinn."]),
