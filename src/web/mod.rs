@@ -129,6 +129,36 @@ pub fn client_address(
         .or(Some(peer))
 }
 
+impl AppState {
+    /// Moves an order (see `store::workflow::apply`) with the emails that tell both contacts,
+    /// and wakes the mail worker when it worked. `change.comment` goes into the emails.
+    pub async fn change_status(
+        &self,
+        reference: &str,
+        change: &crate::store::workflow::Change<'_>,
+    ) -> Result<crate::store::orders::StoredOrder, crate::store::workflow::WorkflowError> {
+        let settings = &self.settings;
+        let updated = crate::store::workflow::apply(
+            &self.db,
+            reference,
+            change,
+            &self.message_id_domain(),
+            |order, to| {
+                Ok(mail::render::status_change_mails(
+                    order,
+                    to,
+                    change.comment,
+                    settings,
+                )?)
+            },
+        )
+        .await?;
+        tracing::info!(reference = %updated.reference, to = %updated.status, actor = change.actor.split(':').next().unwrap_or(""), "status changed");
+        self.mail_waker.notify_one();
+        Ok(updated)
+    }
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Each resource answers other methods with a 405 page instead of an empty response.
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));

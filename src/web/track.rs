@@ -17,7 +17,6 @@ use super::view::{FormView, Page, display_time, field_message};
 use super::{AppState, csrf};
 use crate::domain::{Action, Environment, OrderStatus, Scope, codes, optional_text};
 use crate::i18n::Tr;
-use crate::mail::render::status_change_mails;
 use crate::store::links::{self, ContactRole};
 use crate::store::orders::StoredOrder;
 use crate::store::workflow::{self, Change, WorkflowError};
@@ -378,28 +377,9 @@ async fn apply_step(
         tt02_identity: None,
         details: None,
     };
-    let settings = state.settings.clone();
-    let result = workflow::apply(
-        &state.db,
-        &order.reference,
-        &change,
-        &state.message_id_domain(),
-        |order, to| {
-            Ok(status_change_mails(
-                order,
-                to,
-                comment.as_deref(),
-                &settings,
-            )?)
-        },
-    )
-    .await;
+    let result = state.change_status(&order.reference, &change).await;
     let refusal = match result {
-        Ok(updated) => {
-            tracing::info!(reference = %updated.reference, to = %updated.status, "contact step");
-            state.mail_waker.notify_one();
-            return Ok(see_other(format!("/track/{token}?done={done}")));
-        }
+        Ok(_) => return Ok(see_other(format!("/track/{token}?done={done}"))),
         Err(WorkflowError::Conflict(current)) => (*current, "track.conflict"),
         Err(WorkflowError::Illegal(_)) => (order, "track.not_possible_now"),
         Err(WorkflowError::NotFound) => return Err(AppError::NotFound),
@@ -748,19 +728,9 @@ pub async fn check_token(
         tt02_identity: None,
         details,
     };
-    let settings = state.settings.clone();
-    let result = workflow::apply(
-        &state.db,
-        &order.reference,
-        &change,
-        &state.message_id_domain(),
-        |order, to| Ok(status_change_mails(order, to, None, &settings)?),
-    )
-    .await;
+    let result = state.change_status(&order.reference, &change).await;
     match result {
         Ok(updated) => {
-            tracing::info!(reference = %updated.reference, "token verified");
-            state.mail_waker.notify_one();
             render_with_report(
                 &req,
                 &state,

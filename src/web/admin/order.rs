@@ -11,7 +11,6 @@ use super::session::CaseHandler;
 use super::{read_form, see_other};
 use crate::domain::{Action, OrderStatus, Scope, SyntheticNationalId, codes, optional_text};
 use crate::i18n::Tr;
-use crate::mail::render::status_change_mails;
 use crate::store::orders::{self, StoredOrder};
 use crate::store::outbox::{self, MailSummary};
 use crate::store::queue::{self, QueueRow};
@@ -459,31 +458,12 @@ pub async fn change_status(
         tt02_identity: identity.as_ref().map(SyntheticNationalId::as_str),
         details: None,
     };
-    let settings = state.settings.clone();
-    let result = workflow::apply(
-        &state.db,
-        &order.reference,
-        &change,
-        &state.message_id_domain(),
-        |order, to| {
-            Ok(status_change_mails(
-                order,
-                to,
-                comment.as_deref(),
-                &settings,
-            )?)
-        },
-    )
-    .await;
+    let result = state.change_status(&order.reference, &change).await;
     match result {
-        Ok(updated) => {
-            tracing::info!(reference = %updated.reference, to = %updated.status, "status changed");
-            state.mail_waker.notify_one();
-            Ok(see_other(format!(
-                "/admin/orders/{}?done=status",
-                updated.reference
-            )))
-        }
+        Ok(updated) => Ok(see_other(format!(
+            "/admin/orders/{}?done=status",
+            updated.reference
+        ))),
         Err(WorkflowError::Conflict(current)) => {
             conflict(&state, tr, &user, *current, &values).await
         }
