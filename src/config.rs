@@ -30,6 +30,9 @@ pub struct Settings {
     /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub maskinporten: MaskinportenSettings,
+    /// Orders accepted per client address an hour, form and API together
+    /// (`RRH_ORDERS_PER_HOUR`, 60): each order asks Enhetsregisteret and sends three emails.
+    pub orders_per_hour: i64,
     /// Enhetsregisteret's API (`RRH_ENHETSREGISTERET_URL`).
     pub enhetsregisteret_url: String,
     /// How long a lookup may take before the order is taken unverified
@@ -206,6 +209,7 @@ impl Settings {
             .context("RRH_ENHETSREGISTERET_URL must be an absolute URL")?;
 
         Ok(Self {
+            orders_per_hour: parse_number(&get, "RRH_ORDERS_PER_HOUR", 60)?,
             enhetsregisteret_url,
             enhetsregisteret_timeout: Duration::from_millis(parse_number(
                 &get,

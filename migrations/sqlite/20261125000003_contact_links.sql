@@ -7,4 +7,5 @@ CREATE TABLE contact_links (
     role        TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
-CREATE INDEX contact_links_order ON contact_links (order_id, role);
+-- One link per contact and order: a resend replaces it, even two resends at once.
+CREATE UNIQUE INDEX contact_links_order ON contact_links (order_id, role);

@@ -22,9 +22,13 @@ pub enum JwksError {
     Fetch(String),
 }
 
+#[derive(Default)]
 struct Cached {
-    keys: JwkSet,
-    fetched: Instant,
+    /// The last key set fetched, and when.
+    keys: Option<(JwkSet, Instant)>,
+    /// The last fetch attempt, failed or not: fetches are spaced out even while the JWKS is
+    /// down, so a page of checks does not queue up behind timeouts.
+    attempted: Option<Instant>,
 }
 
 pub struct JwksCache {
@@ -61,29 +65,45 @@ impl JwksCache {
     }
 
     /// The key with `kid` for `environment`, or `None` if Maskinporten does not have it.
+    /// When the JWKS cannot be fetched, keys fetched earlier are still used; without any, the
+    /// error is returned.
     pub async fn key(&self, environment: Environment, kid: &str) -> Result<Option<Jwk>, JwksError> {
         let mut cache = self.cache.lock().await;
-        let fresh = cache
-            .get(&environment)
-            .filter(|c| c.fetched.elapsed() < KEEP);
-        if let Some(cached) = fresh {
-            if let Some(key) = cached.keys.find(kid) {
-                return Ok(Some(key.clone()));
-            }
-            if cached.fetched.elapsed() < self.refetch_at_most_every {
-                return Ok(None);
-            }
+        let entry = cache.entry(environment).or_default();
+        let known = entry
+            .keys
+            .as_ref()
+            .and_then(|(keys, _)| keys.find(kid).cloned());
+        let fresh = entry
+            .keys
+            .as_ref()
+            .is_some_and(|(_, fetched)| fetched.elapsed() < KEEP);
+        if known.is_some() && fresh {
+            return Ok(known);
         }
-        let keys = self.fetch(environment).await?;
-        let found = keys.find(kid).cloned();
-        cache.insert(
-            environment,
-            Cached {
-                keys,
-                fetched: Instant::now(),
-            },
-        );
-        Ok(found)
+        let may_fetch = entry
+            .attempted
+            .is_none_or(|at| at.elapsed() >= self.refetch_at_most_every);
+        if !may_fetch {
+            return if entry.keys.is_some() {
+                Ok(known)
+            } else {
+                Err(JwksError::Fetch("fetched too recently, and failed".into()))
+            };
+        }
+        entry.attempted = Some(Instant::now());
+        match self.fetch(environment).await {
+            Ok(keys) => {
+                let found = keys.find(kid).cloned();
+                entry.keys = Some((keys, Instant::now()));
+                Ok(found)
+            }
+            Err(err) if entry.keys.is_some() => {
+                tracing::warn!(error = %err, "JWKS fetch failed; using the keys fetched before");
+                Ok(known)
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn fetch(&self, environment: Environment) -> Result<JwkSet, JwksError> {

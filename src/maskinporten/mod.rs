@@ -61,6 +61,9 @@ pub struct Check {
     pub name: &'static str,
     pub outcome: Outcome,
     pub found: Option<String>,
+    /// Set when the failure is ours, not the token's: Maskinporten's keys could not be
+    /// fetched, so the check could not be made.
+    pub keys_unavailable: bool,
 }
 
 /// What is kept of a verified token: no signature, nothing that could be replayed.
@@ -114,6 +117,7 @@ impl Builder {
                 Outcome::Failed
             },
             found,
+            keys_unavailable: false,
         });
         passed
     }
@@ -126,6 +130,7 @@ impl Builder {
                     name,
                     outcome: Outcome::NotChecked,
                     found: None,
+                    keys_unavailable: false,
                 });
             }
         }
@@ -184,7 +189,11 @@ pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now
         Ok(None) => None,
         Err(err) => {
             tracing::warn!(error = %err, "JWKS unavailable");
-            None
+            report.record("key", false, Some(kid.to_owned()));
+            if let Some(check) = report.checks.last_mut() {
+                check.keys_unavailable = true;
+            }
+            return report.finish(None);
         }
     };
     let Some(key) = key else {

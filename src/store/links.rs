@@ -55,20 +55,17 @@ pub async fn replace(
     role: ContactRole,
     token: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM contact_links WHERE order_id = $1 AND role = $2")
-        .bind(order_id)
-        .bind(role.as_str())
-        .execute(&mut *conn)
-        .await?;
     sqlx::query(
         "INSERT INTO contact_links (token_hash, order_id, role, created_at)
-         VALUES ($1, $2, $3, $4)",
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (order_id, role) DO UPDATE
+            SET token_hash = excluded.token_hash, created_at = excluded.created_at",
     )
     .bind(sha256_hex(token))
     .bind(order_id)
     .bind(role.as_str())
     .bind(timestamp(Utc::now()))
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -143,8 +143,6 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// Timestamps are stored as fixed-width UTC text (`2026-11-25T20:51:38.123456Z`), so string
-/// order is time order in both databases.
 /// Hex SHA-256: how secrets that arrive in cookies and links are stored, so a copy of the
 /// database holds nothing that opens a session or an order.
 pub fn sha256_hex(value: &str) -> String {
@@ -152,6 +150,8 @@ pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
+/// Timestamps are stored as fixed-width UTC text (`2026-11-25T20:51:38.123456Z`), so string
+/// order is time order in both databases.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -117,10 +117,12 @@ pub async fn claim_due(
         .collect()
 }
 
+/// Marks a message delivered and forgets its body: confirmations carry private links, and
+/// only their hashes may stay in the database. Addressing and subject stay for the outbox.
 pub async fn mark_sent(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
-            last_error = NULL
+            last_error = NULL, body_text = '', body_html = NULL
          WHERE id = $2",
     )
     .bind(timestamp(Utc::now()))

@@ -10,6 +10,9 @@ pub fn key(kind: &str, value: &str) -> String {
     sha256_hex(&format!("{kind}:{}", value.trim().to_lowercase()))
 }
 
+/// Longer than the longest window any limit uses.
+const CLEANUP_AFTER: chrono::Duration = chrono::Duration::days(1);
+
 /// Counts an attempt against each key (with how many attempts it may have per window) before
 /// the limited work is done, in one transaction, so simultaneous attempts are all counted.
 /// Returns when the attempt may be made again if any key is over its limit; such an attempt
@@ -49,9 +52,10 @@ pub async fn count(
             }
         }
     }
-    // Windows nobody is in any more, so guessed names and addresses do not pile up.
+    // Rows whose window ended long ago, so guessed names and addresses do not pile up. The
+    // horizon is longer than any limit's window: one limit must not clear another's counts.
     sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-        .bind(&window_start)
+        .bind(timestamp(now - CLEANUP_AFTER))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -77,6 +77,15 @@ pub async fn create_order(
         return Ok(validation_failed(tr, &errors));
     };
 
+    if let Some(minutes) = state.order_limit(&req).await? {
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", (minutes * 60).to_string()))
+            .json(json!({
+                "error": "rate_limited",
+                "message": tr.fill("error.too_many_orders", &[("minutes", &minutes.to_string())]),
+                "request_id": request_context().id,
+            })));
+    }
     match state.create_order(&order, lang, ACTOR_API).await {
         Ok(created) => {
             let receipt = format!(

@@ -57,9 +57,12 @@ impl AppState {
     ) -> Result<crate::store::orders::Created, crate::store::orders::CreateError> {
         use crate::domain::{FieldError, codes};
         use crate::registry::{Lookup, PartyCheck, RegistryCheck};
+        let environment = order.environment();
         let (vendor, consumer) = tokio::join!(
-            self.registry.lookup(order.vendor().org_number().as_str()),
-            self.registry.lookup(order.consumer().org_number().as_str()),
+            self.registry
+                .lookup(order.vendor().org_number().as_str(), environment),
+            self.registry
+                .lookup(order.consumer().org_number().as_str(), environment),
         );
         let mut refused = Vec::new();
         for (field, lookup) in [
@@ -130,6 +133,26 @@ pub fn client_address(
 }
 
 impl AppState {
+    /// Counts an order submission from the request's client address; when the address is
+    /// over its hourly limit, the number of minutes until it may send again.
+    pub async fn order_limit(
+        &self,
+        req: &actix_web::HttpRequest,
+    ) -> Result<Option<i64>, error::AppError> {
+        let address = client_address(req, &self.settings.trusted_proxies)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let now = chrono::Utc::now();
+        let limits = [(
+            crate::store::rate_limit::key("orders-address", &address),
+            self.settings.orders_per_hour,
+        )];
+        let until =
+            crate::store::rate_limit::count(&self.db, &limits, now, chrono::Duration::hours(1))
+                .await?;
+        Ok(until.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
+    }
+
     /// Moves an order (see `store::workflow::apply`) with the emails that tell both contacts,
     /// and wakes the mail worker when it worked. `change.comment` goes into the emails.
     pub async fn change_status(

@@ -209,6 +209,23 @@ pub async fn submit_order(
         }
     };
 
+    if let Some(minutes) = state.order_limit(&req).await? {
+        form.add_error(
+            "environment",
+            tr.fill(
+                "error.too_many_orders",
+                &[("minutes", &minutes.to_string())],
+            ),
+        );
+        return rerender(
+            &state,
+            tr,
+            form,
+            token,
+            cookie,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     match state.create_order(&order, lang, ACTOR_VENDOR_CONTACT).await {
         Ok(created) => Ok(HttpResponse::SeeOther()
             .insert_header((

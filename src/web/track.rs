@@ -124,8 +124,13 @@ fn report_view(tr: Tr, order: &StoredOrder, report: &crate::maskinporten::Report
             };
             let missing = tr.t("track.check.missing");
             let fix = (check.outcome == Outcome::Failed).then(|| {
+                let key = if check.keys_unavailable {
+                    "track.check.key.unavailable".to_owned()
+                } else {
+                    format!("track.check.{}.fix", check.name)
+                };
                 tr.fill(
-                    &format!("track.check.{}.fix", check.name),
+                    &key,
                     &[
                         (
                             "found",
@@ -332,6 +337,52 @@ pub async fn page(
     .await
 }
 
+/// When `action` is not possible from where the order stands, the page saying so (409), so
+/// the answer is about the order, not about a field of a form no longer shown.
+async fn not_now(
+    req: &HttpRequest,
+    state: &AppState,
+    tr: Tr,
+    token: &str,
+    order: &StoredOrder,
+    action: Action,
+) -> Option<Result<HttpResponse, AppError>> {
+    if order
+        .status
+        .allowed_actions(order.environment())
+        .contains(&action)
+    {
+        return None;
+    }
+    let mut form = FormView::default();
+    form.add_error(
+        "status",
+        tr.fill(
+            "track.not_possible_now",
+            &[("status", status_label(tr, order.status))],
+        ),
+    );
+    let role = if action == Action::ConfirmDelegation {
+        ContactRole::Consumer
+    } else {
+        ContactRole::Vendor
+    };
+    Some(
+        render(
+            req,
+            state,
+            tr,
+            token,
+            order.clone(),
+            role,
+            form,
+            None,
+            StatusCode::CONFLICT,
+        )
+        .await,
+    )
+}
+
 /// A contact's step: the form is read and CSRF-checked, the link must belong to `role`.
 async fn contact_step(
     req: &HttpRequest,
@@ -438,6 +489,9 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let (values, order) = contact_step(&req, payload, &state, &path, ContactRole::Vendor).await?;
     let tr = lang.tr();
+    if let Some(refusal) = not_now(&req, &state, tr, &path, &order, Action::Withdraw).await {
+        return refusal;
+    }
     let raw = values.get("withdraw_reason").cloned().unwrap_or_default();
     let error = match optional_text(&raw, MAX_TEXT, true) {
         Ok(Some(reason)) => {
@@ -632,6 +686,9 @@ pub async fn check_token(
 ) -> Result<HttpResponse, AppError> {
     let (values, order) = contact_step(&req, payload, &state, &path, ContactRole::Vendor).await?;
     let tr = lang.tr();
+    if let Some(refusal) = not_now(&req, &state, tr, &path, &order, Action::VerifyToken).await {
+        return refusal;
+    }
     let pasted = values
         .get("access_token")
         .map(String::as_str)
@@ -657,32 +714,6 @@ pub async fn check_token(
             form,
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    if !order
-        .status
-        .allowed_actions(order.environment())
-        .contains(&Action::VerifyToken)
-    {
-        let mut form = FormView::default();
-        form.add_error(
-            "status",
-            tr.fill(
-                "track.not_possible_now",
-                &[("status", status_label(tr, order.status))],
-            ),
-        );
-        return render(
-            &req,
-            &state,
-            tr,
-            &path,
-            order,
-            ContactRole::Vendor,
-            form,
-            None,
-            StatusCode::CONFLICT,
         )
         .await;
     }

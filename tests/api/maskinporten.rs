@@ -266,6 +266,10 @@ async fn an_unreachable_jwks_fails_the_key_check_instead_of_hanging() {
     )
     .await;
     assert_only_failed(&report, "key", true);
+    assert!(
+        report.checks[2].keys_unavailable,
+        "the page says the fault is ours, not the token's"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

@@ -89,6 +89,41 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    async fn in_production_every_number_is_looked_up(app) {
+        let mut body = valid_json();
+        body["environment"] = "production".into();
+        body.as_object_mut().unwrap().remove("ip_addresses");
+        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        app.register.set("313876144", 404, serde_json::json!({}));
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 422, "a synthetic organisation has no production access");
+        assert!(app.register.asked.lock().unwrap().contains(&"313876144".to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_from_one_address_are_limited_per_hour() {
+    on_both_with(&[("RRH_ORDERS_PER_HOUR", "2")], |app| async move {
+        for i in 0..2 {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(20 + i).into();
+            app.order(&body).await;
+        }
+        let mut body = valid_json();
+        body["consumer_org_number"] = org_number(30).into();
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 429);
+        assert!(response.headers().contains_key("retry-after"));
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(json["error"], "rate_limited");
+        let form = app.submit_form(&valid_form()).await;
+        assert_eq!(form.status(), 429);
+        assert_eq!(app.count("orders").await, 2);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_register_never_loses_an_order() {
     on_both_with(
