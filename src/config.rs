@@ -30,6 +30,9 @@ pub struct Settings {
     /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub maskinporten: MaskinportenSettings,
+    /// Personal data is removed from orders this many days after they ended
+    /// (`RRH_PURGE_AFTER_DAYS`, 365); the server does it every few hours, `purge` on demand.
+    pub purge_after_days: u32,
     /// Orders accepted per client address an hour, form and API together
     /// (`RRH_ORDERS_PER_HOUR`, 60): each order asks Enhetsregisteret and sends three emails.
     pub orders_per_hour: i64,
@@ -210,6 +213,7 @@ impl Settings {
 
         Ok(Self {
             orders_per_hour: parse_number(&get, "RRH_ORDERS_PER_HOUR", 60)?,
+            purge_after_days: parse_number(&get, "RRH_PURGE_AFTER_DAYS", 365)?,
             enhetsregisteret_url,
             enhetsregisteret_timeout: Duration::from_millis(parse_number(
                 &get,

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate` and `user add|passwd|disable`.
+//! The command line: `serve` (the default), `migrate`, `user add|passwd|disable` and `purge`.
 
 use clap::{Parser, Subcommand};
 use rrh_tt02::auth;
@@ -23,6 +23,13 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Remove personal data from orders that ended more than RRH_PURGE_AFTER_DAYS days ago
+    /// (the server also does this every few hours).
+    Purge {
+        /// Override RRH_PURGE_AFTER_DAYS for this run.
+        #[arg(long)]
+        older_than_days: Option<u32>,
+    },
     /// Manage case-handler and admin accounts. Passwords are read from standard input.
     User {
         #[command(subcommand)]
@@ -130,5 +137,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user_command(&settings, command).await,
+        Command::Purge { older_than_days } => {
+            let days = older_than_days.unwrap_or(settings.purge_after_days);
+            let db = Db::connect(&settings.database_url).await?;
+            db.migrate().await?;
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            let purged = rrh_tt02::store::purge::personal_data(&db, cutoff).await;
+            db.close().await;
+            println!(
+                "purged personal data from {} order(s) that ended more than {days} day(s) ago",
+                purged?
+            );
+            Ok(())
+        }
     }
 }

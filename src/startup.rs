@@ -17,6 +17,7 @@ use crate::web::{self, AppState};
 
 pub struct Application {
     port: u16,
+    purge_after_days: u32,
     server: Server,
     worker: MailWorker,
     db: Db,
@@ -31,6 +32,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
 
+        let purge_after_days = settings.purge_after_days;
         let waker = Arc::new(Notify::new());
         let worker = MailWorker::new(db.clone(), settings.mail.clone(), waker.clone())?;
         let jwks = Arc::new(crate::maskinporten::jwks::JwksCache::new(
@@ -62,6 +64,7 @@ impl Application {
         .run();
 
         Ok(Self {
+            purge_after_days,
             port,
             server,
             worker,
@@ -82,11 +85,35 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(port = self.port, mail = %self.worker.describe(), "listening");
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(self.worker.run(stopped));
+        let worker = tokio::spawn(self.worker.run(stopped.clone()));
+        let purger = tokio::spawn(purge_periodically(
+            self.db.clone(),
+            self.purge_after_days,
+            stopped,
+        ));
         let result = self.server.await;
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = purger.await;
         self.db.close().await;
         result.context("HTTP server")
+    }
+}
+
+/// Removes personal data from long-ended orders now and every six hours until stopped. Each
+/// instance runs it; the update only touches orders not purged yet, so that is harmless.
+async fn purge_periodically(db: Db, after_days: u32, mut stopped: watch::Receiver<bool>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 60 * 60);
+    loop {
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(after_days));
+        match crate::store::purge::personal_data(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "personal data purged from ended orders"),
+            Err(err) => tracing::error!(error = %err, "purging personal data failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stopped.changed() => return,
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod links;
 pub mod orders;
 pub mod outbox;
+pub mod purge;
 pub mod queue;
 pub mod rate_limit;
 pub mod users;

@@ -194,3 +194,48 @@ async fn accounts_made_with_the_cli_can_log_in_change_password_and_be_disabled()
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_removes_personal_data_from_ended_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    let app = spawn_app_with(Backend::Sqlite, &[("DATABASE_URL", url.as_str())]).await;
+    let reference = app.order(&valid_json()).await;
+    let (vendor, _) = track_links(&app, &reference).await;
+    post_contact_step(
+        &app,
+        &vendor,
+        "withdrawal",
+        &[("withdraw_reason", "Ikke aktuelt.")],
+    )
+    .await;
+
+    let kept = binary()
+        .args(["purge", "--older-than-days", "30"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        kept.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kept.stderr)
+    );
+    assert!(String::from_utf8_lossy(&kept.stdout).contains("from 0 order(s)"));
+    let purged = binary()
+        .args(["purge", "--older-than-days", "0"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        purged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&purged.stderr)
+    );
+    assert!(String::from_utf8_lossy(&purged.stdout).contains("from 1 order(s)"));
+    assert_eq!(
+        app.order_column(&reference, "consumer_contact_email")
+            .await
+            .as_deref(),
+        Some("")
+    );
+}

@@ -9,5 +9,6 @@ mod form;
 mod mail;
 mod maskinporten;
 mod pages;
+mod purge;
 mod registry;
 mod track;
