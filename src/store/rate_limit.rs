@@ -15,14 +15,14 @@ const CLEANUP_AFTER: chrono::Duration = chrono::Duration::days(1);
 
 /// Counts an attempt against each key (with how many attempts it may have per window) before
 /// the limited work is done, in one transaction, so simultaneous attempts are all counted.
-/// Returns when the attempt may be made again if any key is over its limit; such an attempt
-/// must not be carried out.
+/// Returns, if any key is over its limit, the whole minutes (at least one) until the attempt
+/// may be made again; such an attempt must not be carried out.
 pub async fn count(
     db: &Db,
     keys: &[(String, i64)],
     now: DateTime<Utc>,
     window: chrono::Duration,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
     let window_start = timestamp(now - window);
     let mut tx = db.begin_write().await?;
     let mut retry_at: Option<DateTime<Utc>> = None;
@@ -59,7 +59,7 @@ pub async fn count(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(retry_at)
+    Ok(retry_at.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
 }
 
 /// A successful login clears the account's count and takes its own attempt off the

@@ -133,24 +133,51 @@ pub fn client_address(
 }
 
 impl AppState {
+    /// The request's client address as text, for rate-limit keys (see [`client_address`]).
+    pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
+        client_address(req, &self.settings.trusted_proxies)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The signed CSRF token for a form without a session, and the cookie to set if the
+    /// browser has none yet.
+    pub fn issue_csrf(
+        &self,
+        req: &actix_web::HttpRequest,
+    ) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
+        csrf::issue(
+            req,
+            &self.settings.session_key,
+            self.settings.secure_cookies(),
+        )
+    }
+
+    /// True when the submitted form carries this browser's CSRF token.
+    pub fn csrf_ok(
+        &self,
+        req: &actix_web::HttpRequest,
+        values: &std::collections::HashMap<String, String>,
+    ) -> bool {
+        let submitted = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
+        csrf::verify(req, &self.settings.session_key, submitted)
+    }
+
     /// Counts an order submission from the request's client address; when the address is
     /// over its hourly limit, the number of minutes until it may send again.
     pub async fn order_limit(
         &self,
         req: &actix_web::HttpRequest,
     ) -> Result<Option<i64>, error::AppError> {
-        let address = client_address(req, &self.settings.trusted_proxies)
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
-        let now = chrono::Utc::now();
         let limits = [(
-            crate::store::rate_limit::key("orders-address", &address),
+            crate::store::rate_limit::key("orders-address", &self.client_address(req)),
             self.settings.orders_per_hour,
         )];
-        let until =
+        let now = chrono::Utc::now();
+        Ok(
             crate::store::rate_limit::count(&self.db, &limits, now, chrono::Duration::hours(1))
-                .await?;
-        Ok(until.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
+                .await?,
+        )
     }
 
     /// Moves an order (see `store::workflow::apply`) with the emails that tell both contacts,

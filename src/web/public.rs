@@ -8,10 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 
+use super::AppState;
 use super::error::{AppError, html, with_cookie};
 use super::lang::Language;
 use super::view::{FormView, Page, RadioOption, field_message};
-use super::{AppState, csrf};
 use crate::domain::{Environment, FIELD_ORDER, NewOrder, OrderInput, ip};
 use crate::i18n::{Lang, Tr};
 use crate::store::orders::{self, ACTOR_VENDOR_CONTACT, CreateError};
@@ -80,11 +80,7 @@ pub async fn new_order_form(
     lang: Language,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = csrf::issue(
-        &req,
-        &state.settings.session_key,
-        state.settings.secure_cookies(),
-    );
+    let (token, cookie) = state.issue_csrf(&req);
     let mut form = FormView::default();
     // With a single configured scope there is nothing to choose.
     if let [only] = state.settings.scopes.entries() {
@@ -179,13 +175,8 @@ pub async fn submit_order(
             })
             .collect(),
     );
-    let (token, cookie) = csrf::issue(
-        &req,
-        &state.settings.session_key,
-        state.settings.secure_cookies(),
-    );
-    let submitted_token = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
-    if !csrf::verify(&req, &state.settings.session_key, submitted_token) {
+    let (token, cookie) = state.issue_csrf(&req);
+    if !state.csrf_ok(&req, &values) {
         // Nothing is stored; the person gets their form back to submit again.
         form.add_error("environment", tr.t("error.form_expired").to_owned());
         return rerender(&state, tr, form, token, cookie, StatusCode::FORBIDDEN);

@@ -10,11 +10,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
 
+use super::AppState;
 use super::admin::{read_form, see_other};
 use super::error::{AppError, html, with_cookie};
 use super::lang::Language;
 use super::view::{FormView, Page, display_time, field_message};
-use super::{AppState, csrf};
 use crate::domain::{Action, Environment, OrderStatus, Scope, codes, optional_text};
 use crate::i18n::Tr;
 use crate::store::links::{self, ContactRole};
@@ -236,11 +236,7 @@ async fn render_with_report(
     report: Option<ReportView>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (csrf_token, cookie) = csrf::issue(
-        req,
-        &state.settings.session_key,
-        state.settings.secure_cookies(),
-    );
+    let (csrf_token, cookie) = state.issue_csrf(req);
     let delegation_schema = Scope::from_stored(&order.scope)
         .ok()
         .and_then(|s| {
@@ -392,8 +388,7 @@ async fn contact_step(
     role: ContactRole,
 ) -> Result<(HashMap<String, String>, StoredOrder), AppError> {
     let values = read_form(req, payload, state).await?;
-    let submitted = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
-    if !csrf::verify(req, &state.settings.session_key, submitted) {
+    if !state.csrf_ok(req, &values) {
         return Err(AppError::Forbidden("error_page.csrf"));
     }
     let (order, link_role) = open(state, token).await?;
@@ -554,11 +549,7 @@ fn resend_page(
     sent: bool,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (csrf_token, cookie) = csrf::issue(
-        req,
-        &state.settings.session_key,
-        state.settings.secure_cookies(),
-    );
+    let (csrf_token, cookie) = state.issue_csrf(req);
     let mut page = Page::new(tr, tr.t("resend.title"), Some("/track"));
     page.has_errors = form.has_errors();
     with_cookie(
@@ -605,8 +596,7 @@ pub async fn resend(
     let raw = values.get("contact_email").cloned().unwrap_or_default();
     let mut form = FormView::default();
     form.set("contact_email", raw.trim());
-    let submitted = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
-    if !csrf::verify(&req, &state.settings.session_key, submitted) {
+    if !state.csrf_ok(&req, &values) {
         form.add_error("contact_email", tr.t("error.form_expired").to_owned());
         return resend_page(&req, &state, tr, form, false, StatusCode::FORBIDDEN);
     }
@@ -624,9 +614,7 @@ pub async fn resend(
             );
         }
     };
-    let address = super::client_address(&req, &state.settings.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let address = state.client_address(&req);
     let now = Utc::now();
     let limits = [
         (
@@ -638,16 +626,12 @@ pub async fn resend(
             RESENDS_PER_ADDRESS,
         ),
     ];
-    if let Some(until) =
+    if let Some(minutes) =
         crate::store::rate_limit::count(&state.db, &limits, now, RESEND_WINDOW).await?
     {
-        let minutes = ((until - now).num_seconds() + 59) / 60;
         form.add_error(
             "contact_email",
-            tr.fill(
-                "resend.throttled",
-                &[("minutes", &minutes.max(1).to_string())],
-            ),
+            tr.fill("resend.throttled", &[("minutes", &minutes.to_string())]),
         );
         return resend_page(&req, &state, tr, form, false, StatusCode::TOO_MANY_REQUESTS);
     }

@@ -47,11 +47,7 @@ fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let tr = lang.tr();
-    let (token, cookie) = csrf::issue(
-        req,
-        &state.settings.session_key,
-        state.settings.secure_cookies(),
-    );
+    let (token, cookie) = state.issue_csrf(req);
     let mut page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login"));
     page.has_errors = form.has_errors();
     with_cookie(
@@ -103,8 +99,7 @@ pub async fn submit(
     let mut form = FormView::default();
     form.set("email", email.trim());
 
-    let token = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
-    if !csrf::verify(&req, &state.settings.session_key, token) {
+    if !state.csrf_ok(&req, &values) {
         form.add_error("email", tr.t("error.form_expired").to_owned());
         return render(&req, &state, lang, form, next, None, StatusCode::FORBIDDEN);
     }
@@ -126,9 +121,7 @@ pub async fn submit(
         );
     }
 
-    let address = crate::web::client_address(&req, &state.settings.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let address = state.client_address(&req);
     let account_key = rate_limit::key("account", &email);
     let address_key = rate_limit::key("address", &address);
     let now = Utc::now();
@@ -137,13 +130,12 @@ pub async fn submit(
         (account_key.clone(), crate::auth::ATTEMPTS_PER_ACCOUNT),
         (address_key.clone(), crate::auth::ATTEMPTS_PER_ADDRESS),
     ];
-    if let Some(until) = rate_limit::count(&state.db, &limits, now, window).await? {
-        let minutes = ((until - now).num_seconds() + 59) / 60;
+    if let Some(minutes) = rate_limit::count(&state.db, &limits, now, window).await? {
         form.add_error(
             "email",
             tr.fill(
                 "admin.login.throttled",
-                &[("minutes", &minutes.max(1).to_string())],
+                &[("minutes", &minutes.to_string())],
             ),
         );
         return render(
