@@ -82,15 +82,12 @@ pub async fn open(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let columns = ORDER_COLUMNS.replace('\n', " ");
-    let prefixed: Vec<String> = columns
-        .split(',')
-        .map(|c| format!("o.{}", c.trim()))
-        .collect();
+    // The link is joined as a subquery with its own column names, so the order's columns
+    // need no prefix.
     let sql = format!(
-        "SELECT {}, o.closed_at, l.role FROM contact_links l JOIN orders o ON o.id = l.order_id
-         WHERE l.token_hash = $1",
-        prefixed.join(", ")
+        "SELECT {ORDER_COLUMNS}, closed_at, link.link_role FROM orders
+         JOIN (SELECT order_id, role AS link_role FROM contact_links WHERE token_hash = $1) link
+           ON link.order_id = orders.id"
     );
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(sha256_hex(&token.to_ascii_lowercase()))
@@ -106,7 +103,7 @@ pub async fn open(
     if expired {
         return Ok(None);
     }
-    let role: String = row.try_get("role")?;
+    let role: String = row.try_get("link_role")?;
     let Some(role) = ContactRole::parse(&role) else {
         return Ok(None);
     };

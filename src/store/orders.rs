@@ -255,11 +255,22 @@ pub async fn find_by_reference(
     db: &Db,
     reference: &str,
 ) -> Result<Option<StoredOrder>, sqlx::Error> {
+    find_by_reference_in(db.pool(), reference).await
+}
+
+/// [`find_by_reference`] inside a transaction.
+pub async fn find_by_reference_in<'c, E>(
+    executor: E,
+    reference: &str,
+) -> Result<Option<StoredOrder>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE reference = $1"
     )))
     .bind(reference)
-    .fetch_optional(db.pool())
+    .fetch_optional(executor)
     .await?
     .map(|row| from_row(&row))
     .transpose()

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::orders::{ORDER_COLUMNS, StoredOrder, from_row};
+use super::orders::StoredOrder;
 use super::outbox::{self, OutgoingMail};
 use super::{Db, timestamp};
 use crate::domain::{Action, IllegalTransition, OrderStatus};
@@ -39,20 +39,6 @@ pub struct Change<'a> {
     pub details: Option<serde_json::Value>,
 }
 
-async fn find_in<'c, E>(executor: E, reference: &str) -> Result<Option<StoredOrder>, sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE reference = $1"
-    )))
-    .bind(reference)
-    .fetch_optional(executor)
-    .await?
-    .map(|row| from_row(&row))
-    .transpose()
-}
-
 /// Moves the order, records the event and queues `mails(order_before, new_status)` in one
 /// transaction. Returns the order as it is afterwards.
 pub async fn apply(
@@ -63,7 +49,7 @@ pub async fn apply(
     mails: impl FnOnce(&StoredOrder, OrderStatus) -> anyhow::Result<Vec<OutgoingMail>>,
 ) -> Result<StoredOrder, WorkflowError> {
     let mut tx = db.begin_write().await?;
-    let order = find_in(&mut *tx, reference)
+    let order = super::orders::find_by_reference_in(&mut *tx, reference)
         .await?
         .ok_or(WorkflowError::NotFound)?;
     if order.version != change.expected_version {
@@ -114,9 +100,17 @@ pub async fn apply(
         outbox::enqueue(&mut *tx, Some(&order.id), mail, message_id_domain).await?;
     }
     tx.commit().await?;
-    find_in(db.pool(), reference)
-        .await?
-        .ok_or(WorkflowError::NotFound)
+    // The order as the update left it, without reading it back.
+    Ok(StoredOrder {
+        status: to,
+        version: order.version + 1,
+        updated_at: now,
+        tt02_identity: change
+            .tt02_identity
+            .map(str::to_owned)
+            .or(order.tt02_identity),
+        ..order
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
