@@ -77,6 +77,8 @@ pub struct MailSettings {
     pub dir: PathBuf,
     pub from: String,
     pub registry_mailbox: String,
+    /// Domain of every Message-ID: the public host name, so IDs are unique to this service.
+    pub message_id_domain: String,
     /// Attempts before a message is marked `failed` (`RRH_MAIL_MAX_ATTEMPTS`).
     pub max_attempts: u32,
     /// First retry delay; doubles with each attempt in milliseconds (`RRH_MAIL_RETRY_MS`).
@@ -146,6 +148,10 @@ impl Settings {
                 .unwrap_or_else(|| "RRH TT02-bestilling <no-reply@localhost>".into()),
             registry_mailbox: get("RRH_REGISTRY_MAILBOX")
                 .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
+            message_id_domain: url::Url::parse(&base_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".into()),
             max_attempts: parse_number(&get, "RRH_MAIL_MAX_ATTEMPTS", 8)?,
             retry_base: Duration::from_millis(parse_number(&get, "RRH_MAIL_RETRY_MS", 30_000)?),
             poll_interval: Duration::from_millis(parse_number(&get, "RRH_MAIL_POLL_MS", 5_000)?),

@@ -132,7 +132,12 @@ async fn change_account(
     Ok(())
 }
 
-/// Names of users by id, for showing who did what.
+/// Every user's name by id, for showing who did what and who has an order.
+pub async fn names(db: &Db) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    Ok(all(db).await?.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
+/// Every account, by name.
 pub async fn all(db: &Db) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query("SELECT id, email, name, role, disabled_at FROM users ORDER BY name, email")
         .fetch_all(db.pool())

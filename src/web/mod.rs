@@ -38,11 +38,8 @@ pub struct AppState {
 
 impl AppState {
     /// Domain used in Message-IDs: the public host name, so IDs are unique to this service.
-    pub fn message_id_domain(&self) -> String {
-        url::Url::parse(&self.settings.base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "localhost".into())
+    pub fn message_id_domain(&self) -> &str {
+        &self.settings.mail.message_id_domain
     }
 }
 
@@ -91,7 +88,7 @@ impl AppState {
             check.as_deref(),
             lang,
             actor,
-            &self.message_id_domain(),
+            self.message_id_domain(),
             |reference, tokens| {
                 let facts = OrderFacts::from_new(order, reference, settings, chrono::Utc::now());
                 Ok(mail::render::new_order_mails(
@@ -192,7 +189,7 @@ impl AppState {
             &self.db,
             reference,
             change,
-            &self.message_id_domain(),
+            self.message_id_domain(),
             |order, to| {
                 Ok(mail::render::status_change_mails(
                     order,

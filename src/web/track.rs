@@ -14,8 +14,8 @@ use super::AppState;
 use super::admin::{read_form, see_other};
 use super::error::{AppError, html, with_cookie};
 use super::lang::Language;
-use super::view::{FormView, Page, display_time, field_message};
-use crate::domain::{Action, Environment, OrderStatus, Scope, codes, optional_text};
+use super::view::{FormView, Page, display_time, field_message, status_label};
+use crate::domain::{Action, Environment, Scope, codes, optional_text};
 use crate::i18n::Tr;
 use crate::store::links::{self, ContactRole};
 use crate::store::orders::StoredOrder;
@@ -180,10 +180,6 @@ async fn open(state: &AppState, token: &str) -> Result<(StoredOrder, ContactRole
     )
     .await?
     .ok_or(AppError::NotFoundBecause("track.link_not_found"))
-}
-
-fn status_label(tr: Tr, status: OrderStatus) -> &'static str {
-    tr.t(&format!("status.{}", status.as_str()))
 }
 
 /// What the page says comes next, in the same words as the emails.
@@ -641,7 +637,7 @@ pub async fn resend(
         email.as_str(),
         settings.workspace.link_days_after_close,
         now,
-        &state.message_id_domain(),
+        state.message_id_domain(),
         |to, issued| {
             Ok(crate::mail::render::links_mail(
                 to, issued, lang.0, &settings,

@@ -156,3 +156,8 @@ pub fn display_time(stored: &str) -> String {
         .map(|t| t.format("%d.%m.%Y %H:%M UTC").to_string())
         .unwrap_or_else(|| stored.to_owned())
 }
+
+/// A status's name in the page's language.
+pub fn status_label(tr: Tr, status: crate::domain::OrderStatus) -> &'static str {
+    tr.t(&format!("status.{}", status.as_str()))
+}

@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::session::CaseHandler;
 use super::{read_form, see_other};
-use crate::domain::{Action, OrderStatus, Scope, SyntheticNationalId, codes, optional_text};
+use crate::domain::{Action, Scope, SyntheticNationalId, codes, optional_text};
 use crate::i18n::Tr;
 use crate::store::orders::{self, StoredOrder};
 use crate::store::outbox::{self, MailSummary};
@@ -18,7 +18,7 @@ use crate::store::users;
 use crate::store::workflow::{self, Change, Event, WorkflowError};
 use crate::web::error::{AppError, html};
 use crate::web::lang::Language;
-use crate::web::view::{FormView, Page, field_message};
+use crate::web::view::{FormView, Page, field_message, status_label};
 use crate::web::{AppState, csrf};
 
 /// Longest comment, reason or note accepted.
@@ -159,10 +159,6 @@ fn actor_name(tr: Tr, actor: &str, names: &HashMap<String, String>) -> String {
     }
 }
 
-fn status_label(tr: Tr, status: OrderStatus) -> &'static str {
-    tr.t(&format!("status.{}", status.as_str()))
-}
-
 fn timeline(
     tr: Tr,
     events: Vec<Event>,
@@ -254,11 +250,7 @@ async fn render(
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let names: HashMap<String, String> = users::all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let names = users::names(&state.db).await?;
     let events = workflow::events(&state.db, &order.id).await?;
     let mails = outbox::for_order(&state.db, &order.id).await?;
     let same_pair = queue::same_pair(&state.db, &order).await?;

@@ -155,11 +155,7 @@ pub async fn page(
     };
     let (rows, more) = queue::page(&state.db, &filter, after.as_ref(), PAGE_SIZE).await?;
     let counts = queue::status_counts(&state.db).await?;
-    let names: HashMap<String, String> = users::all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let names = users::names(&state.db).await?;
 
     let now = Utc::now();
     let stale_days = state.settings.workspace.stale_working_days;
@@ -347,11 +343,7 @@ pub async fn export(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let filter = parse_filter(&query, &user, &state)?;
-    let names: HashMap<String, String> = users::all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let names = users::names(&state.db).await?;
     // Read a batch at a time and stream it, so a large export never sits whole in memory.
     let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
     let db = state.db.clone();
