@@ -329,47 +329,59 @@ pub async fn page(
     .await
 }
 
-/// When `action` is not possible from where the order stands, the page saying so (409), so
-/// the answer is about the order, not about a field of a form no longer shown.
+/// The page with the order as it stands and why the step was not taken (409): the answer
+/// is about the order, not about a field of a form that may no longer be shown.
+async fn refuse(
+    req: &HttpRequest,
+    state: &AppState,
+    tr: Tr,
+    token: &str,
+    order: StoredOrder,
+    role: ContactRole,
+    key: &str,
+) -> Result<HttpResponse, AppError> {
+    let mut form = FormView::default();
+    form.add_error(
+        "status",
+        tr.fill(key, &[("status", status_label(tr, order.status))]),
+    );
+    render(
+        req,
+        state,
+        tr,
+        token,
+        order,
+        role,
+        form,
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await
+}
+
+/// [`refuse`] when `action` is not possible from where the order stands.
 async fn not_now(
     req: &HttpRequest,
     state: &AppState,
     tr: Tr,
     token: &str,
     order: &StoredOrder,
+    role: ContactRole,
     action: Action,
 ) -> Option<Result<HttpResponse, AppError>> {
-    if order
-        .status
-        .allowed_actions(order.environment())
-        .contains(&action)
-    {
+    let allowed = order.status.allowed_actions(order.environment());
+    if allowed.contains(&action) {
         return None;
     }
-    let mut form = FormView::default();
-    form.add_error(
-        "status",
-        tr.fill(
-            "track.not_possible_now",
-            &[("status", status_label(tr, order.status))],
-        ),
-    );
-    let role = if action == Action::ConfirmDelegation {
-        ContactRole::Consumer
-    } else {
-        ContactRole::Vendor
-    };
     Some(
-        render(
+        refuse(
             req,
             state,
             tr,
             token,
             order.clone(),
             role,
-            form,
-            None,
-            StatusCode::CONFLICT,
+            "track.not_possible_now",
         )
         .await,
     )
@@ -419,33 +431,33 @@ async fn apply_step(
         tt02_identity: None,
         details: None,
     };
-    let result = state.change_status(&order.reference, &change).await;
-    let refusal = match result {
-        Ok(_) => return Ok(see_other(format!("/track/{token}?done={done}"))),
-        Err(WorkflowError::Conflict(current)) => (*current, "track.conflict"),
-        Err(WorkflowError::Illegal(_)) => (order, "track.not_possible_now"),
-        Err(WorkflowError::NotFound) => return Err(AppError::NotFound),
-        Err(WorkflowError::Database(err)) => return Err(err.into()),
-        Err(WorkflowError::Render(err)) => return Err(err.into()),
-    };
-    let (current, key) = refusal;
-    let mut form = FormView::default();
-    form.add_error(
-        "status",
-        tr.fill(key, &[("status", status_label(tr, current.status))]),
-    );
-    render(
-        req,
-        state,
-        tr,
-        token,
-        current,
-        role,
-        form,
-        None,
-        StatusCode::CONFLICT,
-    )
-    .await
+    match state.change_status(&order.reference, &change).await {
+        Ok(_) => Ok(see_other(format!("/track/{token}?done={done}"))),
+        Err(error) => step_refused(req, state, tr, token, order, role, error).await,
+    }
+}
+
+/// The answer to a status change that did not happen.
+async fn step_refused(
+    req: &HttpRequest,
+    state: &AppState,
+    tr: Tr,
+    token: &str,
+    order: StoredOrder,
+    role: ContactRole,
+    error: WorkflowError,
+) -> Result<HttpResponse, AppError> {
+    match error {
+        WorkflowError::Conflict(current) => {
+            refuse(req, state, tr, token, *current, role, "track.conflict").await
+        }
+        WorkflowError::Illegal(_) => {
+            refuse(req, state, tr, token, order, role, "track.not_possible_now").await
+        }
+        WorkflowError::NotFound => Err(AppError::NotFound),
+        WorkflowError::Database(err) => Err(err.into()),
+        WorkflowError::Render(err) => Err(err.into()),
+    }
 }
 
 pub async fn confirm_delegation(
@@ -480,7 +492,17 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let (values, order) = contact_step(&req, payload, &state, &path, ContactRole::Vendor).await?;
     let tr = lang.tr();
-    if let Some(refusal) = not_now(&req, &state, tr, &path, &order, Action::Withdraw).await {
+    if let Some(refusal) = not_now(
+        &req,
+        &state,
+        tr,
+        &path,
+        &order,
+        ContactRole::Vendor,
+        Action::Withdraw,
+    )
+    .await
+    {
         return refusal;
     }
     let raw = values.get("withdraw_reason").cloned().unwrap_or_default();
@@ -666,7 +688,17 @@ pub async fn check_token(
 ) -> Result<HttpResponse, AppError> {
     let (values, order) = contact_step(&req, payload, &state, &path, ContactRole::Vendor).await?;
     let tr = lang.tr();
-    if let Some(refusal) = not_now(&req, &state, tr, &path, &order, Action::VerifyToken).await {
+    if let Some(refusal) = not_now(
+        &req,
+        &state,
+        tr,
+        &path,
+        &order,
+        ContactRole::Vendor,
+        Action::VerifyToken,
+    )
+    .await
+    {
         return refusal;
     }
     let pasted = values
@@ -756,30 +788,8 @@ pub async fn check_token(
             )
             .await
         }
-        Err(WorkflowError::Conflict(current)) => {
-            let mut form = FormView::default();
-            form.add_error(
-                "status",
-                tr.fill(
-                    "track.conflict",
-                    &[("status", status_label(tr, current.status))],
-                ),
-            );
-            render(
-                &req,
-                &state,
-                tr,
-                &path,
-                *current,
-                ContactRole::Vendor,
-                form,
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await
+        Err(error) => {
+            step_refused(&req, &state, tr, &path, order, ContactRole::Vendor, error).await
         }
-        Err(WorkflowError::Illegal(_)) | Err(WorkflowError::NotFound) => Err(AppError::NotFound),
-        Err(WorkflowError::Database(err)) => Err(err.into()),
-        Err(WorkflowError::Render(err)) => Err(err.into()),
     }
 }
