@@ -712,37 +712,54 @@ pub struct JwksServer {
 
 impl JwksServer {
     pub async fn start(keys: serde_json::Value) -> JwksServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = JwksServer {
-            url: format!("http://{}/jwk", listener.local_addr().unwrap()),
-            keys: Arc::new(Mutex::new(keys)),
-            hits: Arc::default(),
-        };
-        let shared = server.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let server = shared.clone();
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read).lines();
-                    // The request line and headers, up to the blank line.
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if line.is_empty() {
-                            break;
-                        }
-                    }
-                    server.hits.fetch_add(1, Ordering::SeqCst);
-                    let body = server.keys.lock().unwrap().to_string();
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = write.write_all(response.as_bytes()).await;
-                });
-            }
-        });
-        server
+        let keys = Arc::new(Mutex::new(keys));
+        let hits: Arc<AtomicUsize> = Arc::default();
+        let (served_keys, counted) = (keys.clone(), hits.clone());
+        let addr = serve_http(move |_path| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            (200, served_keys.lock().unwrap().to_string())
+        })
+        .await;
+        JwksServer {
+            url: format!("http://{addr}/jwk"),
+            keys,
+            hits,
+        }
     }
+}
+
+/// A tiny HTTP/1.1 server on loopback for services the app calls: each GET is answered with
+/// `answer(path)` as JSON, and the connection closed.
+pub async fn serve_http(
+    answer: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let request = lines.next_line().await.ok().flatten().unwrap_or_default();
+                // The headers, up to the blank line.
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.is_empty() {
+                        break;
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("");
+                let (status, body) = answer(path);
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = write.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    addr
 }
 
 /// The private link paths (`/track/...`) in the confirmations of `reference`: (vendor, consumer).
@@ -814,15 +831,28 @@ pub struct RegisterServer {
 
 impl RegisterServer {
     pub async fn start() -> RegisterServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let units: Arc<Mutex<HashMap<String, (u16, serde_json::Value)>>> = Arc::default();
+        let down: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (known, is_down, log) = (units.clone(), down.clone(), asked.clone());
+        let addr = serve_http(move |path| {
+            let number = path.rsplit('/').next().unwrap_or("").to_owned();
+            log.lock().unwrap().push(number.clone());
+            let (status, body) = if is_down.load(Ordering::SeqCst) {
+                (503, serde_json::json!({"error": "unavailable"}))
+            } else {
+                known.lock().unwrap().get(&number).cloned().unwrap_or_else(|| {
+                    (200, serde_json::json!({"organisasjonsnummer": number, "navn": "REGISTRERT VIRKSOMHET AS"}))
+                })
+            };
+            (status, body.to_string())
+        })
+        .await;
         let server = RegisterServer {
-            url: format!(
-                "http://{}/enhetsregisteret/api",
-                listener.local_addr().unwrap()
-            ),
-            units: Arc::default(),
-            down: Arc::default(),
-            asked: Arc::default(),
+            url: format!("http://{addr}/enhetsregisteret/api"),
+            units,
+            down,
+            asked,
         };
         // The organisations of the valid test order, as the register writes them.
         for (number, name) in [
@@ -835,38 +865,6 @@ impl RegisterServer {
                 serde_json::json!({"organisasjonsnummer": number, "navn": name, "konkurs": false}),
             );
         }
-        let shared = server.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let server = shared.clone();
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read).lines();
-                    let request = lines.next_line().await.ok().flatten().unwrap_or_default();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if line.is_empty() {
-                            break;
-                        }
-                    }
-                    let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
-                    let number = path.rsplit('/').next().unwrap_or("").to_owned();
-                    server.asked.lock().unwrap().push(number.clone());
-                    let (status, body) = if server.down.load(Ordering::SeqCst) {
-                        (503, serde_json::json!({"error": "unavailable"}))
-                    } else {
-                        server.units.lock().unwrap().get(&number).cloned().unwrap_or_else(|| {
-                            (200, serde_json::json!({"organisasjonsnummer": number, "navn": "REGISTRERT VIRKSOMHET AS"}))
-                        })
-                    };
-                    let body = body.to_string();
-                    let response = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = write.write_all(response.as_bytes()).await;
-                });
-            }
-        });
         server
     }
 
