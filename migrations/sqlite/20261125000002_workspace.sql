@@ -41,6 +41,8 @@ ALTER TABLE orders ADD COLUMN tt02_identity TEXT;
 -- too, whose LOWER() only knows ASCII. Filled by the app (Unicode-aware), also for orders
 -- from before this migration (see `store::orders::fill_search_text`).
 ALTER TABLE orders ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+-- Finds the orders still to fill at start-up without reading every order.
+CREATE INDEX orders_search_unfilled ON orders (id) WHERE search_text = '';
 
 -- The queue is read oldest-change first with keyset pagination on (updated_at, id); the open
 -- orders (the default view) have an index of their own so closed ones are never walked.
