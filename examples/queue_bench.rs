@@ -55,6 +55,9 @@ async fn main() -> anyhow::Result<()> {
             "RRH_MAIL_DIR",
             dir.path().join("mail").display().to_string(),
         ),
+        // The server's purge starts with it and would race the seeding, rewriting orders
+        // while they are inserted; the benchmark measures the queue, not the purge.
+        ("RRH_PURGE_AFTER_DAYS", "100000".to_owned()),
     ]
     .into_iter()
     .collect();
