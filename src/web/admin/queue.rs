@@ -342,8 +342,9 @@ pub async fn export(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = parse_filter(&query, &user, &state)?;
-    let names = users::names(&state.db).await?;
+    // Shared by every batch of the stream rather than copied into each.
+    let filter = std::sync::Arc::new(parse_filter(&query, &user, &state)?);
+    let names = std::sync::Arc::new(users::names(&state.db).await?);
     // Read a batch at a time and stream it, so a large export never sits whole in memory.
     let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
     let db = state.db.clone();
