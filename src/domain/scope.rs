@@ -134,6 +134,14 @@ impl ScopeCatalog {
             .map(|e| e.delegation_schema.as_str())
     }
 
+    /// The schema for a scope as stored on an order; empty when it is no longer configured.
+    pub fn delegation_schema_of_stored(&self, scope: &str) -> String {
+        Scope::from_stored(scope)
+            .ok()
+            .and_then(|scope| self.delegation_schema(&scope).map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     pub fn entries(&self) -> &[ScopeDefinition] {
         &self.entries
     }

@@ -251,10 +251,7 @@ pub fn status_change_mails(
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let tr = Tr::new(order.language);
     let environment = environment_name(tr, &order.environment);
-    let schema = crate::domain::Scope::from_stored(&order.scope)
-        .ok()
-        .and_then(|scope| settings.scopes.delegation_schema(&scope).map(str::to_owned))
-        .unwrap_or_default();
+    let schema = settings.scopes.delegation_schema_of_stored(&order.scope);
     let values = [
         ("reference", order.reference.as_str()),
         ("vendor", order.vendor_org_name.as_str()),

@@ -15,7 +15,7 @@ use super::admin::{read_form, see_other};
 use super::error::{AppError, html, with_cookie};
 use super::lang::Language;
 use super::view::{FormView, Page, display_time, field_message, status_label};
-use crate::domain::{Action, Environment, Scope, codes, optional_text};
+use crate::domain::{Action, Environment, codes, optional_text};
 use crate::i18n::Tr;
 use crate::store::links::{self, ContactRole};
 use crate::store::orders::StoredOrder;
@@ -233,16 +233,10 @@ async fn render_with_report(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (csrf_token, cookie) = state.issue_csrf(req);
-    let delegation_schema = Scope::from_stored(&order.scope)
-        .ok()
-        .and_then(|s| {
-            state
-                .settings
-                .scopes
-                .delegation_schema(&s)
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let delegation_schema = state
+        .settings
+        .scopes
+        .delegation_schema_of_stored(&order.scope);
     let environment = order.environment();
     let allowed = order.status.allowed_actions(environment);
     let events = workflow::events(&state.db, &order.id)

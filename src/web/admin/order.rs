@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::session::CaseHandler;
 use super::{read_form, see_other};
-use crate::domain::{Action, Scope, SyntheticNationalId, codes, optional_text};
+use crate::domain::{Action, SyntheticNationalId, codes, optional_text};
 use crate::i18n::Tr;
 use crate::store::orders::{self, StoredOrder};
 use crate::store::outbox::{self, MailSummary};
@@ -266,16 +266,10 @@ async fn render(
             is_reject: a == Action::Reject,
         })
         .collect();
-    let delegation_schema = Scope::from_stored(&order.scope)
-        .ok()
-        .and_then(|s| {
-            state
-                .settings
-                .scopes
-                .delegation_schema(&s)
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let delegation_schema = state
+        .settings
+        .scopes
+        .delegation_schema_of_stored(&order.scope);
     let mut page = Page::workspace(
         tr,
         &tr.fill("admin.order.title", &[("reference", &order.reference)]),
