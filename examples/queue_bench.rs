@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
 
     let hash = rrh_tt02::auth::hash_password("benchmark password".into()).await?;
     let user = rrh_tt02::store::users::create(
-        &db,
+        &mut *db.acquire().await?,
         "bench@brreg.no",
         "Bench",
         rrh_tt02::auth::Role::CaseHandler,

@@ -9,17 +9,38 @@ use anyhow::{Context, bail};
 
 use crate::domain::ScopeCatalog;
 
+/// A value that must never reach a log or an error message: `Debug` shows `[redacted]`, and
+/// the value is only read through [`Secret::expose`], which names every place that uses it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Address the HTTP server binds to (`RRH_LISTEN`). Port 0 picks a free port (tests).
     pub listen: SocketAddr,
     /// Public URL of the service, used in emails (`RRH_BASE_URL`).
     pub base_url: String,
-    /// `sqlite:...` or `postgres://...` (`DATABASE_URL`).
-    pub database_url: String,
+    /// `sqlite:...` or `postgres://...` (`DATABASE_URL`); may carry a password.
+    pub database_url: Secret<String>,
     pub mail: MailSettings,
     /// Secret for signing cookies (`RRH_SESSION_KEY`); generated per process in development.
-    pub session_key: Vec<u8>,
+    pub session_key: Secret<Vec<u8>>,
     pub scopes: ScopeCatalog,
     /// Largest request body accepted, in bytes (`RRH_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
@@ -72,8 +93,8 @@ pub struct WorkspaceSettings {
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     /// `smtp://host:port`, `smtps://...` or `smtp://...?tls=required` (`RRH_SMTP_URL`).
-    /// Without it, messages are written as `.eml` files to `dir`.
-    pub smtp_url: Option<String>,
+    /// Without it, messages are written as `.eml` files to `dir`. May carry a password.
+    pub smtp_url: Option<Secret<String>>,
     pub dir: PathBuf,
     pub from: String,
     pub registry_mailbox: String,
@@ -117,14 +138,15 @@ impl Settings {
             .to_owned();
         url::Url::parse(&base_url).context("RRH_BASE_URL must be an absolute URL")?;
 
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/rrh.db".into());
+        let database_url =
+            Secret::new(get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/rrh.db".into()));
 
-        let session_key = match get("RRH_SESSION_KEY") {
+        let session_key = Secret::new(match get("RRH_SESSION_KEY") {
             Some(key) if key.len() >= 32 => key.into_bytes(),
             Some(_) => bail!("RRH_SESSION_KEY must be at least 32 characters"),
             None if development => random_key(),
             None => bail!("RRH_SESSION_KEY is required when RRH_ENV=production"),
-        };
+        });
 
         let scopes = match (get("RRH_SCOPES"), get("RRH_SCOPES_FILE")) {
             (Some(_), Some(_)) => bail!("set RRH_SCOPES or RRH_SCOPES_FILE, not both"),
@@ -140,7 +162,7 @@ impl Settings {
         };
 
         let mail = MailSettings {
-            smtp_url: get("RRH_SMTP_URL"),
+            smtp_url: get("RRH_SMTP_URL").map(Secret::new),
             dir: get("RRH_MAIL_DIR")
                 .unwrap_or_else(|| "data/mail".into())
                 .into(),
@@ -292,7 +314,7 @@ mod tests {
     fn defaults_work_without_any_variable() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.database_url, "sqlite:data/rrh.db");
+        assert_eq!(s.database_url.expose(), "sqlite:data/rrh.db");
         assert_eq!(s.mail.registry_mailbox, "opendata.rrh@brreg.no");
         assert_eq!(s.mail.dir, PathBuf::from("data/mail"));
         assert!(s.mail.smtp_url.is_none());
@@ -323,6 +345,26 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_settings_are_printed() {
+        let key = "a-session-key-of-at-least-32-characters";
+        let s = settings(&[
+            ("RRH_SESSION_KEY", key),
+            (
+                "RRH_SMTP_URL",
+                "smtp://mailer:smtp-hunter2@mail.example:587",
+            ),
+            ("DATABASE_URL", "postgres://app:db-hunter2@db.example/rrh"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        for secret in [key, "smtp-hunter2", "db-hunter2"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("[redacted]"));
+        assert_eq!(s.session_key.expose(), key.as_bytes());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The TT02 order tracker for the Register of Beneficial Owners: vendors order TT02 access in
 //! a browser or over JSON, the order is validated, stored and mailed to the registry.
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;

@@ -1,10 +1,10 @@
 //! The command line: `serve` (the default), `migrate`, `user add|passwd|disable` and `purge`.
 
 use clap::{Parser, Subcommand};
+use rrh_tt02::app::{self, Context};
 use rrh_tt02::auth;
 use rrh_tt02::config::Settings;
 use rrh_tt02::startup::Application;
-use rrh_tt02::store::{Db, users};
 use rrh_tt02::telemetry;
 
 #[derive(Parser)]
@@ -80,10 +80,8 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url).await?;
-    db.migrate().await?;
-    let result = match command {
+async fn user_command(ctx: &Context, command: UserCommand) -> anyhow::Result<()> {
+    match command {
         UserCommand::Add { email, name, role } => {
             let role = auth::Role::parse(&role)
                 .ok_or_else(|| anyhow::anyhow!("--role must be `case-handler` or `admin`"))?;
@@ -92,29 +90,20 @@ async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Resu
             if name.trim().is_empty() {
                 anyhow::bail!("--name must not be empty");
             }
-            let hash = auth::hash_password(read_password()?).await?;
-            users::create(&db, parsed.as_str(), &name, role, &hash).await?;
-            println!(
-                "created {} ({})",
-                parsed.as_str().to_lowercase(),
-                role.as_str()
-            );
-            Ok(())
+            let user =
+                app::accounts::add(ctx, parsed.as_str(), &name, role, read_password()?).await?;
+            println!("created {} ({})", user.email, role.as_str());
         }
         UserCommand::Passwd { email } => {
-            let hash = auth::hash_password(read_password()?).await?;
-            users::set_password(&db, &email, &hash).await?;
+            app::accounts::set_password(ctx, &email, read_password()?).await?;
             println!("password changed for {}", email.trim().to_lowercase());
-            Ok(())
         }
         UserCommand::Disable { email } => {
-            users::disable(&db, &email).await?;
+            app::accounts::disable(ctx, &email).await?;
             println!("disabled {}", email.trim().to_lowercase());
-            Ok(())
         }
-    };
-    db.close().await;
-    result
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -130,20 +119,22 @@ async fn main() -> anyhow::Result<()> {
                 .await
         }
         Command::Migrate => {
-            let db = Db::connect(&settings.database_url).await?;
-            db.migrate().await?;
-            db.close().await;
+            Context::connect(settings).await?.db().close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::User { command } => user_command(&settings, command).await,
+        Command::User { command } => {
+            let ctx = Context::connect(settings).await?;
+            let result = user_command(&ctx, command).await;
+            ctx.db().close().await;
+            result
+        }
         Command::Purge { older_than_days } => {
             let days = older_than_days.unwrap_or(settings.purge_after_days);
-            let db = Db::connect(&settings.database_url).await?;
-            db.migrate().await?;
+            let ctx = Context::connect(settings).await?;
             let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-            let purged = rrh_tt02::store::purge::personal_data(&db, cutoff).await;
-            db.close().await;
+            let purged = app::purge::personal_data(&ctx, cutoff).await;
+            ctx.db().close().await;
             println!(
                 "purged personal data from {} order(s) that ended more than {days} day(s) ago",
                 purged?

@@ -3,6 +3,7 @@
 //! Errors carry stable codes only; the web layer turns codes into catalog messages.
 
 pub mod calendar;
+pub mod contact;
 pub mod email;
 pub mod environment;
 pub mod ip;
@@ -17,6 +18,7 @@ pub mod text;
 #[cfg(test)]
 mod test_support;
 
+pub use contact::ContactRole;
 pub use email::EmailAddress;
 pub use environment::Environment;
 pub use ip::IpRange;
@@ -74,6 +76,8 @@ pub mod codes {
     pub const NATIONAL_ID_NOT_SYNTHETIC: &str = "national_id_not_synthetic";
     pub const ORG_NOT_FOUND: &str = "org_not_found";
     pub const ORG_REMOVED: &str = "org_removed";
+    /// Free text that is emailed must not carry a national identity number.
+    pub const NATIONAL_ID_IN_TEXT: &str = "national_id_in_text";
 }
 
 /// Every code this module can produce; the catalog test checks each has a message.
@@ -99,6 +103,7 @@ pub const ALL_CODES: &[&str] = &[
     codes::NATIONAL_ID_NOT_SYNTHETIC,
     codes::ORG_NOT_FOUND,
     codes::ORG_REMOVED,
+    codes::NATIONAL_ID_IN_TEXT,
 ];
 
 #[cfg(test)]
@@ -115,7 +120,7 @@ mod tests {
                 "{code} is not snake_case"
             );
         }
-        assert_eq!(ALL_CODES.len(), 21);
+        assert_eq!(ALL_CODES.len(), 22);
     }
 
     #[test]

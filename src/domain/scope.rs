@@ -135,10 +135,9 @@ impl ScopeCatalog {
     }
 
     /// The schema for a scope as stored on an order; empty when it is no longer configured.
-    pub fn delegation_schema_of_stored(&self, scope: &str) -> String {
-        Scope::from_stored(scope)
-            .ok()
-            .and_then(|scope| self.delegation_schema(&scope).map(str::to_owned))
+    pub fn delegation_schema_of_stored(&self, scope: &Scope) -> String {
+        self.delegation_schema(scope)
+            .map(str::to_owned)
             .unwrap_or_default()
     }
 

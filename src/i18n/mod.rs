@@ -25,6 +25,11 @@ impl Lang {
         }
     }
 
+    /// Exactly one of our own codes, as stored: no aliases.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Self::ALL.into_iter().find(|lang| lang.code() == code)
+    }
+
     /// Accepts our own codes plus the common aliases browsers and people use.
     pub fn parse(raw: &str) -> Option<Lang> {
         match raw.trim().to_ascii_lowercase().as_str() {
@@ -89,8 +94,17 @@ impl Tr {
         Self { lang }
     }
 
-    /// The text for `key`. A missing key shows the key itself, which the catalog test prevents.
+    /// The text for `key`. A key missing from this language falls back to bokmål, and one
+    /// missing from both shows "??" and is logged, so a page still renders in production.
+    /// In debug builds (every test) a missing key panics instead, so a test that renders one
+    /// fails; look a key up that may be absent only behind [`Tr::has`]. The tests in
+    /// `coverage` check every key the code builds.
     pub fn t(&self, key: &str) -> &'static str {
+        debug_assert!(
+            self.has(key),
+            "message catalog key {key:?} missing in {}.txt",
+            self.lang.code()
+        );
         match self.lang.catalog().get(key) {
             Some(text) => text.as_str(),
             None => match Lang::Nb.catalog().get(key) {
@@ -113,6 +127,9 @@ impl Tr {
         self.t(&format!("hint.{field}"))
     }
 
+    /// Whether this language's catalog has `key`: the guard for a key that may legitimately be
+    /// absent (a field-specific error text, a stored value without a name), so [`Tr::t`] is
+    /// asked only for keys that exist.
     pub fn has(&self, key: &str) -> bool {
         self.lang.catalog().contains_key(key)
     }
@@ -202,6 +219,28 @@ mod tests {
         assert_eq!(Lang::from_accept_language("nn-NO"), Some(Lang::Nb));
         assert_eq!(Lang::from_accept_language("de,fr"), None);
         assert_eq!(Lang::from_accept_language("en;q=0"), None);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "message catalog key \"no.such.key\" missing in en.txt")]
+    fn a_missing_key_panics_in_debug_builds() {
+        Tr::new(Lang::En).t("no.such.key");
+    }
+
+    #[test]
+    fn a_look_up_guarded_by_has_never_panics() {
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for key in [
+                "admin.actor.api",
+                "admin.actor.user:7",
+                "error.scope.required",
+            ] {
+                let text = if tr.has(key) { tr.t(key) } else { key };
+                assert!(!text.is_empty() && text != "??", "{key}");
+            }
+        }
     }
 
     #[test]

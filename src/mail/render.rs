@@ -4,9 +4,23 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
-use crate::domain::{NewOrder, Party};
+use crate::domain::{ContactRole, NewOrder, Party};
 use crate::i18n::{Lang, Tr};
+use crate::store::orders::Order;
 use crate::store::outbox::OutgoingMail;
+
+/// The two contacts' private link tokens for a new order; they exist only in the emails.
+pub struct ContactTokens {
+    pub vendor: String,
+    pub consumer: String,
+}
+
+/// A contact's link issued anew, for the email that carries it.
+pub struct IssuedLink {
+    pub order: Order,
+    pub role: ContactRole,
+    pub token: String,
+}
 
 /// One organisation and its contact, as the emails show them.
 #[derive(Debug, Clone)]
@@ -132,7 +146,7 @@ pub fn new_order_mails(
     facts: &OrderFacts,
     lang: Lang,
     settings: &Settings,
-    tokens: &crate::store::orders::ContactTokens,
+    tokens: &ContactTokens,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let nb = Tr::new(Lang::Nb);
     let registry = OutgoingMail {
@@ -216,7 +230,7 @@ pub fn new_order_mails(
 /// A status-change email, with every sentence filled in for both templates.
 struct StatusChange<'a> {
     tr: Tr,
-    o: &'a crate::store::orders::StoredOrder,
+    o: &'a Order,
     subject: String,
     environment: &'static str,
     happened: String,
@@ -244,13 +258,13 @@ struct StatusChangeHtml<'a> {
 /// message to the contacts (the reason, for a rejection). The TT02 login identity is never
 /// part of it.
 pub fn status_change_mails(
-    order: &crate::store::orders::StoredOrder,
+    order: &Order,
     to: crate::domain::OrderStatus,
     comment: Option<&str>,
     settings: &Settings,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let tr = Tr::new(order.language);
-    let environment = environment_name(tr, &order.environment);
+    let environment = environment_name(tr, order.environment.as_str());
     let schema = settings.scopes.delegation_schema_of_stored(&order.scope);
     let values = [
         ("reference", order.reference.as_str()),
@@ -331,7 +345,7 @@ struct LinksHtml<'a> {
 /// The email with a contact's new private links, in the language the request was made in.
 pub fn links_mail(
     to: &str,
-    issued: &[crate::store::links::Reissued],
+    issued: &[IssuedLink],
     lang: Lang,
     settings: &Settings,
 ) -> Result<OutgoingMail, askama::Error> {

@@ -17,7 +17,7 @@ impl Transport {
     pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
         match &settings.smtp_url {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .context("RRH_SMTP_URL must look like smtp://host:port or smtps://host")?
                     .timeout(Some(std::time::Duration::from_secs(30)))
                     .build();

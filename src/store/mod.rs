@@ -5,6 +5,7 @@
 //! locking) the code branches on [`Backend`]. Values crossing the driver are text and
 //! 64-bit integers; timestamps are fixed-width UTC text so they sort and compare as strings.
 
+pub mod events;
 pub mod links;
 pub mod orders;
 pub mod outbox;
@@ -12,15 +13,21 @@ pub mod purge;
 pub mod queue;
 pub mod rate_limit;
 pub mod users;
-pub mod workflow;
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor, Row};
+
+/// What every query function takes: a pooled connection or an open transaction
+/// (`&mut *tx`), so the use case that calls it decides what runs in one transaction.
+pub type Conn = sqlx::AnyConnection;
+/// A transaction as [`Db::begin_write`] opens it.
+pub type Tx = sqlx::Transaction<'static, Any>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -86,7 +93,8 @@ impl Db {
             .await
             .context("applying database migrations")?;
         // Data steps a SQL migration cannot do well.
-        orders::fill_search_text(self)
+        let mut conn = self.acquire().await?;
+        orders::fill_search_text(&mut conn)
             .await
             .context("filling the search text of older orders")?;
         Ok(())
@@ -95,7 +103,7 @@ impl Db {
     /// A transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot
     /// wait for the lock and would fail with "database is locked" under concurrent writers.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
@@ -108,6 +116,11 @@ impl Db {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// A connection for reads that need no transaction.
+    pub async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -161,6 +174,46 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// A text column parsed into its domain type. A value that does not parse is an error naming
+/// the column (never a default: a bad environment must not be taken for "test"); the value
+/// itself stays out of the error, since columns may hold personal data.
+pub fn parsed<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    let raw: String = row.try_get(column)?;
+    parse(&raw).ok_or_else(|| invalid(column))
+}
+
+/// [`parsed`] for a nullable column: NULL is `None`, a bad value is still an error.
+pub fn parsed_opt<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, sqlx::Error> {
+    let raw: Option<String> = row.try_get(column)?;
+    raw.map(|raw| parse(&raw).ok_or_else(|| invalid(column)))
+        .transpose()
+}
+
+/// A stored timestamp column.
+pub fn time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    parsed(row, column, parse_timestamp)
+}
+
+/// A nullable stored timestamp column.
+pub fn time_opt(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    parsed_opt(row, column, parse_timestamp)
+}
+
+fn invalid(column: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: "a value the application does not know".into(),
+    }
 }
 
 /// True when the error is a unique-constraint violation (a race lost to another insert).

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Backend, Db, timestamp};
+use super::{Backend, Conn, time, time_opt, timestamp};
 
 /// An email ready to be stored: rendered, addressed, not yet sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,15 +35,12 @@ pub struct ClaimedMail {
     pub attempts: i64,
 }
 
-pub async fn enqueue<'c, E>(
-    executor: E,
+pub async fn enqueue(
+    conn: &mut Conn,
     order_id: Option<&str>,
     mail: &OutgoingMail,
     message_id_domain: &str,
-) -> Result<(), sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
+) -> Result<(), sqlx::Error> {
     let id = Uuid::now_v7();
     let now = timestamp(Utc::now());
     sqlx::query(
@@ -61,7 +58,7 @@ where
     .bind(&mail.text)
     .bind(mail.html.clone())
     .bind(now)
-    .execute(executor)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -71,13 +68,14 @@ where
 /// claim side by side without waiting on or double-claiming each other's rows; SQLite has one
 /// writer at a time, so the single UPDATE is already exclusive.
 pub async fn claim_due(
-    db: &Db,
+    conn: &mut Conn,
+    backend: Backend,
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<ClaimedMail>, sqlx::Error> {
     let now = Utc::now();
     let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
-    let lock = match db.backend() {
+    let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
@@ -95,7 +93,7 @@ pub async fn claim_due(
         .bind(timestamp(lease_end))
         .bind(timestamp(now))
         .bind(limit)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?;
     rows.iter()
         .map(|row| {
@@ -119,7 +117,7 @@ pub async fn claim_due(
 
 /// Marks a message delivered and forgets its body: confirmations carry private links, and
 /// only their hashes may stay in the database. Addressing and subject stay for the outbox.
-pub async fn mark_sent(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(conn: &mut Conn, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
             last_error = NULL, body_text = '', body_html = NULL
@@ -127,14 +125,14 @@ pub async fn mark_sent(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     )
     .bind(timestamp(Utc::now()))
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Records a failed attempt: due again after `retry_in`, or `failed` for good when `None`.
 pub async fn mark_attempt_failed(
-    db: &Db,
+    conn: &mut Conn,
     id: &str,
     error: &str,
     retry_in: Option<Duration>,
@@ -157,7 +155,7 @@ pub async fn mark_attempt_failed(
     .bind(timestamp(next))
     .bind(error)
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -173,8 +171,8 @@ pub struct MailSummary {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub sent_at: Option<chrono::DateTime<Utc>>,
 }
 
 const SUMMARY_COLUMNS: &str = "m.id, o.reference, m.kind, m.recipients, m.subject, m.status,
@@ -186,24 +184,27 @@ fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<MailSummary, sqlx::Error>
         id: row.try_get("id")?,
         order_reference: row.try_get("reference")?,
         kind: row.try_get("kind")?,
-        to: serde_json::from_str(&recipients).unwrap_or_default(),
+        to: serde_json::from_str(&recipients).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "recipients".into(),
+            source: Box::new(e),
+        })?,
         subject: row.try_get("subject")?,
         status: row.try_get("status")?,
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        sent_at: row.try_get("sent_at")?,
+        created_at: time(row, "created_at")?,
+        sent_at: time_opt(row, "sent_at")?,
     })
 }
 
-pub async fn for_order(db: &Db, order_id: &str) -> Result<Vec<MailSummary>, sqlx::Error> {
+pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<MailSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
          WHERE m.order_id = $1 ORDER BY m.created_at, m.id"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(order_id)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(summary_from_row)
@@ -211,7 +212,11 @@ pub async fn for_order(db: &Db, order_id: &str) -> Result<Vec<MailSummary>, sqlx
 }
 
 /// The newest `limit` messages in `status` (`pending` includes those being sent).
-pub async fn list(db: &Db, status: &str, limit: i64) -> Result<Vec<MailSummary>, sqlx::Error> {
+pub async fn list(
+    conn: &mut Conn,
+    status: &str,
+    limit: i64,
+) -> Result<Vec<MailSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
          WHERE m.status = $1 OR ($1 = 'pending' AND m.status = 'sending')
@@ -220,7 +225,7 @@ pub async fn list(db: &Db, status: &str, limit: i64) -> Result<Vec<MailSummary>,
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(status)
         .bind(limit)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(summary_from_row)
@@ -228,9 +233,9 @@ pub async fn list(db: &Db, status: &str, limit: i64) -> Result<Vec<MailSummary>,
 }
 
 /// Messages per status, for the outbox page's tabs.
-pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn counts(conn: &mut Conn) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query("SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status")
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
@@ -239,7 +244,7 @@ pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
 
 /// Puts a `failed` message back in the queue with fresh attempts. False if it was not failed
 /// (already retried, or sent meanwhile), so a double click sends nothing twice.
-pub async fn retry(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn retry(conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1,
             last_error = NULL
@@ -247,7 +252,7 @@ pub async fn retry(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     )
     .bind(timestamp(Utc::now()))
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

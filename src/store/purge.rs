@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, timestamp};
+use super::{Conn, timestamp};
 
 /// Purges every order that ended before `cutoff` and is not purged yet; returns how many.
 /// Contacts, IP addresses, client id, free text and the TT02 identity go from the order;
 /// comments go from its events (notes and messages may name people); its emails and private
 /// links are deleted.
-pub async fn personal_data(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+/// Run it in a transaction: the deletes and the update belong together.
+pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let now = timestamp(Utc::now());
     let cutoff = timestamp(cutoff);
-    let mut tx = db.begin_write().await?;
     let ended = "SELECT id FROM orders
                  WHERE closed_at IS NOT NULL AND closed_at < $1 AND purged_at IS NULL";
     for statement in [
@@ -22,7 +22,7 @@ pub async fn personal_data(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, sqlx::
     ] {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(&cutoff)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     let purged = sqlx::query(
@@ -34,11 +34,8 @@ pub async fn personal_data(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, sqlx::
     )
     .bind(&cutoff)
     .bind(&now)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
-    tx.commit().await?;
-    // Searchable by organisation name still, folded by the app as on insert.
-    super::orders::fill_search_text(db).await?;
     Ok(purged)
 }

@@ -3,9 +3,11 @@
 
 use sqlx::Row;
 
-use super::Db;
-use super::orders::{ORDER_COLUMNS, StoredOrder, from_row, normalise_reference};
-use crate::domain::{Environment, OrderStatus};
+use chrono::{DateTime, Utc};
+
+use super::orders::{ORDER_COLUMNS, Order, from_row, normalise_reference};
+use super::{Conn, parsed, time, timestamp};
+use crate::domain::{Environment, OrderStatus, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatusFilter {
@@ -68,6 +70,14 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Where the page after `updated_at`/`id` starts.
+    pub fn after(updated_at: DateTime<Utc>, id: &str) -> Cursor {
+        Cursor {
+            updated_at: timestamp(updated_at),
+            id: id.to_owned(),
+        }
+    }
+
     /// `updated_at` is fixed-width and has no `_`, so the pair splits unambiguously.
     pub fn encode(&self) -> String {
         format!("{}_{}", self.updated_at, self.id)
@@ -151,26 +161,26 @@ pub struct QueueRow {
     pub id: String,
     pub reference: String,
     pub status: OrderStatus,
-    pub environment: String,
-    pub scope: String,
+    pub environment: Environment,
+    pub scope: Scope,
     pub vendor_org_name: String,
     pub vendor_org_number: String,
     pub consumer_org_name: String,
     pub consumer_org_number: String,
     pub assigned_to: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Up to `limit` orders after `after`, and whether more follow.
 pub async fn page(
-    db: &Db,
+    conn: &mut Conn,
     filter: &QueueFilter,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<QueueRow>, bool), sqlx::Error> {
     // One more than asked tells whether a next page exists.
-    let rows = fetch(db, QUEUE_COLUMNS, filter, after, limit + 1).await?;
+    let rows = fetch(conn, QUEUE_COLUMNS, filter, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let rows = rows
         .iter()
@@ -182,12 +192,12 @@ pub async fn page(
 
 /// Full orders for the export, `limit` at a time after `after`.
 pub async fn export_batch(
-    db: &Db,
+    conn: &mut Conn,
     filter: &QueueFilter,
     after: Option<&Cursor>,
     limit: i64,
-) -> Result<Vec<StoredOrder>, sqlx::Error> {
-    fetch(db, ORDER_COLUMNS, filter, after, limit)
+) -> Result<Vec<Order>, sqlx::Error> {
+    fetch(conn, ORDER_COLUMNS, filter, after, limit)
         .await?
         .iter()
         .map(from_row)
@@ -196,7 +206,7 @@ pub async fn export_batch(
 
 /// `columns` of up to `limit` orders matching `filter`, in queue order, after `after`.
 async fn fetch(
-    db: &Db,
+    conn: &mut Conn,
     columns: &str,
     filter: &QueueFilter,
     after: Option<&Cursor>,
@@ -222,19 +232,19 @@ async fn fetch(
     for p in params {
         q = q.bind(p);
     }
-    q.fetch_all(db.pool()).await
+    q.fetch_all(conn).await
 }
 
 /// Orders per status over the whole table, from the counts kept by [`count_move`].
-pub async fn status_counts(db: &Db) -> Result<Vec<(OrderStatus, i64)>, sqlx::Error> {
+pub async fn status_counts(conn: &mut Conn) -> Result<Vec<(OrderStatus, i64)>, sqlx::Error> {
     let rows = sqlx::query("SELECT status, orders FROM order_status_counts")
-        .fetch_all(db.pool())
+        .fetch_all(conn)
         .await?;
     let mut counts: Vec<(OrderStatus, i64)> = OrderStatus::ALL.iter().map(|s| (*s, 0)).collect();
     for row in rows {
-        let status: String = row.try_get("status")?;
+        let status = parsed(&row, "status", OrderStatus::parse)?;
         let n: i64 = row.try_get("orders")?;
-        if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
+        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
             entry.1 = n;
         }
     }
@@ -244,14 +254,14 @@ pub async fn status_counts(db: &Db) -> Result<Vec<(OrderStatus, i64)>, sqlx::Err
 /// Keeps `order_status_counts` in step: called in the transaction that creates an order
 /// (`from` is `None`) or moves it.
 pub async fn count_move(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut Conn,
     from: Option<OrderStatus>,
     to: OrderStatus,
 ) -> Result<(), sqlx::Error> {
     if let Some(from) = from {
         sqlx::query("UPDATE order_status_counts SET orders = orders - 1 WHERE status = $1")
             .bind(from.as_str())
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     sqlx::query(
@@ -259,24 +269,24 @@ pub async fn count_move(
          ON CONFLICT (status) DO UPDATE SET orders = order_status_counts.orders + 1",
     )
     .bind(to.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Other orders between the same two organisations, newest first: a hint for the case handler
 /// that this pair has been here before.
-pub async fn same_pair(db: &Db, order: &StoredOrder) -> Result<Vec<QueueRow>, sqlx::Error> {
+pub async fn same_pair(conn: &mut Conn, order: &Order) -> Result<Vec<QueueRow>, sqlx::Error> {
     let query = format!(
         "SELECT {QUEUE_COLUMNS} FROM orders
          WHERE vendor_org_number = $1 AND consumer_org_number = $2 AND id <> $3
          ORDER BY created_at DESC LIMIT 20"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(query))
-        .bind(&order.vendor_org_number)
-        .bind(&order.consumer_org_number)
+        .bind(order.vendor_org_number.as_str())
+        .bind(order.consumer_org_number.as_str())
         .bind(&order.id)
-        .fetch_all(db.pool())
+        .fetch_all(conn)
         .await?;
     rows.iter().map(queue_row).collect()
 }
@@ -286,20 +296,19 @@ const QUEUE_COLUMNS: &str = "id, reference, status, environment, scope, vendor_o
     updated_at";
 
 fn queue_row(row: &sqlx::any::AnyRow) -> Result<QueueRow, sqlx::Error> {
-    let status: String = row.try_get("status")?;
     Ok(QueueRow {
         id: row.try_get("id")?,
         reference: row.try_get("reference")?,
-        status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Received),
-        environment: row.try_get("environment")?,
-        scope: row.try_get("scope")?,
+        status: parsed(row, "status", OrderStatus::parse)?,
+        environment: parsed(row, "environment", |raw| Environment::parse(raw).ok())?,
+        scope: parsed(row, "scope", |raw| Scope::from_stored(raw).ok())?,
         vendor_org_name: row.try_get("vendor_org_name")?,
         vendor_org_number: row.try_get("vendor_org_number")?,
         consumer_org_name: row.try_get("consumer_org_name")?,
         consumer_org_number: row.try_get("consumer_org_number")?,
         assigned_to: row.try_get("assigned_to")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
     })
 }
 

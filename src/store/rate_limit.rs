@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Db, parse_timestamp, sha256_hex, timestamp};
+use super::{Conn, parse_timestamp, sha256_hex, timestamp};
 
 /// Throttle keys: hashed so the table holds neither login names nor addresses.
 pub fn key(kind: &str, value: &str) -> String {
@@ -15,16 +15,15 @@ const CLEANUP_AFTER: chrono::Duration = chrono::Duration::days(1);
 
 /// Counts an attempt against each key (with how many attempts it may have per window) before
 /// the limited work is done, in one transaction, so simultaneous attempts are all counted.
-/// Returns, if any key is over its limit, the whole minutes (at least one) until the attempt
+/// Run it in a write transaction. Returns, if any key is over its limit, the whole minutes (at least one) until the attempt
 /// may be made again; such an attempt must not be carried out.
 pub async fn count(
-    db: &Db,
+    conn: &mut Conn,
     keys: &[(String, i64)],
     now: DateTime<Utc>,
     window: chrono::Duration,
 ) -> Result<Option<i64>, sqlx::Error> {
     let window_start = timestamp(now - window);
-    let mut tx = db.begin_write().await?;
     let mut retry_at: Option<DateTime<Utc>> = None;
     for (key, limit) in keys {
         // The increment happens in the database, so concurrent attempts cannot overwrite
@@ -41,7 +40,7 @@ pub async fn count(
         .bind(key)
         .bind(timestamp(now))
         .bind(&window_start)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
         let attempts: i64 = row.try_get("attempts")?;
         let started: String = row.try_get("window_start")?;
@@ -56,27 +55,25 @@ pub async fn count(
     // horizon is longer than any limit's window: one limit must not clear another's counts.
     sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
         .bind(timestamp(now - CLEANUP_AFTER))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(retry_at.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
 }
 
 /// A successful login clears the account's count and takes its own attempt off the
 /// address's, so colleagues who log in fine never use up their office's allowance.
 pub async fn forgive_login(
-    db: &Db,
+    conn: &mut Conn,
     account_key: &str,
     address_key: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM rate_limits WHERE key = $1")
         .bind(account_key)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE rate_limits SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
         .bind(address_key)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await
+    Ok(())
 }

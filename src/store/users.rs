@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Db, is_unique_violation, parse_timestamp, sha256_hex, timestamp};
+use super::{Conn, is_unique_violation, parsed, sha256_hex, time, timestamp};
 use crate::auth::Role;
 
 #[derive(Debug, Clone)]
@@ -34,22 +34,18 @@ pub enum UserError {
 }
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
-    let role: String = row.try_get("role")?;
     let disabled: Option<String> = row.try_get("disabled_at")?;
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "role".into(),
-            source: "unknown role".into(),
-        })?,
+        role: parsed(row, "role", Role::parse)?,
         disabled: disabled.is_some(),
     })
 }
 
 pub async fn create(
-    db: &Db,
+    conn: &mut Conn,
     email: &str,
     name: &str,
     role: Role,
@@ -67,7 +63,7 @@ pub async fn create(
     .bind(role.as_str())
     .bind(password_hash)
     .bind(timestamp(Utc::now()))
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await;
     match result {
         Ok(_) => Ok(User {
@@ -83,64 +79,76 @@ pub async fn create(
 }
 
 /// The account and its password hash, for login.
-pub async fn find_for_login(db: &Db, email: &str) -> Result<Option<(User, String)>, sqlx::Error> {
+pub async fn find_for_login(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<Option<(User, String)>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, email, name, role, disabled_at, password_hash FROM users WHERE email = $1",
     )
     .bind(email.trim().to_lowercase())
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
         .transpose()
 }
 
-pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<(), UserError> {
-    // A new password ends every session opened with the old one.
-    change_account(db, email, "password_hash = $1", password_hash.to_owned()).await
+/// A new password. The caller ends the account's sessions in the same transaction.
+pub async fn set_password(
+    conn: &mut Conn,
+    user_id: &str,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// Disables the account and ends its sessions; its name stays on the events it caused.
-pub async fn disable(db: &Db, email: &str) -> Result<(), UserError> {
-    let now = timestamp(Utc::now());
-    change_account(db, email, "disabled_at = COALESCE(disabled_at, $1)", now).await
+/// Disables the account (its name stays on the events it caused); the caller ends its sessions.
+pub async fn disable(conn: &mut Conn, user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
+        .bind(timestamp(Utc::now()))
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// Applies `assignment` (with `value` as `$1`) to the account and ends its sessions.
-async fn change_account(
-    db: &Db,
-    email: &str,
-    assignment: &'static str,
-    value: String,
-) -> Result<(), UserError> {
-    let mut tx = db.begin_write().await?;
-    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+/// The id of the account with this email address.
+pub async fn id_for_email(conn: &mut Conn, email: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(email.trim().to_lowercase())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let id = id.ok_or(UserError::NotFound)?;
-    let sql = format!("UPDATE users SET {assignment} WHERE id = $2");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(value)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+        .fetch_optional(conn)
+        .await
+}
+
+/// Ends every session of the account.
+pub async fn end_sessions(conn: &mut Conn, user_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
+        .bind(user_id)
+        .execute(conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// Every user's name by id, for showing who did what and who has an order.
-pub async fn names(db: &Db) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
-    Ok(all(db).await?.into_iter().map(|u| (u.id, u.name)).collect())
+pub async fn names(
+    conn: &mut Conn,
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    Ok(all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
 }
 
 /// Every account, by name.
-pub async fn all(db: &Db) -> Result<Vec<User>, sqlx::Error> {
+pub async fn all(conn: &mut Conn) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query("SELECT id, email, name, role, disabled_at FROM users ORDER BY name, email")
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(user_from_row)
@@ -159,7 +167,7 @@ pub struct Session {
 /// Starts a session for `user_id`; the returned token goes into the cookie and is stored
 /// only as a hash.
 pub async fn start_session(
-    db: &Db,
+    conn: &mut Conn,
     user_id: &str,
     token: &str,
     csrf_token: &str,
@@ -173,13 +181,13 @@ pub async fn start_session(
     .bind(user_id)
     .bind(csrf_token)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// The session for a cookie value, whatever its age; the caller applies the timeouts.
-pub async fn find_session(db: &Db, token: &str) -> Result<Option<Session>, sqlx::Error> {
+pub async fn find_session(conn: &mut Conn, token: &str) -> Result<Option<Session>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.name, u.role, u.disabled_at, s.csrf_token, s.created_at,
                 s.last_seen_at
@@ -187,51 +195,44 @@ pub async fn find_session(db: &Db, token: &str) -> Result<Option<Session>, sqlx:
          WHERE s.id_hash = $1",
     )
     .bind(sha256_hex(token))
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let time = |column: &str| -> Result<DateTime<Utc>, sqlx::Error> {
-        let text: String = row.try_get(column)?;
-        parse_timestamp(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: column.into(),
-            source: "not a timestamp".into(),
-        })
-    };
     Ok(Some(Session {
         user: user_from_row(&row)?,
         csrf_token: row.try_get("csrf_token")?,
-        created_at: time("created_at")?,
-        last_seen_at: time("last_seen_at")?,
+        created_at: time(&row, "created_at")?,
+        last_seen_at: time(&row, "last_seen_at")?,
     }))
 }
 
-pub async fn touch_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+pub async fn touch_session(conn: &mut Conn, token: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
         .bind(timestamp(Utc::now()))
         .bind(sha256_hex(token))
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
 /// Deletes sessions past either timeout, so abandoned ones do not pile up.
 pub async fn delete_expired_sessions(
-    db: &Db,
+    conn: &mut Conn,
     idle_cutoff: DateTime<Utc>,
     created_cutoff: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
         .bind(timestamp(idle_cutoff))
         .bind(timestamp(created_cutoff))
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-pub async fn end_session(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+pub async fn end_session(conn: &mut Conn, token: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(sha256_hex(token))
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -11,17 +11,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::error::AppError;
+use super::extract::read_body;
 use super::lang::Language;
-use super::public::read_body;
 use super::view::field_message;
-use super::{AppState, request_context};
+use super::{client_key, request_context};
+use crate::app::orders::SubmitError;
+use crate::app::{self, ACTOR_API, Context};
 use crate::domain::{FIELD_ORDER, FieldError, NewOrder, OrderInput};
 use crate::i18n::{Lang, Tr};
-use crate::store::orders::{ACTOR_API, CreateError};
 
 pub async fn create_order(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     lang: Language,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
@@ -37,7 +38,7 @@ pub async fn create_order(
     if !is_json {
         return Err(AppError::UnsupportedMediaType);
     }
-    let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
+    let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(err) => {
@@ -62,7 +63,7 @@ pub async fn create_order(
     let (input, language, mut errors) = read_fields(&object);
     let lang = language.unwrap_or(lang.0);
     let tr = Tr::new(lang);
-    let order = match NewOrder::parse(&input, &state.settings.scopes) {
+    let order = match NewOrder::parse(&input, &ctx.settings.scopes) {
         Ok(order) if errors.is_empty() => Some(order),
         Ok(_) => None,
         Err(order_errors) => {
@@ -77,20 +78,12 @@ pub async fn create_order(
         return Ok(validation_failed(tr, &errors));
     };
 
-    if let Some(minutes) = state.order_limit(&req).await? {
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header(("retry-after", (minutes * 60).to_string()))
-            .json(json!({
-                "error": "rate_limited",
-                "message": tr.fill("error.too_many_orders", &[("minutes", &minutes.to_string())]),
-                "request_id": request_context().id,
-            })));
-    }
-    match state.create_order(&order, lang, ACTOR_API).await {
+    let client = client_key(&req, &ctx);
+    match app::orders::submit(&ctx, &order, lang, ACTOR_API, &client).await {
         Ok(created) => {
             let receipt = format!(
                 "{}/orders/{}/receipt",
-                state.settings.base_url, created.reference
+                ctx.settings.base_url, created.reference
             );
             Ok(HttpResponse::Created()
                 .insert_header((LOCATION, receipt.clone()))
@@ -100,20 +93,26 @@ pub async fn create_order(
                     "receipt_url": receipt,
                 })))
         }
-        Err(CreateError::Duplicate) => Ok(HttpResponse::Conflict().json(json!({
+        Err(SubmitError::RateLimited { minutes }) => Ok(HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", (minutes * 60).to_string()))
+            .json(json!({
+                "error": "rate_limited",
+                "message": tr.fill("error.too_many_orders", &[("minutes", &minutes.to_string())]),
+                "request_id": request_context().id,
+            }))),
+        Err(SubmitError::Duplicate) => Ok(HttpResponse::Conflict().json(json!({
             "error": "duplicate_open_order",
             "message": tr.t("error.duplicate_open_order"),
             "request_id": request_context().id,
         }))),
-        Err(CreateError::Refused(refused)) => {
+        Err(SubmitError::Refused(refused)) => {
             let errors: BTreeMap<String, FieldError> = refused
                 .into_iter()
                 .map(|(field, error)| (field.to_owned(), error))
                 .collect();
             Ok(validation_failed(tr, &errors))
         }
-        Err(CreateError::Database(err)) => Err(err.into()),
-        Err(CreateError::Render(err)) => Err(err.into()),
+        Err(other) => Err(other.into()),
     }
 }
 

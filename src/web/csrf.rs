@@ -8,10 +8,28 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::extract::Form;
+use crate::app::Context;
+
 pub const COOKIE: &str = "rrh_csrf";
 pub const FIELD: &str = "csrf_token";
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The token to put in a form without a session, and the cookie to set if the browser has
+/// none yet.
+pub fn issue_for(req: &HttpRequest, ctx: &Context) -> (String, Option<Cookie<'static>>) {
+    issue(
+        req,
+        ctx.settings.session_key.expose(),
+        ctx.settings.secure_cookies(),
+    )
+}
+
+/// True when the submitted form carries this browser's token.
+pub fn form_ok(req: &HttpRequest, ctx: &Context, form: &Form) -> bool {
+    verify(req, ctx.settings.session_key.expose(), form.get(FIELD))
+}
 
 /// The token to put in a form, and the cookie to set if the browser has none yet.
 pub fn issue(req: &HttpRequest, key: &[u8], secure: bool) -> (String, Option<Cookie<'static>>) {

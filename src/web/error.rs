@@ -8,6 +8,11 @@ use serde_json::json;
 
 use super::request_context;
 use super::view::Page;
+use crate::app::Failure;
+use crate::app::accounts::LoginError;
+use crate::app::contacts::{ResendError, StepError};
+use crate::app::orders::SubmitError;
+use crate::app::workflow::{CaseError, MoveError};
 use crate::i18n::Tr;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +27,11 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The order is not where the request expected it (moved on, or a step it cannot take).
+    #[error("conflict")]
+    Conflict,
+    #[error("too many requests")]
+    TooManyRequests,
     /// Not allowed: a missing or wrong CSRF token, or a role that may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -49,6 +59,8 @@ impl AppError {
             AppError::NotFoundBecause(key) => ("not_found", key),
             AppError::BadRequest(key) => ("bad_request", key),
             AppError::MethodNotAllowed => ("method_not_allowed", "error_page.method_not_allowed"),
+            AppError::Conflict => ("conflict", "error_page.conflict"),
+            AppError::TooManyRequests => ("rate_limited", "error_page.too_many_requests"),
             AppError::Forbidden(key) => ("forbidden", key),
             AppError::LoginRequired(_) => ("login_required", "error_page.login_required"),
             AppError::PayloadTooLarge => ("payload_too_large", "error_page.too_large"),
@@ -78,6 +90,8 @@ impl ResponseError for AppError {
             AppError::NotFound | AppError::NotFoundBecause(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict => StatusCode::CONFLICT,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::LoginRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -150,4 +164,77 @@ pub fn with_cookie(
             .map_err(|e| AppError::Internal(e.into()))?;
     }
     Ok(response)
+}
+
+impl From<Failure> for AppError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Database(err) => AppError::Database(err),
+            Failure::Internal(err) => AppError::Internal(err),
+        }
+    }
+}
+
+/// The workflow's refusals, where a handler has no page of its own to show them on.
+impl From<MoveError> for AppError {
+    fn from(err: MoveError) -> Self {
+        match err {
+            MoveError::NotFound => AppError::NotFound,
+            MoveError::Conflict(_) | MoveError::Illegal(..) => AppError::Conflict,
+            MoveError::Invalid(..) => AppError::BadRequest("error_page.invalid"),
+            MoveError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<CaseError> for AppError {
+    fn from(err: CaseError) -> Self {
+        match err {
+            CaseError::NotFound => AppError::NotFound,
+            CaseError::Invalid(..) => AppError::BadRequest("error_page.invalid"),
+            CaseError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<StepError> for AppError {
+    fn from(err: StepError) -> Self {
+        match err {
+            StepError::NotYourStep => AppError::Forbidden("track.not_your_step"),
+            StepError::NotPossibleNow(_) | StepError::Conflict(_) => AppError::Conflict,
+            StepError::Invalid(..) => AppError::BadRequest("error_page.invalid"),
+            StepError::Gone => AppError::NotFound,
+            StepError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<SubmitError> for AppError {
+    fn from(err: SubmitError) -> Self {
+        match err {
+            SubmitError::RateLimited { .. } => AppError::TooManyRequests,
+            SubmitError::Duplicate => AppError::Conflict,
+            SubmitError::Refused(_) => AppError::BadRequest("error_page.invalid"),
+            SubmitError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<LoginError> for AppError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Throttled { .. } => AppError::TooManyRequests,
+            LoginError::Refused => AppError::Forbidden("admin.login.failed"),
+            LoginError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<ResendError> for AppError {
+    fn from(err: ResendError) -> Self {
+        match err {
+            ResendError::Throttled { .. } => AppError::TooManyRequests,
+            ResendError::Failed(failure) => failure.into(),
+        }
+    }
 }

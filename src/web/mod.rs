@@ -1,107 +1,26 @@
 //! HTTP: routes per area, the extractors they share, and the one place errors become responses.
+//! A handler parses the request, calls one use case in [`crate::app`], and maps the result to
+//! a response; nothing here reaches the database.
 
 pub mod admin;
 pub mod api;
 pub mod csrf;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod lang;
 pub mod public;
 pub mod track;
 pub mod view;
 
-use std::sync::Arc;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
-use tokio::sync::Notify;
 use tracing::Instrument;
 
-use crate::config::Settings;
-use crate::mail::{self, render::OrderFacts};
-use crate::store::Db;
-
-/// What every handler may need; cloned per worker thread by actix.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    /// Wakes the mail worker as soon as a transaction has queued mail.
-    pub mail_waker: Arc<Notify>,
-    /// Maskinporten's signing keys, shared by all workers so a fetch serves them all.
-    pub jwks: Arc<crate::maskinporten::jwks::JwksCache>,
-    pub registry: Arc<crate::registry::RegistryClient>,
-}
-
-impl AppState {
-    /// Domain used in Message-IDs: the public host name, so IDs are unique to this service.
-    pub fn message_id_domain(&self) -> &str {
-        &self.settings.mail.message_id_domain
-    }
-}
-
-impl AppState {
-    /// Looks both organisations up in Enhetsregisteret, then stores a valid order with its
-    /// first event and its emails, and wakes the mail worker.
-    pub async fn create_order(
-        &self,
-        order: &crate::domain::NewOrder,
-        lang: crate::i18n::Lang,
-        actor: &str,
-    ) -> Result<crate::store::orders::Created, crate::store::orders::CreateError> {
-        use crate::domain::{FieldError, codes};
-        use crate::registry::{Lookup, PartyCheck, RegistryCheck};
-        let environment = order.environment();
-        let (vendor, consumer) = tokio::join!(
-            self.registry
-                .lookup(order.vendor().org_number().as_str(), environment),
-            self.registry
-                .lookup(order.consumer().org_number().as_str(), environment),
-        );
-        let mut refused = Vec::new();
-        for (field, lookup) in [
-            ("vendor_org_number", &vendor),
-            ("consumer_org_number", &consumer),
-        ] {
-            match lookup {
-                Lookup::NotFound => refused.push((field, FieldError::new(codes::ORG_NOT_FOUND))),
-                Lookup::Removed => refused.push((field, FieldError::new(codes::ORG_REMOVED))),
-                _ => {}
-            }
-        }
-        if !refused.is_empty() {
-            return Err(crate::store::orders::CreateError::Refused(refused));
-        }
-        let check = RegistryCheck {
-            vendor: PartyCheck::new(vendor, order.vendor().org_name().as_str()),
-            consumer: PartyCheck::new(consumer, order.consumer().org_name().as_str()),
-        };
-        let check = serde_json::to_string(&check).ok();
-
-        let settings = &self.settings;
-        let created = crate::store::orders::create(
-            &self.db,
-            order,
-            check.as_deref(),
-            lang,
-            actor,
-            self.message_id_domain(),
-            |reference, tokens| {
-                let facts = OrderFacts::from_new(order, reference, settings, chrono::Utc::now());
-                Ok(mail::render::new_order_mails(
-                    &facts, lang, settings, tokens,
-                )?)
-            },
-        )
-        .await?;
-        tracing::info!(reference = %created.reference, "order received");
-        self.mail_waker.notify_one();
-        Ok(created)
-    }
-}
+use crate::app::Context;
 
 /// The client's address: the connecting peer, or, when that peer is a trusted reverse proxy,
 /// the nearest address in `X-Forwarded-For` that is not itself a trusted proxy. Only trusted
@@ -129,81 +48,18 @@ pub fn client_address(
         .or(Some(peer))
 }
 
-impl AppState {
-    /// The request's client address as text, for rate-limit keys (see [`client_address`]).
-    pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
-        client_address(req, &self.settings.trusted_proxies)
-            .map(|ip| ip.to_string())
-            .unwrap_or_default()
-    }
+/// The request's client address as text, for rate-limit keys (see [`client_address`]).
+pub fn client_key(req: &actix_web::HttpRequest, ctx: &Context) -> String {
+    client_address(req, &ctx.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
 
-    /// The signed CSRF token for a form without a session, and the cookie to set if the
-    /// browser has none yet.
-    pub fn issue_csrf(
-        &self,
-        req: &actix_web::HttpRequest,
-    ) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
-        csrf::issue(
-            req,
-            &self.settings.session_key,
-            self.settings.secure_cookies(),
-        )
-    }
-
-    /// True when the submitted form carries this browser's CSRF token.
-    pub fn csrf_ok(
-        &self,
-        req: &actix_web::HttpRequest,
-        values: &std::collections::HashMap<String, String>,
-    ) -> bool {
-        let submitted = values.get(csrf::FIELD).map(String::as_str).unwrap_or("");
-        csrf::verify(req, &self.settings.session_key, submitted)
-    }
-
-    /// Counts an order submission from the request's client address; when the address is
-    /// over its hourly limit, the number of minutes until it may send again.
-    pub async fn order_limit(
-        &self,
-        req: &actix_web::HttpRequest,
-    ) -> Result<Option<i64>, error::AppError> {
-        let limits = [(
-            crate::store::rate_limit::key("orders-address", &self.client_address(req)),
-            self.settings.orders_per_hour,
-        )];
-        let now = chrono::Utc::now();
-        Ok(
-            crate::store::rate_limit::count(&self.db, &limits, now, chrono::Duration::hours(1))
-                .await?,
-        )
-    }
-
-    /// Moves an order (see `store::workflow::apply`) with the emails that tell both contacts,
-    /// and wakes the mail worker when it worked. `change.comment` goes into the emails.
-    pub async fn change_status(
-        &self,
-        reference: &str,
-        change: &crate::store::workflow::Change<'_>,
-    ) -> Result<crate::store::orders::StoredOrder, crate::store::workflow::WorkflowError> {
-        let settings = &self.settings;
-        let updated = crate::store::workflow::apply(
-            &self.db,
-            reference,
-            change,
-            self.message_id_domain(),
-            |order, to| {
-                Ok(mail::render::status_change_mails(
-                    order,
-                    to,
-                    change.comment,
-                    settings,
-                )?)
-            },
-        )
-        .await?;
-        tracing::info!(reference = %updated.reference, to = %updated.status, actor = change.actor.split(':').next().unwrap_or(""), "status changed");
-        self.mail_waker.notify_one();
-        Ok(updated)
-    }
+/// A `303 See Other` to `location`: the answer to a POST that worked.
+pub fn see_other(location: impl Into<String>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.into()))
+        .finish()
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -278,8 +134,8 @@ pub async fn request_middleware(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let chosen_lang = lang::chosen_in_query(req.query_string());
     let secure = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.settings.secure_cookies());
+        .app_data::<web::Data<Context>>()
+        .is_some_and(|ctx| ctx.settings.secure_cookies());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
     let started = std::time::Instant::now();
 

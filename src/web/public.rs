@@ -1,20 +1,18 @@
 //! The public pages: what the service is, the order form, and the receipt.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 
-use super::AppState;
 use super::error::{AppError, html, with_cookie};
+use super::extract::{Form, Visit, read_body};
 use super::lang::Language;
-use super::view::{FormView, Page, RadioOption, field_message};
+use super::view::{FormView, Page, RadioOption};
+use super::{client_key, csrf, see_other};
+use crate::app::orders::SubmitError;
+use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
 use crate::domain::{Environment, FIELD_ORDER, NewOrder, OrderInput, ip};
 use crate::i18n::{Lang, Tr};
-use crate::store::orders::{self, ACTOR_VENDOR_CONTACT, CreateError};
 
 #[derive(Template)]
 #[template(path = "public/landing.html")]
@@ -42,7 +40,7 @@ struct OrderFormPage {
     scopes: Vec<RadioOption>,
 }
 
-fn form_page(state: &AppState, tr: Tr, form: FormView, csrf_token: String) -> OrderFormPage {
+fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> OrderFormPage {
     let mut page = Page::new(tr, tr.t("form.title"), Some("/orders/new"));
     page.has_errors = form.has_errors();
     let environments = Environment::ALL
@@ -55,7 +53,7 @@ fn form_page(state: &AppState, tr: Tr, form: FormView, csrf_token: String) -> Or
                 .to_owned(),
         })
         .collect();
-    let scopes = state
+    let scopes = ctx
         .settings
         .scopes
         .entries()
@@ -75,53 +73,20 @@ fn form_page(state: &AppState, tr: Tr, form: FormView, csrf_token: String) -> Or
     }
 }
 
-pub async fn new_order_form(
-    req: HttpRequest,
-    lang: Language,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = state.issue_csrf(&req);
+pub async fn new_order_form(visit: Visit) -> Result<HttpResponse, AppError> {
+    let (lang, ctx) = (visit.lang, &visit.ctx);
+    let (token, cookie) = csrf::issue_for(&visit.req, ctx);
     let mut form = FormView::default();
     // With a single configured scope there is nothing to choose.
-    if let [only] = state.settings.scopes.entries() {
+    if let [only] = ctx.settings.scopes.entries() {
         form.set("scope", only.name.clone());
     }
-    let page = form_page(&state, lang.tr(), form, token);
+    let page = form_page(ctx, lang.tr(), form, token);
     with_cookie(html(StatusCode::OK, &page)?, cookie)
 }
 
-/// Reads a request body of at most `limit` bytes; more is refused before it is buffered.
-pub async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, AppError> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest("error_page.bad_body"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::PayloadTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-/// The form as submitted: the last value of each field (a browser sends each once).
-pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn order_input(values: &HashMap<String, String>) -> OrderInput {
-    let get = |name: &str| values.get(name).cloned().unwrap_or_default();
+fn order_input(form: &Form) -> OrderInput {
+    let get = |name: &str| form.get(name).to_owned();
     OrderInput {
         environment: get("environment"),
         scope: get("scope"),
@@ -144,7 +109,7 @@ fn order_input(values: &HashMap<String, String>) -> OrderInput {
 
 pub async fn submit_order(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let is_form = req
@@ -155,116 +120,65 @@ pub async fn submit_order(
     if !is_form {
         return Err(AppError::UnsupportedMediaType);
     }
-    let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
-    let values = parse_form(&body);
+    let values = Form::parse(&read_body(&req, payload, ctx.settings.max_body_bytes).await?);
     // The page's language travels with the form, so the answer and emails match what was read.
-    let lang = values
-        .get("language")
-        .and_then(|l| Lang::parse(l))
-        .unwrap_or_else(|| Language::resolve(&req));
+    let lang = Lang::parse(values.get("language")).unwrap_or_else(|| Language::resolve(&req));
     let tr = Tr::new(lang);
-
-    let mut form = FormView::new(
-        FIELD_ORDER
-            .iter()
-            .map(|name| {
-                (
-                    name.to_string(),
-                    values.get(*name).cloned().unwrap_or_default(),
-                )
-            })
-            .collect(),
-    );
-    let (token, cookie) = state.issue_csrf(&req);
-    if !state.csrf_ok(&req, &values) {
+    let mut form = FormView::typed(values.values(), FIELD_ORDER);
+    let (token, cookie) = csrf::issue_for(&req, &ctx);
+    let answer = |form, status| rerender(&ctx, tr, form, token.clone(), cookie.clone(), status);
+    if !csrf::form_ok(&req, &ctx, &values) {
         // Nothing is stored; the person gets their form back to submit again.
         form.add_error("environment", tr.t("error.form_expired").to_owned());
-        return rerender(&state, tr, form, token, cookie, StatusCode::FORBIDDEN);
+        return answer(form, StatusCode::FORBIDDEN);
     }
-
-    let input = order_input(&values);
-    let order = match NewOrder::parse(&input, &state.settings.scopes) {
+    let order = match NewOrder::parse(&order_input(&values), &ctx.settings.scopes) {
         Ok(order) => order,
         Err(errors) => {
-            for (field, error) in &errors.0 {
-                form.add_error(field, field_message(tr, field, error));
-            }
-            return rerender(
-                &state,
-                tr,
-                form,
-                token,
-                cookie,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            form.add_field_errors(tr, &errors.0);
+            return answer(form, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-
-    if let Some(minutes) = state.order_limit(&req).await? {
-        form.add_error(
-            "environment",
-            tr.fill(
-                "error.too_many_orders",
-                &[("minutes", &minutes.to_string())],
-            ),
-        );
-        return rerender(
-            &state,
-            tr,
-            form,
-            token,
-            cookie,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    match state.create_order(&order, lang, ACTOR_VENDOR_CONTACT).await {
-        Ok(created) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                LOCATION,
-                format!("/orders/{}/receipt?lang={}", created.reference, lang.code()),
-            ))
-            .finish()),
-        Err(CreateError::Duplicate) => {
-            form.add_error(
-                "vendor_org_number",
-                tr.t("error.duplicate_open_order").to_owned(),
-            );
-            rerender(&state, tr, form, token, cookie, StatusCode::CONFLICT)
+    let client = client_key(&req, &ctx);
+    match app::orders::submit(&ctx, &order, lang, ACTOR_VENDOR_CONTACT, &client).await {
+        Ok(created) => Ok(see_other(format!(
+            "/orders/{}/receipt?lang={}",
+            created.reference,
+            lang.code()
+        ))),
+        Err(SubmitError::RateLimited { minutes }) => {
+            let minutes = minutes.to_string();
+            let message = tr.fill("error.too_many_orders", &[("minutes", &minutes)]);
+            form.add_error("environment", message);
+            answer(form, StatusCode::TOO_MANY_REQUESTS)
         }
-        Err(CreateError::Refused(refused)) => {
-            for (field, error) in &refused {
-                form.add_error(field, field_message(tr, field, error));
-            }
-            rerender(
-                &state,
-                tr,
-                form,
-                token,
-                cookie,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+        Err(SubmitError::Duplicate) => {
+            let message = tr.t("error.duplicate_open_order").to_owned();
+            form.add_error("vendor_org_number", message);
+            answer(form, StatusCode::CONFLICT)
         }
-        Err(CreateError::Database(err)) => Err(err.into()),
-        Err(CreateError::Render(err)) => Err(err.into()),
+        Err(SubmitError::Refused(refused)) => {
+            form.add_field_errors(tr, &refused);
+            answer(form, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
 fn rerender(
-    state: &AppState,
+    ctx: &Context,
     tr: Tr,
     form: FormView,
     token: String,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    with_cookie(html(status, &form_page(state, tr, form, token))?, cookie)
+    with_cookie(html(status, &form_page(ctx, tr, form, token))?, cookie)
 }
 
 /// Someone reloading `/orders` after a failed submission lands on the form.
 pub async fn orders_index() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/orders/new"))
-        .finish()
+    see_other("/orders/new")
 }
 
 #[derive(Template)]
@@ -284,10 +198,9 @@ struct ReceiptPage {
 pub async fn receipt(
     path: web::Path<String>,
     lang: Language,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
 ) -> Result<HttpResponse, AppError> {
-    let reference = orders::normalise_reference(&path).ok_or(AppError::NotFound)?;
-    let order = orders::find_by_reference(&state.db, &reference)
+    let order = app::orders::by_reference(&ctx, &path)
         .await?
         .ok_or(AppError::NotFound)?;
     let tr = lang.tr();
@@ -295,13 +208,13 @@ pub async fn receipt(
         page: Page::new(
             tr,
             tr.t("receipt.title"),
-            Some(&format!("/orders/{reference}/receipt")),
+            Some(&format!("/orders/{}/receipt", order.reference)),
         ),
-        environment_key: format!("environment.{}", order.environment),
+        environment_key: format!("environment.{}", order.environment.as_str()),
         status_key: format!("status.{}", order.status.as_str()),
-        is_test: order.environment == "test",
+        is_test: order.environment == Environment::Test,
         reference: order.reference,
-        scope: order.scope,
+        scope: order.scope.to_string(),
         vendor_org_name: order.vendor_org_name,
         consumer_org_name: order.consumer_org_name,
     };
@@ -311,6 +224,17 @@ pub async fn receipt(
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+/// The Maskinporten errors the help page explains (`help.error.<code>.*` in the catalog).
+pub const HELP_CODES: [&str; 7] = [
+    "mp251",
+    "mp250",
+    "combination",
+    "mp200",
+    "mp110",
+    "mp130",
+    "mp012",
+];
 
 #[derive(Template)]
 #[template(path = "public/help.html")]
@@ -326,15 +250,7 @@ pub async fn help(lang: Language) -> Result<HttpResponse, AppError> {
         StatusCode::OK,
         &HelpPage {
             page: Page::new(tr, tr.t("help.title"), Some("/help")),
-            error_codes: [
-                "mp251",
-                "mp250",
-                "combination",
-                "mp200",
-                "mp110",
-                "mp130",
-                "mp012",
-            ],
+            error_codes: HELP_CODES,
         },
     )
 }

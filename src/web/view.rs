@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::domain::FieldError;
+use chrono::{DateTime, Utc};
+
+use crate::app::Order;
+use crate::domain::{Environment, FieldError};
 use crate::i18n::{Lang, Tr};
 
 /// What `_layout.html` needs on every page.
@@ -105,6 +108,22 @@ impl FormView {
         !self.errors.is_empty()
     }
 
+    /// A form with the named fields as the person typed them, for showing it again.
+    pub fn typed(values: &HashMap<String, String>, names: &[&str]) -> Self {
+        let mut form = Self::default();
+        for name in names {
+            form.set(name, values.get(*name).cloned().unwrap_or_default());
+        }
+        form
+    }
+
+    /// Every field error next to its field, in the page's language.
+    pub fn add_field_errors(&mut self, tr: Tr, errors: &[(&'static str, FieldError)]) {
+        for (field, error) in errors {
+            self.add_error(field, field_message(tr, field, error));
+        }
+    }
+
     pub fn add_error(&mut self, field: &str, message: String) {
         self.errors.push(ErrorItem {
             field: field.to_owned(),
@@ -150,11 +169,75 @@ pub struct RadioOption {
     pub hint: String,
 }
 
-/// A stored timestamp as people read it: `25.11.2026 14:03 UTC`.
-pub fn display_time(stored: &str) -> String {
-    crate::store::parse_timestamp(stored)
-        .map(|t| t.format("%d.%m.%Y %H:%M UTC").to_string())
-        .unwrap_or_else(|| stored.to_owned())
+/// A time as people read it: `25.11.2026 14:03 UTC`.
+pub fn display_time(at: DateTime<Utc>) -> String {
+    at.format("%d.%m.%Y %H:%M UTC").to_string()
+}
+
+/// A time for `<time datetime>`: RFC 3339 in UTC, to the microsecond.
+pub fn iso_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// An order as its pages show it: every value in display form, nothing to parse or look up
+/// in a template.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub reference: String,
+    /// The status's code, for `data-status`.
+    pub status: &'static str,
+    pub version: i64,
+    pub scope: String,
+    /// The code of the language the contacts are mailed in.
+    pub language: &'static str,
+    pub tt02_identity: Option<String>,
+    pub vendor_org_number: String,
+    pub vendor_org_name: String,
+    pub vendor_contact_name: Option<String>,
+    pub vendor_contact_email: String,
+    pub vendor_contact_phone: String,
+    pub consumer_org_number: String,
+    pub consumer_org_name: String,
+    pub consumer_contact_name: Option<String>,
+    pub consumer_contact_email: String,
+    pub consumer_contact_phone: String,
+    pub maskinporten_client_id: Option<String>,
+    pub ip_addresses: Vec<String>,
+    /// The vendor confirmed it knows production data goes into a test environment.
+    pub acknowledged: bool,
+    pub message: Option<String>,
+}
+
+impl OrderView {
+    pub fn new(order: &Order) -> Self {
+        Self {
+            reference: order.reference.clone(),
+            status: order.status.as_str(),
+            version: order.version,
+            scope: order.scope.to_string(),
+            language: order.language.code(),
+            tt02_identity: order.tt02_identity.clone(),
+            vendor_org_number: order.vendor_org_number.to_string(),
+            vendor_org_name: order.vendor_org_name.clone(),
+            vendor_contact_name: order.vendor_contact_name.clone(),
+            vendor_contact_email: order.vendor_contact_email.clone(),
+            vendor_contact_phone: order.vendor_contact_phone.clone(),
+            consumer_org_number: order.consumer_org_number.to_string(),
+            consumer_org_name: order.consumer_org_name.clone(),
+            consumer_contact_name: order.consumer_contact_name.clone(),
+            consumer_contact_email: order.consumer_contact_email.clone(),
+            consumer_contact_phone: order.consumer_contact_phone.clone(),
+            maskinporten_client_id: order.maskinporten_client_id.clone(),
+            ip_addresses: order.ip_addresses.clone(),
+            acknowledged: order.test_data_acknowledged_at.is_some(),
+            message: order.message.clone(),
+        }
+    }
+}
+
+/// An environment's name in the page's language.
+pub fn environment_label(tr: Tr, environment: Environment) -> &'static str {
+    tr.t(&format!("environment.{}", environment.as_str()))
 }
 
 /// A status's name in the page's language.

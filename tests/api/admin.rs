@@ -178,7 +178,7 @@ on_both_databases! {
 
     async fn a_disabled_account_cannot_log_in_and_loses_its_session(app) {
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
-        rrh_tt02::store::users::disable(&app.db, "kari@brreg.no").await.unwrap();
+        rrh_tt02::app::accounts::disable(&app.context, "kari@brreg.no").await.unwrap();
         assert_eq!(browser.get("/admin/orders").await.status(), 303);
         assert_eq!(browser.login("kari@brreg.no", PASSWORD).await.status(), 401);
     }

@@ -159,6 +159,8 @@ pub struct TestApp {
     pub register: RegisterServer,
     pub client: reqwest::Client,
     pub db: Db,
+    /// The app's use cases, for what a test does the way the command line does it.
+    pub context: rrh_tt02::app::Context,
     pub smtp: SmtpSink,
     pub mail_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -341,6 +343,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     let app = Application::build(settings).await.expect("the app starts");
     let port = app.port();
     let db = app.db().clone();
+    let context = app.context().clone();
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::builder()
@@ -353,6 +356,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         address: format!("http://127.0.0.1:{port}"),
         client,
         db,
+        context,
         smtp,
         mail_dir,
         _dir: dir,
@@ -492,11 +496,8 @@ impl TestApp {
 
     /// Creates an account the way `user add` does, and returns its email address.
     pub async fn add_user(&self, email: &str, name: &str, role: &str) -> String {
-        let hash = rrh_tt02::auth::hash_password(PASSWORD.to_owned())
-            .await
-            .unwrap();
         let role = rrh_tt02::auth::Role::parse(role).unwrap();
-        rrh_tt02::store::users::create(&self.db, email, name, role, &hash)
+        rrh_tt02::app::accounts::add(&self.context, email, name, role, PASSWORD.to_owned())
             .await
             .unwrap();
         email.to_owned()

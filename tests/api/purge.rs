@@ -16,7 +16,7 @@ on_both_databases! {
         let open = app.order(&other).await;
         app.mail_settled().await;
 
-        let purged = rrh_tt02::store::purge::personal_data(&app.db, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap();
+        let purged = rrh_tt02::app::purge::personal_data(&app.context, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap();
         assert_eq!(purged, 1, "only the ended order");
         for column in ["vendor_contact_email", "vendor_contact_phone", "consumer_contact_email", "consumer_contact_phone"] {
             assert_eq!(app.order_column(&ended, column).await.as_deref(), Some(""), "{column}");
@@ -35,6 +35,6 @@ on_both_databases! {
         let (_, queue) = browser.get_html("/admin/orders?status=all&q=leverand%C3%B8r+systemer").await;
         assert_eq!(select(&queue, "table.queue a.reference").len(), 2);
         // Running it again changes nothing.
-        assert_eq!(rrh_tt02::store::purge::personal_data(&app.db, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap(), 0);
+        assert_eq!(rrh_tt02::app::purge::personal_data(&app.context, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap(), 0);
     }
 }

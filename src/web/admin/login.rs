@@ -7,15 +7,14 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::Utc;
 
-use super::session::{self, CaseHandler};
-use super::{read_form, see_other};
-use crate::store::{rate_limit, users};
+use super::session;
+use crate::app::Context;
+use crate::app::accounts::{self, LoginError};
 use crate::web::error::{AppError, html, with_cookie};
-use crate::web::lang::Language;
+use crate::web::extract::{Form, StaffForm, Visit};
 use crate::web::view::{FormView, Page};
-use crate::web::{AppState, csrf};
+use crate::web::{client_key, csrf, see_other};
 
 #[derive(Template)]
 #[template(path = "admin/login.html")]
@@ -29,25 +28,23 @@ struct LoginPage {
 
 /// Only local workspace paths are followed after login, never another site, and only plain
 /// printable ASCII (a percent-encoded path is), so the value is always a valid header.
-fn safe_next(next: Option<&String>) -> String {
+fn safe_next(next: Option<&str>) -> String {
     next.filter(|n| {
         n.starts_with("/admin/") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
     })
-    .cloned()
+    .map(str::to_owned)
     .unwrap_or_else(|| "/admin/orders".into())
 }
 
 fn render(
-    req: &HttpRequest,
-    state: &AppState,
-    lang: Language,
+    visit: &Visit,
     form: FormView,
     next: String,
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
-    let (token, cookie) = state.issue_csrf(req);
+    let tr = visit.tr();
+    let (token, cookie) = csrf::issue_for(&visit.req, &visit.ctx);
     let mut page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login"));
     page.has_errors = form.has_errors();
     with_cookie(
@@ -66,42 +63,29 @@ fn render(
 }
 
 pub async fn form(
-    req: HttpRequest,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let notice = query
         .contains_key("logged_out")
         .then_some("admin.login.logged_out");
-    render(
-        &req,
-        &state,
-        lang,
-        FormView::default(),
-        safe_next(query.get("next")),
-        notice,
-        StatusCode::OK,
-    )
+    let next = safe_next(query.get("next").map(String::as_str));
+    let form = FormView::default();
+    render(&visit, form, next, notice, StatusCode::OK)
 }
 
-pub async fn submit(
-    req: HttpRequest,
-    lang: Language,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    let tr = lang.tr();
-    let email = values.get("email").cloned().unwrap_or_default();
-    let password = values.get("password").cloned().unwrap_or_default();
-    let next = safe_next(values.get("next"));
+pub async fn submit(visit: Visit, values: Form) -> Result<HttpResponse, AppError> {
+    let (tr, req, ctx) = (visit.tr(), &visit.req, &visit.ctx);
+    let email = values.get("email");
+    let password = values.get("password");
+    let next = safe_next(Some(values.get("next")));
     let mut form = FormView::default();
     form.set("email", email.trim());
+    let answer = |form, status| render(&visit, form, next.clone(), None, status);
 
-    if !state.csrf_ok(&req, &values) {
+    if !csrf::form_ok(req, ctx, &values) {
         form.add_error("email", tr.t("error.form_expired").to_owned());
-        return render(&req, &state, lang, form, next, None, StatusCode::FORBIDDEN);
+        return answer(form, StatusCode::FORBIDDEN);
     }
     if email.trim().is_empty() || password.is_empty() {
         if email.trim().is_empty() {
@@ -110,105 +94,50 @@ pub async fn submit(
         if password.is_empty() {
             form.add_error("password", tr.t("admin.login.password_required").to_owned());
         }
-        return render(
-            &req,
-            &state,
-            lang,
-            form,
-            next,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return answer(form, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
-    let address = state.client_address(&req);
-    let account_key = rate_limit::key("account", &email);
-    let address_key = rate_limit::key("address", &address);
-    let now = Utc::now();
-    let window = chrono::Duration::from_std(crate::auth::ATTEMPT_WINDOW).unwrap_or_default();
-    let limits = [
-        (account_key.clone(), crate::auth::ATTEMPTS_PER_ACCOUNT),
-        (address_key.clone(), crate::auth::ATTEMPTS_PER_ADDRESS),
-    ];
-    if let Some(minutes) = rate_limit::count(&state.db, &limits, now, window).await? {
-        form.add_error(
-            "email",
-            tr.fill(
-                "admin.login.throttled",
-                &[("minutes", &minutes.to_string())],
-            ),
-        );
-        return render(
-            &req,
-            &state,
-            lang,
-            form,
-            next,
-            None,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-
-    let found = users::find_for_login(&state.db, &email).await?;
-    let hash = found
-        .as_ref()
-        .filter(|(user, _)| !user.disabled)
-        .map(|(_, hash)| hash.clone());
-    let verified = crate::auth::verify_password(password, hash).await;
-    let user = match found {
-        Some((user, _)) if verified => user,
-        _ => {
-            tracing::info!("login failed");
-            form.add_error("email", tr.t("admin.login.failed").to_owned());
-            return render(
-                &req,
-                &state,
-                lang,
-                form,
-                next,
-                None,
-                StatusCode::UNAUTHORIZED,
-            );
+    let client = client_key(req, ctx);
+    let previous = req.cookie(session::COOKIE).map(|c| c.value().to_owned());
+    let login = accounts::log_in(
+        ctx,
+        email,
+        password.to_owned(),
+        &client,
+        previous.as_deref(),
+    );
+    match login.await {
+        Ok(session) => with_cookie(
+            see_other(next.clone()),
+            Some(session::cookie(
+                session.token,
+                ctx.settings.secure_cookies(),
+            )),
+        ),
+        Err(LoginError::Throttled { minutes }) => {
+            let minutes = minutes.to_string();
+            let message = tr.fill("admin.login.throttled", &[("minutes", &minutes)]);
+            form.add_error("email", message);
+            answer(form, StatusCode::TOO_MANY_REQUESTS)
         }
-    };
-
-    rate_limit::forgive_login(&state.db, &account_key, &address_key).await?;
-    // A new session id at every login: a session id planted before login is worth nothing.
-    if let Some(old) = req.cookie(session::COOKIE) {
-        users::end_session(&state.db, old.value()).await?;
+        Err(LoginError::Refused) => {
+            form.add_error("email", tr.t("admin.login.failed").to_owned());
+            answer(form, StatusCode::UNAUTHORIZED)
+        }
+        Err(other) => Err(other.into()),
     }
-    let workspace = &state.settings.workspace;
-    users::delete_expired_sessions(
-        &state.db,
-        now - chrono::Duration::from_std(workspace.session_idle).unwrap_or_default(),
-        now - chrono::Duration::from_std(workspace.session_max).unwrap_or_default(),
-    )
-    .await?;
-    let session_token = csrf::random_hex();
-    users::start_session(&state.db, &user.id, &session_token, &csrf::random_hex()).await?;
-    tracing::info!(user = %user.id, "logged in");
-    with_cookie(
-        see_other(next),
-        Some(session::cookie(
-            session_token,
-            state.settings.secure_cookies(),
-        )),
-    )
 }
 
 pub async fn logout(
     req: HttpRequest,
-    user: CaseHandler,
-    state: web::Data<AppState>,
-    payload: web::Payload,
+    ctx: web::Data<Context>,
+    _posted: StaffForm,
 ) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    user.check_csrf(values.get(csrf::FIELD))?;
     if let Some(cookie) = req.cookie(session::COOKIE) {
-        users::end_session(&state.db, cookie.value()).await?;
+        accounts::log_out(&ctx, cookie.value()).await?;
     }
     with_cookie(
         see_other("/admin/login?logged_out=1"),
-        Some(session::removal_cookie(state.settings.secure_cookies())),
+        Some(session::removal_cookie(ctx.settings.secure_cookies())),
     )
 }

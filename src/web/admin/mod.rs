@@ -8,29 +8,9 @@ pub mod queue;
 pub mod session;
 pub mod users;
 
-use std::collections::HashMap;
+use actix_web::{HttpResponse, web};
 
-use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
-
-use super::AppState;
-use super::error::AppError;
-
-/// A workspace form as submitted (URL-encoded, size-limited).
-pub(crate) async fn read_form(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<HashMap<String, String>, AppError> {
-    let body = super::public::read_body(req, payload, state.settings.max_body_bytes).await?;
-    Ok(super::public::parse_form(&body))
-}
-
-pub(crate) fn see_other(location: impl Into<String>) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, location.into()))
-        .finish()
-}
+use super::see_other;
 
 pub async fn home(_user: session::CaseHandler) -> HttpResponse {
     see_other("/admin/orders")

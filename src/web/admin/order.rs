@@ -4,25 +4,20 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::session::CaseHandler;
-use super::{read_form, see_other};
-use crate::domain::{Action, SyntheticNationalId, codes, optional_text};
+use crate::app::workflow::{self, CaseError, CaseStep, MoveError, MoveRequest};
+use crate::app::{Context, Event, MailSummary, Order, QueueRow};
+use crate::domain::Action;
 use crate::i18n::Tr;
-use crate::store::orders::{self, StoredOrder};
-use crate::store::outbox::{self, MailSummary};
-use crate::store::queue::{self, QueueRow};
-use crate::store::users;
-use crate::store::workflow::{self, Change, Event, WorkflowError};
 use crate::web::error::{AppError, html};
-use crate::web::lang::Language;
-use crate::web::view::{FormView, Page, field_message, status_label};
-use crate::web::{AppState, csrf};
-
-/// Longest comment, reason or note accepted.
-const MAX_TEXT: usize = 2000;
+use crate::web::extract::{StaffForm, Visit};
+use crate::web::see_other;
+use crate::web::view::{
+    FormView, OrderView, Page, display_time, environment_label, iso_time, status_label,
+};
 
 /// A line of the timeline: an event or an email, in time order.
 pub struct TimelineItem {
@@ -124,7 +119,7 @@ pub struct ActionForm {
 struct OrderPage {
     page: Page,
     form: FormView,
-    o: StoredOrder,
+    o: OrderView,
     status_label: &'static str,
     environment_label: &'static str,
     delegation_schema: String,
@@ -139,8 +134,6 @@ struct OrderPage {
     updated: String,
     registry: Vec<RegistryLine>,
 }
-
-use crate::web::view::display_time as when;
 
 fn actor_name(tr: Tr, actor: &str, names: &HashMap<String, String>) -> String {
     match actor.strip_prefix("user:") {
@@ -159,446 +152,279 @@ fn actor_name(tr: Tr, actor: &str, names: &HashMap<String, String>) -> String {
     }
 }
 
-fn timeline(
-    tr: Tr,
-    events: Vec<Event>,
-    mails: Vec<MailSummary>,
-    names: &HashMap<String, String>,
-) -> Vec<TimelineItem> {
-    let mut items: Vec<(String, TimelineItem)> = Vec::new();
-    for event in events {
-        let who = actor_name(tr, &event.actor, names);
-        let what = match event.kind.as_str() {
-            "created" => tr.t("admin.timeline.created").to_owned(),
-            "status_changed" => tr.fill(
-                "admin.timeline.status_changed",
-                &[
-                    (
-                        "from",
-                        event.from_status.map(|s| status_label(tr, s)).unwrap_or(""),
-                    ),
-                    (
-                        "to",
-                        event.to_status.map(|s| status_label(tr, s)).unwrap_or(""),
-                    ),
-                ],
-            ),
-            "note" => tr.t("admin.timeline.note").to_owned(),
-            "assigned" => {
-                let user = event
-                    .details
-                    .as_ref()
-                    .and_then(|d| d.get("user"))
-                    .and_then(|u| u.as_str())
-                    .and_then(|id| names.get(id))
-                    .cloned()
-                    .unwrap_or_default();
-                tr.fill("admin.timeline.assigned", &[("user", &user)])
-            }
-            "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
-            other => other.to_owned(),
+/// What an event says happened, in the page's language.
+fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String {
+    let label = |status: Option<crate::domain::OrderStatus>| {
+        status.map(|s| status_label(tr, s)).unwrap_or("")
+    };
+    match event.kind.as_str() {
+        "created" => tr.t("admin.timeline.created").to_owned(),
+        "status_changed" => tr.fill(
+            "admin.timeline.status_changed",
+            &[
+                ("from", label(event.from_status)),
+                ("to", label(event.to_status)),
+            ],
+        ),
+        "note" => tr.t("admin.timeline.note").to_owned(),
+        "assigned" => {
+            let user = event
+                .details
+                .as_ref()
+                .and_then(|d| d.get("user"))
+                .and_then(|u| u.as_str())
+                .and_then(|id| names.get(id))
+                .cloned()
+                .unwrap_or_default();
+            tr.fill("admin.timeline.assigned", &[("user", &user)])
+        }
+        "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn mail_item(tr: Tr, mail: MailSummary) -> TimelineItem {
+    let status_key = format!("admin.mail_status.{}", mail.status);
+    TimelineItem {
+        at: display_time(mail.created_at),
+        at_iso: iso_time(mail.created_at),
+        who: tr.t("admin.actor.system").to_owned(),
+        what: tr.fill(
+            "admin.timeline.mail",
+            &[("to", &mail.to.join(", ")), ("subject", &mail.subject)],
+        ),
+        text: None,
+        mail_status: Some(if tr.has(&status_key) {
+            tr.t(&status_key).to_owned()
+        } else {
+            mail.status.clone()
+        }),
+        mail_state: mail.status,
+        is_note: false,
+    }
+}
+
+fn timeline(tr: Tr, file: workflow::CaseFile) -> Vec<TimelineItem> {
+    let names = &file.names;
+    let mut items: Vec<(chrono::DateTime<chrono::Utc>, TimelineItem)> = Vec::new();
+    for event in file.events {
+        let item = TimelineItem {
+            at: display_time(event.occurred_at),
+            at_iso: iso_time(event.occurred_at),
+            who: actor_name(tr, &event.actor, names),
+            what: event_what(tr, &event, names),
+            is_note: event.kind == "note",
+            text: event.comment,
+            mail_status: None,
+            mail_state: String::new(),
         };
-        items.push((
-            event.occurred_at.clone(),
-            TimelineItem {
-                at: when(&event.occurred_at),
-                at_iso: event.occurred_at.clone(),
-                mail_state: String::new(),
-                who,
-                what,
-                is_note: event.kind == "note",
-                text: event.comment,
-                mail_status: None,
-            },
-        ));
+        items.push((event.occurred_at, item));
     }
-    for mail in mails {
-        let status_key = format!("admin.mail_status.{}", mail.status);
-        items.push((
-            mail.created_at.clone(),
-            TimelineItem {
-                at: when(&mail.created_at),
-                at_iso: mail.created_at.clone(),
-                mail_state: mail.status.clone(),
-                who: tr.t("admin.actor.system").to_owned(),
-                what: tr.fill(
-                    "admin.timeline.mail",
-                    &[("to", &mail.to.join(", ")), ("subject", &mail.subject)],
-                ),
-                text: None,
-                mail_status: Some(if tr.has(&status_key) {
-                    tr.t(&status_key).to_owned()
-                } else {
-                    mail.status
-                }),
-                is_note: false,
-            },
-        ));
+    for mail in file.mails {
+        items.push((mail.created_at, mail_item(tr, mail)));
     }
-    // Stored timestamps are fixed-width, so text order is time order; the sort is stable, so
-    // an event stays before the emails it caused.
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+    // The sort is stable, so an event stays before the emails it caused.
+    items.sort_by_key(|(at, _)| *at);
     items.into_iter().map(|(_, item)| item).collect()
 }
 
-async fn render(
-    state: &AppState,
+/// The order page as one case handler sees it in this request.
+struct CasePage<'a> {
+    ctx: &'a Context,
     tr: Tr,
-    user: &CaseHandler,
-    order: StoredOrder,
-    form: FormView,
-    notice: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let names = users::names(&state.db).await?;
-    let events = workflow::events(&state.db, &order.id).await?;
-    let mails = outbox::for_order(&state.db, &order.id).await?;
-    let same_pair = queue::same_pair(&state.db, &order).await?;
-    let actions = order
-        .status
-        .allowed_actions(order.environment())
-        .into_iter()
-        .filter(|a| a.is_case_handler_action())
-        .map(|a| ActionForm {
-            action: a.as_str(),
-            label: tr.t(&format!("admin.action.{}", a.as_str())),
-            needs_identity: a == Action::MarkTt02Loaded,
-            is_reject: a == Action::Reject,
-        })
-        .collect();
-    let delegation_schema = state
-        .settings
-        .scopes
-        .delegation_schema_of_stored(&order.scope);
-    let mut page = Page::workspace(
-        tr,
-        &tr.fill("admin.order.title", &[("reference", &order.reference)]),
-        &format!("/admin/orders/{}", order.reference),
-        user.nav(),
-    );
-    page.has_errors = form.has_errors();
-    let view = OrderPage {
-        page,
-        form,
-        status_label: status_label(tr, order.status),
-        environment_label: tr.t(&format!("environment.{}", order.environment)),
-        delegation_schema,
-        assignee: order
-            .assigned_to
-            .as_ref()
-            .and_then(|id| names.get(id).cloned()),
-        assigned_to_me: order.assigned_to.as_deref() == Some(user.user.id.as_str()),
-        actions,
-        timeline: timeline(tr, events, mails, &names),
-        same_pair,
-        notice,
-        csrf_token: user.csrf_token.clone(),
-        registry: registry_lines(tr, order.registry_check.as_deref()),
-        created: when(&order.created_at),
-        updated: when(&order.updated_at),
-        o: order,
-    };
-    html(status, &view)
+    user: &'a CaseHandler,
 }
 
-async fn find(state: &AppState, raw: &str) -> Result<StoredOrder, AppError> {
-    let reference = orders::normalise_reference(raw).ok_or(AppError::NotFound)?;
-    orders::find_by_reference(&state.db, &reference)
+impl<'a> CasePage<'a> {
+    fn new(visit: &'a Visit, user: &'a CaseHandler) -> Self {
+        CasePage {
+            ctx: &visit.ctx,
+            tr: visit.tr(),
+            user,
+        }
+    }
+
+    async fn render(
+        &self,
+        order: Order,
+        form: FormView,
+        notice: Option<&'static str>,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let (tr, user) = (self.tr, self.user);
+        let file = workflow::case_file(self.ctx, &order).await?;
+        let actions = workflow::case_handler_actions(&order)
+            .into_iter()
+            .map(|a| ActionForm {
+                action: a.as_str(),
+                label: tr.t(&format!("admin.action.{}", a.as_str())),
+                needs_identity: a == Action::MarkTt02Loaded,
+                is_reject: a == Action::Reject,
+            })
+            .collect();
+        let title = tr.fill("admin.order.title", &[("reference", &order.reference)]);
+        let path = format!("/admin/orders/{}", order.reference);
+        let mut page = Page::workspace(tr, &title, &path, user.nav());
+        page.has_errors = form.has_errors();
+        let assigned_to = order.assigned_to.as_deref();
+        let view = OrderPage {
+            page,
+            form,
+            status_label: status_label(tr, order.status),
+            environment_label: environment_label(tr, order.environment),
+            delegation_schema: (self.ctx.settings.scopes).delegation_schema_of_stored(&order.scope),
+            assignee: assigned_to.and_then(|id| file.names.get(id).cloned()),
+            assigned_to_me: assigned_to == Some(user.user.id.as_str()),
+            actions,
+            same_pair: file.same_pair.clone(),
+            timeline: timeline(tr, file),
+            notice,
+            csrf_token: user.csrf_token.clone(),
+            registry: registry_lines(tr, order.registry_check.as_deref()),
+            created: display_time(order.created_at),
+            updated: display_time(order.updated_at),
+            o: OrderView::new(&order),
+        };
+        html(status, &view)
+    }
+
+    /// The page again with why the step was not taken: someone else moved the order first
+    /// (shown as it is now, keeping what was typed), the step is not possible from here, or
+    /// what was typed is not valid.
+    async fn refused(&self, error: MoveError, typed: FormView) -> Result<HttpResponse, AppError> {
+        let tr = self.tr;
+        let mut form = typed;
+        let (order, status) = match error {
+            MoveError::Conflict(current) => {
+                let status = status_label(tr, current.status);
+                form.add_error(
+                    "actions",
+                    tr.fill("admin.order.conflict", &[("status", status)]),
+                );
+                (current, StatusCode::CONFLICT)
+            }
+            MoveError::Illegal(illegal, order) => {
+                let action = tr.t(&format!("admin.action.{}", illegal.action.as_str()));
+                let status = status_label(tr, illegal.from);
+                let message = tr.fill(
+                    "admin.order.illegal",
+                    &[("action", action), ("status", status)],
+                );
+                form.add_error("actions", message);
+                (order, StatusCode::CONFLICT)
+            }
+            MoveError::Invalid(errors, order) => {
+                form.add_field_errors(tr, &errors);
+                (order, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            other => return Err(other.into()),
+        };
+        self.render(*order, form, None, status).await
+    }
+}
+
+async fn find(ctx: &Context, reference: &str) -> Result<Order, AppError> {
+    crate::app::orders::by_reference(ctx, reference)
         .await?
         .ok_or(AppError::NotFound)
 }
 
-/// A form posted about one order: read, CSRF-checked, and the order it names.
-async fn posted(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    user: &CaseHandler,
-    reference: &str,
-) -> Result<(HashMap<String, String>, StoredOrder), AppError> {
-    let values = read_form(req, payload, state).await?;
-    user.check_csrf(values.get(csrf::FIELD))?;
-    Ok((values, find(state, reference).await?))
-}
-
 pub async fn page(
     user: CaseHandler,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let order = find(&state, &path).await?;
+    let order = find(&visit.ctx, &path).await?;
     let notice = match query.get("done").map(String::as_str) {
         Some("status") => Some("admin.order.done_status"),
         Some("note") => Some("admin.order.done_note"),
         Some("assignment") => Some("admin.order.done_assignment"),
         _ => None,
     };
-    render(
-        &state,
-        lang.tr(),
-        &user,
-        order,
-        FormView::default(),
-        notice,
-        StatusCode::OK,
-    )
-    .await
+    let case = CasePage::new(&visit, &user);
+    case.render(order, FormView::default(), notice, StatusCode::OK)
+        .await
 }
+
+/// The fields a step form may carry, shown again as typed when the step is refused.
+const STEP_FIELDS: [&str; 3] = ["comment", "reason", "tt02_identity"];
 
 pub async fn change_status(
-    req: HttpRequest,
-    user: CaseHandler,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     path: web::Path<String>,
-    payload: web::Payload,
+    posted: StaffForm,
 ) -> Result<HttpResponse, AppError> {
-    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
-    let tr = lang.tr();
-    let action = values
-        .get("action")
-        .and_then(|a| Action::parse(a))
+    let (ctx, StaffForm { user, form }) = (&visit.ctx, posted);
+    // The order must exist before its form is judged.
+    let order = find(ctx, &path).await?;
+    let action = Action::parse(form.get("action"))
         .filter(|a| a.is_case_handler_action())
         .ok_or(AppError::BadRequest("admin.order.bad_action"))?;
-    let version: i64 = values
-        .get("version")
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or(AppError::BadRequest("admin.order.bad_version"))?;
-
-    // A form from before a colleague's change is answered with the order as it is now,
-    // whatever was typed into it.
-    if version != order.version {
-        return conflict(&state, tr, &user, order, &values).await;
-    }
-    if let Err(illegal) = order.status.transition(order.environment(), action) {
-        return refuse_illegal(&state, tr, &user, order, &values, illegal).await;
-    }
-
-    let mut form = typed(&values);
-    let comment_field = if action == Action::Reject {
-        "reason"
-    } else {
-        "comment"
-    };
-    let comment = match optional_text(form.value(comment_field), MAX_TEXT, true) {
-        Ok(Some(text)) => Some(text),
-        Ok(None) if action == Action::Reject => {
-            form.add_error(
-                "reason",
-                field_message(
-                    tr,
-                    "reason",
-                    &crate::domain::FieldError::new(codes::REQUIRED),
-                ),
-            );
-            None
-        }
-        Ok(None) => None,
-        Err(error) => {
-            form.add_error(comment_field, field_message(tr, comment_field, &error));
-            None
-        }
-    };
-    // The message is emailed; a national identity number must never travel that way.
-    if comment.as_deref().is_some_and(contains_national_id) {
-        form.add_error(
-            comment_field,
-            tr.fill(
-                "admin.order.no_national_id",
-                &[("field", tr.t(&format!("fieldref.{comment_field}")))],
-            ),
-        );
-    }
-    let identity = if action == Action::MarkTt02Loaded {
-        match SyntheticNationalId::parse(form.value("tt02_identity")) {
-            Ok(id) => Some(id),
-            Err(error) => {
-                form.add_error("tt02_identity", field_message(tr, "tt02_identity", &error));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if form.has_errors() {
-        return render(
-            &state,
-            tr,
-            &user,
-            order,
-            form,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-
     let actor = user.user.actor();
-    let change = Change {
+    let request = MoveRequest {
         action,
-        expected_version: version,
+        expected_version: form.version()?,
         actor: &actor,
-        comment: comment.as_deref(),
-        tt02_identity: identity.as_ref().map(SyntheticNationalId::as_str),
-        details: None,
     };
-    let result = state.change_status(&order.reference, &change).await;
-    match result {
-        Ok(updated) => Ok(see_other(format!(
+    let step = CaseStep {
+        text: form.get(workflow::text_field(action)).to_owned(),
+        tt02_identity: form.get("tt02_identity").to_owned(),
+    };
+    match workflow::change_status(ctx, &order.reference, &request, &step).await {
+        Ok(moved) => Ok(see_other(format!(
             "/admin/orders/{}?done=status",
-            updated.reference
+            moved.reference
         ))),
-        Err(WorkflowError::Conflict(current)) => {
-            conflict(&state, tr, &user, *current, &values).await
-        }
-        Err(WorkflowError::Illegal(illegal)) => {
-            refuse_illegal(&state, tr, &user, order, &values, illegal).await
-        }
-        Err(WorkflowError::NotFound) => Err(AppError::NotFound),
-        Err(WorkflowError::Database(err)) => Err(err.into()),
-        Err(WorkflowError::Render(err)) => Err(err.into()),
-    }
-}
-
-/// Eleven digits in a row, spaces allowed between them: what a fødselsnummer looks like.
-fn contains_national_id(text: &str) -> bool {
-    let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 11 {
-                return true;
-            }
-        } else if c != ' ' {
-            run = 0;
+        Err(error) => {
+            let typed = FormView::typed(form.values(), &STEP_FIELDS);
+            CasePage::new(&visit, &user).refused(error, typed).await
         }
     }
-    false
-}
-
-/// The person's input back, for a re-rendered page.
-fn typed(values: &HashMap<String, String>) -> FormView {
-    let mut form = FormView::default();
-    for name in ["comment", "reason", "tt02_identity"] {
-        form.set(name, values.get(name).cloned().unwrap_or_default());
-    }
-    form
-}
-
-/// Someone else moved the order first: show it as it is now, keeping what was typed.
-async fn conflict(
-    state: &AppState,
-    tr: Tr,
-    user: &CaseHandler,
-    current: StoredOrder,
-    values: &HashMap<String, String>,
-) -> Result<HttpResponse, AppError> {
-    let mut form = typed(values);
-    form.add_error(
-        "actions",
-        tr.fill(
-            "admin.order.conflict",
-            &[("status", status_label(tr, current.status))],
-        ),
-    );
-    render(state, tr, user, current, form, None, StatusCode::CONFLICT).await
-}
-
-async fn refuse_illegal(
-    state: &AppState,
-    tr: Tr,
-    user: &CaseHandler,
-    order: StoredOrder,
-    values: &HashMap<String, String>,
-    illegal: crate::domain::IllegalTransition,
-) -> Result<HttpResponse, AppError> {
-    let mut form = typed(values);
-    form.add_error(
-        "actions",
-        tr.fill(
-            "admin.order.illegal",
-            &[
-                (
-                    "action",
-                    tr.t(&format!("admin.action.{}", illegal.action.as_str())),
-                ),
-                ("status", status_label(tr, illegal.from)),
-            ],
-        ),
-    );
-    render(state, tr, user, order, form, None, StatusCode::CONFLICT).await
 }
 
 pub async fn add_note(
-    req: HttpRequest,
-    user: CaseHandler,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     path: web::Path<String>,
-    payload: web::Payload,
+    posted: StaffForm,
 ) -> Result<HttpResponse, AppError> {
-    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
-    let tr = lang.tr();
-    let raw = values.get("note").cloned().unwrap_or_default();
-    let error = match optional_text(&raw, MAX_TEXT, true) {
-        Ok(Some(text)) => {
-            workflow::add_note(&state.db, &order.id, &user.user.actor(), &text).await?;
-            return Ok(see_other(format!(
-                "/admin/orders/{}?done=note",
-                order.reference
-            )));
+    let StaffForm { user, form } = posted;
+    let text = form.get("note");
+    match workflow::add_note(&visit.ctx, &path, &user.user.actor(), text).await {
+        Ok(order) => Ok(see_other(format!(
+            "/admin/orders/{}?done=note",
+            order.reference
+        ))),
+        Err(CaseError::Invalid(errors, order)) => {
+            let mut typed = FormView::typed(form.values(), &["note"]);
+            typed.add_field_errors(visit.tr(), &errors);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            CasePage::new(&visit, &user)
+                .render(*order, typed, None, status)
+                .await
         }
-        Ok(None) => crate::domain::FieldError::new(codes::REQUIRED),
-        Err(error) => error,
-    };
-    let mut form = FormView::default();
-    form.set("note", raw);
-    form.add_error("note", field_message(tr, "note", &error));
-    render(
-        &state,
-        tr,
-        &user,
-        order,
-        form,
-        None,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn assign(
-    req: HttpRequest,
-    user: CaseHandler,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     path: web::Path<String>,
-    payload: web::Payload,
+    posted: StaffForm,
 ) -> Result<HttpResponse, AppError> {
-    let (values, order) = posted(&req, payload, &state, &user, &path).await?;
-    let assignee = match values.get("assign").map(String::as_str) {
-        Some("me") => Some(user.user.id.as_str()),
-        Some("none") => None,
-        _ => return Err(AppError::BadRequest("admin.order.bad_assign")),
+    let StaffForm { user, form } = posted;
+    let assignee = match form.get("assign") {
+        "me" => Some(user.user.id.as_str()),
+        "none" => None,
+        _ => {
+            // An unknown order is a 404 before an unknown choice is a 400.
+            find(&ctx, &path).await?;
+            return Err(AppError::BadRequest("admin.order.bad_assign"));
+        }
     };
-    if order.assigned_to.as_deref() != assignee {
-        workflow::set_assignee(&state.db, &order.id, assignee, &user.user.actor()).await?;
-    }
+    let order = workflow::assign(&ctx, &path, assignee, &user.user.actor()).await?;
     Ok(see_other(format!(
         "/admin/orders/{}?done=assignment",
         order.reference
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn national_id_numbers_are_found_in_free_text() {
-        assert!(contains_national_id("Logg inn med 01818610099."));
-        assert!(contains_national_id("id: 018186 10099"));
-        assert!(!contains_national_id("Ring 912 34 567 eller 22 33 44 55."));
-        assert!(!contains_national_id("Org.nr. 974760673"));
-    }
 }

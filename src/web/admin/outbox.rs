@@ -4,16 +4,14 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::session::Admin;
-use super::{read_form, see_other};
-use crate::store::outbox::{self, MailSummary};
-use crate::web::AppState;
-use crate::web::csrf;
+use crate::app::{self, Context, MailSummary};
 use crate::web::error::{AppError, html};
-use crate::web::lang::Language;
+use crate::web::extract::{StaffForm, Visit};
+use crate::web::see_other;
 use crate::web::view::{Page, display_time};
 
 const TABS: [&str; 3] = ["failed", "pending", "sent"];
@@ -34,11 +32,10 @@ struct OutboxPage {
 
 pub async fn page(
     admin: Admin,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
+    let (tr, ctx) = (visit.tr(), &visit.ctx);
     let current = match query.get("status").map(String::as_str) {
         None | Some("") => "failed",
         Some(raw) => TABS
@@ -46,7 +43,7 @@ pub async fn page(
             .find(|t| *t == raw)
             .ok_or(AppError::BadRequest("admin.outbox.bad_status"))?,
     };
-    let counts = outbox::counts(&state.db).await?;
+    let counts = app::outbox::counts(ctx).await?;
     let count = |status: &str| -> i64 {
         counts
             .iter()
@@ -78,12 +75,12 @@ pub async fn page(
         ),
         current,
         tabs,
-        mails: outbox::list(&state.db, current, LIMIT)
+        mails: app::outbox::list(ctx, current, LIMIT)
             .await?
             .into_iter()
             .map(|mail| {
-                let created = display_time(&mail.created_at);
-                let sent = mail.sent_at.as_deref().map(display_time);
+                let created = display_time(mail.created_at);
+                let sent = mail.sent_at.map(display_time);
                 (mail, created, sent)
             })
             .collect(),
@@ -95,18 +92,15 @@ pub async fn page(
 }
 
 pub async fn retry(
-    req: HttpRequest,
-    admin: Admin,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     path: web::Path<String>,
-    payload: web::Payload,
+    posted: StaffForm,
 ) -> Result<HttpResponse, AppError> {
-    let values = read_form(&req, payload, &state).await?;
-    admin.0.check_csrf(values.get(csrf::FIELD))?;
+    if !posted.user.is_admin() {
+        return Err(AppError::Forbidden("error_page.admin_only"));
+    }
     let id = uuid::Uuid::parse_str(&path).map_err(|_| AppError::NotFound)?;
-    let done = if outbox::retry(&state.db, &id.to_string()).await? {
-        tracing::info!(mail = %id, "failed mail queued again");
-        state.mail_waker.notify_one();
+    let done = if app::outbox::retry(&ctx, id).await? {
         "retry"
     } else {
         "not_failed"

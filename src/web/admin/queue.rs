@@ -8,14 +8,12 @@ use askama::Template;
 use chrono::Utc;
 
 use super::session::CaseHandler;
+use crate::app::{self, Assignment, Context, Cursor, QueueFilter, QueueRow, Search, StatusFilter};
 use crate::domain::calendar::working_days_between;
 use crate::domain::{Environment, OrderStatus};
 use crate::i18n::Tr;
-use crate::store::queue::{self, Assignment, Cursor, QueueFilter, QueueRow, Search, StatusFilter};
-use crate::store::{parse_timestamp, users};
-use crate::web::AppState;
 use crate::web::error::{AppError, html};
-use crate::web::lang::Language;
+use crate::web::extract::Visit;
 use crate::web::view::{FormView, Page, RadioOption};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -27,7 +25,7 @@ const FILTER_FIELDS: [&str; 5] = ["status", "environment", "scope", "assigned", 
 fn parse_filter(
     query: &HashMap<String, String>,
     user: &CaseHandler,
-    state: &AppState,
+    ctx: &Context,
 ) -> Result<QueueFilter, AppError> {
     let get = |name: &str| query.get(name).map(|v| v.trim()).unwrap_or("");
     let status = match get("status") {
@@ -47,7 +45,7 @@ fn parse_filter(
     let scope = match get("scope") {
         "" => None,
         other
-            if state
+            if ctx
                 .settings
                 .scopes
                 .entries()
@@ -143,31 +141,33 @@ fn option(value: &str, label: impl Into<String>) -> RadioOption {
 
 pub async fn page(
     user: CaseHandler,
-    lang: Language,
-    state: web::Data<AppState>,
+    visit: Visit,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
-    let filter = parse_filter(&query, &user, &state)?;
+    let (tr, ctx) = (visit.tr(), &visit.ctx);
+    let filter = parse_filter(&query, &user, ctx)?;
     let after = match query.get("after").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or(AppError::BadRequest("admin.queue.bad_page"))?),
     };
-    let (rows, more) = queue::page(&state.db, &filter, after.as_ref(), PAGE_SIZE).await?;
-    let counts = queue::status_counts(&state.db).await?;
-    let names = users::names(&state.db).await?;
+    let app::queue::QueuePage {
+        rows,
+        more,
+        counts,
+        names,
+    } = app::queue::page(ctx, &filter, after.as_ref(), PAGE_SIZE).await?;
 
     let now = Utc::now();
-    let stale_days = state.settings.workspace.stale_working_days;
+    let stale_days = ctx.settings.workspace.stale_working_days;
     let lines = rows
         .iter()
         .map(|row: &QueueRow| {
-            let updated = parse_timestamp(&row.updated_at).unwrap_or(now);
+            let updated = row.updated_at;
             Line {
                 reference: row.reference.clone(),
                 status_key: format!("status.{}", row.status.as_str()),
-                environment_key: format!("environment.{}", row.environment),
-                scope: row.scope.clone(),
+                environment_key: format!("environment.{}", row.environment.as_str()),
+                scope: row.scope.to_string(),
                 vendor: row.vendor_org_name.clone(),
                 consumer: row.consumer_org_name.clone(),
                 assignee: row
@@ -198,11 +198,7 @@ pub async fn page(
     let next_link = match (more, rows.last()) {
         (true, Some(last)) => Some(with_filters(&format!(
             "after={}",
-            Cursor {
-                updated_at: last.updated_at.clone(),
-                id: last.id.clone(),
-            }
-            .encode()
+            Cursor::after(last.updated_at, &last.id).encode()
         ))),
         _ => None,
     };
@@ -240,8 +236,7 @@ pub async fn page(
         .collect();
     let scopes = std::iter::once(option("", tr.t("admin.queue.any")))
         .chain(
-            state
-                .settings
+            ctx.settings
                 .scopes
                 .entries()
                 .iter()
@@ -312,6 +307,11 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "version",
 ];
 
+/// A time as the CSV has always written it: the stored UTC text.
+fn stored_time(at: chrono::DateTime<Utc>) -> String {
+    crate::web::view::iso_time(at)
+}
+
 /// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
 /// anything with a separator, quote or line break is quoted.
 pub fn csv_cell(value: &str) -> String {
@@ -339,15 +339,15 @@ fn csv_line(cells: &[&str]) -> String {
 
 pub async fn export(
     user: CaseHandler,
-    state: web::Data<AppState>,
+    ctx: web::Data<Context>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     // Shared by every batch of the stream rather than copied into each.
-    let filter = std::sync::Arc::new(parse_filter(&query, &user, &state)?);
-    let names = std::sync::Arc::new(users::names(&state.db).await?);
+    let filter = std::sync::Arc::new(parse_filter(&query, &user, &ctx)?);
+    let names = std::sync::Arc::new(app::queue::user_names(&ctx).await?);
     // Read a batch at a time and stream it, so a large export never sits whole in memory.
     let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
-    let db = state.db.clone();
+    let db = ctx.clone();
     let batches = futures_util::stream::unfold(
         (Some(header), None::<Cursor>, false),
         move |(header, after, done)| {
@@ -361,22 +361,22 @@ pub async fn export(
                 if done {
                     return None;
                 }
-                let orders =
-                    match queue::export_batch(&db, &filter, after.as_ref(), EXPORT_BATCH).await {
-                        Ok(orders) => orders,
-                        Err(err) => {
-                            tracing::error!(error = %err, "CSV export stopped");
-                            return Some((Err(AppError::Database(err)), (None, None, true)));
-                        }
-                    };
-                let last = orders.last().map(|o| Cursor {
-                    updated_at: o.updated_at.clone(),
-                    id: o.id.clone(),
-                })?;
+                let batch = app::queue::export_batch(&db, &filter, after.as_ref(), EXPORT_BATCH);
+                let orders = match batch.await {
+                    Ok(orders) => orders,
+                    Err(err) => {
+                        tracing::error!(error = %err, "CSV export stopped");
+                        return Some((Err(AppError::from(err)), (None, None, true)));
+                    }
+                };
+                let last = orders.last().map(|o| Cursor::after(o.updated_at, &o.id))?;
                 let mut chunk = String::new();
                 for o in &orders {
                     let ips = o.ip_addresses.join(" ");
                     let version = o.version.to_string();
+                    let (created, updated) = (stored_time(o.created_at), stored_time(o.updated_at));
+                    let (vendor_number, consumer_number) =
+                        (o.vendor_org_number.as_str(), o.consumer_org_number.as_str());
                     let assignee = o
                         .assigned_to
                         .as_ref()
@@ -386,14 +386,14 @@ pub async fn export(
                     chunk.push_str(&csv_line(&[
                         &o.reference,
                         o.status.as_str(),
-                        &o.environment,
-                        &o.scope,
-                        &o.vendor_org_number,
+                        o.environment.as_str(),
+                        o.scope.as_str(),
+                        vendor_number,
                         &o.vendor_org_name,
                         o.vendor_contact_name.as_deref().unwrap_or(""),
                         &o.vendor_contact_email,
                         &o.vendor_contact_phone,
-                        &o.consumer_org_number,
+                        consumer_number,
                         &o.consumer_org_name,
                         o.consumer_contact_name.as_deref().unwrap_or(""),
                         &o.consumer_contact_email,
@@ -403,8 +403,8 @@ pub async fn export(
                         o.message.as_deref().unwrap_or(""),
                         o.language.code(),
                         assignee,
-                        &o.created_at,
-                        &o.updated_at,
+                        &created,
+                        &updated,
                         &version,
                     ]));
                 }

@@ -5,20 +5,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::{FromRequest, HttpRequest, web};
-use chrono::Utc;
+use actix_web::{FromRequest, HttpRequest};
 use subtle::ConstantTimeEq;
 
+use crate::app::{User, accounts};
 use crate::auth::Role;
-use crate::store::users::{self, User};
-use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::extract::context;
 use crate::web::view::SessionNav;
 
 pub const COOKIE: &str = "rrh_session";
-
-/// Sessions are touched at most this often, so reading pages does not write on every request.
-const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A logged-in case handler (or admin); extracting it refuses anonymous requests.
 #[derive(Debug, Clone)]
@@ -29,8 +25,7 @@ pub struct CaseHandler {
 
 impl CaseHandler {
     /// Compares a submitted form token with the session's in constant time.
-    pub fn check_csrf(&self, submitted: Option<&String>) -> Result<(), AppError> {
-        let submitted = submitted.map(String::as_str).unwrap_or("");
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
         let ok = submitted.len() == self.csrf_token.len()
             && bool::from(submitted.as_bytes().ct_eq(self.csrf_token.as_bytes()));
         if ok {
@@ -78,27 +73,13 @@ fn login_target(req: &HttpRequest) -> String {
 
 async fn load(req: HttpRequest) -> Result<CaseHandler, AppError> {
     let target = login_target(&req);
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+    let ctx = context(&req)?;
     let Some(token) = req.cookie(COOKIE).map(|c| c.value().to_owned()) else {
         return Err(AppError::LoginRequired(target));
     };
-    let Some(session) = users::find_session(&state.db, &token).await? else {
+    let Some(session) = accounts::session(&ctx, &token).await? else {
         return Err(AppError::LoginRequired(target));
     };
-    let now = Utc::now();
-    let settings = &state.settings.workspace;
-    let idle = chrono::Duration::from_std(settings.session_idle).unwrap_or_default();
-    let max = chrono::Duration::from_std(settings.session_max).unwrap_or_default();
-    if session.user.disabled || now - session.last_seen_at > idle || now - session.created_at > max
-    {
-        users::end_session(&state.db, &token).await?;
-        return Err(AppError::LoginRequired(target));
-    }
-    if now - session.last_seen_at > TOUCH_EVERY {
-        users::touch_session(&state.db, &token).await?;
-    }
     Ok(CaseHandler {
         user: session.user,
         csrf_token: session.csrf_token,

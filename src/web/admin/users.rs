@@ -1,15 +1,14 @@
 //! The accounts, for admins to see who has access. Accounts are changed on the command line
 //! (`user add|passwd|disable`), where passwords never pass through a browser form.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::session::Admin;
-use crate::store::users::{self, User};
-use crate::web::AppState;
+use crate::app::{User, accounts};
 use crate::web::error::{AppError, html};
-use crate::web::lang::Language;
+use crate::web::extract::Visit;
 use crate::web::view::Page;
 
 #[derive(Template)]
@@ -19,15 +18,11 @@ struct UsersPage {
     users: Vec<User>,
 }
 
-pub async fn page(
-    admin: Admin,
-    lang: Language,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
+pub async fn page(admin: Admin, visit: Visit) -> Result<HttpResponse, AppError> {
+    let tr = visit.tr();
     let page = UsersPage {
         page: Page::workspace(tr, tr.t("admin.users.title"), "/admin/users", admin.0.nav()),
-        users: users::all(&state.db).await?,
+        users: accounts::all(&visit.ctx).await?,
     };
     html(StatusCode::OK, &page)
 }

@@ -1,0 +1,178 @@
+//! Submitting an order (form and API alike) and finding one by its reference.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::{Context, Failure, failure_converts_into};
+use crate::domain::{ContactRole, FieldError, NewOrder, OrderStatus, codes};
+use crate::i18n::Lang;
+use crate::mail::render::{self, ContactTokens, OrderFacts};
+use crate::registry::{Lookup, PartyCheck, RegistryCheck};
+use crate::store::events::{self, NewEvent};
+use crate::store::orders::{self, NewOrderRow, Order, normalise_reference};
+use crate::store::{is_unique_violation, links, outbox, queue, rate_limit};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The client address sent more orders this hour than allowed; minutes to wait.
+    #[error("too many orders from this address")]
+    RateLimited { minutes: i64 },
+    /// An open order for the same vendor, consumer, environment and scope exists.
+    #[error("an open order for the same organisations, environment and scope exists")]
+    Duplicate,
+    /// Enhetsregisteret does not know an organisation, or it was removed.
+    #[error("refused by Enhetsregisteret")]
+    Refused(Vec<(&'static str, FieldError)>),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+failure_converts_into!(SubmitError);
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub reference: String,
+}
+
+/// Takes a checked order: counts it against the client address's hourly limit, looks both
+/// organisations up in Enhetsregisteret, then stores it with its first event, the contacts'
+/// links and its emails in one transaction, and wakes the mail worker.
+pub async fn submit(
+    ctx: &Context,
+    order: &NewOrder,
+    lang: Lang,
+    actor: &str,
+    client_address: &str,
+) -> Result<Created, SubmitError> {
+    let limits = [(
+        rate_limit::key("orders-address", client_address),
+        ctx.settings.orders_per_hour,
+    )];
+    let mut tx = ctx.db.begin_write().await?;
+    let over = rate_limit::count(&mut tx, &limits, Utc::now(), chrono::Duration::hours(1)).await?;
+    tx.commit().await?;
+    if let Some(minutes) = over {
+        return Err(SubmitError::RateLimited { minutes });
+    }
+    let check = look_up(ctx, order).await?;
+
+    // A drawn reference may be taken; the unique index says so and another is drawn.
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let reference = orders::new_reference();
+        match store(ctx, order, check.as_deref(), lang, actor, &reference).await {
+            Err(SubmitError::Failed(Failure::Database(err))) if is_unique_violation(&err) => {
+                // Either a simultaneous duplicate won the race (the partial unique index), or
+                // the reference was taken: tell them apart by looking for the open order.
+                let mut conn = ctx.db.acquire().await?;
+                if orders::open_duplicate_exists(&mut conn, order).await? {
+                    return Err(SubmitError::Duplicate);
+                }
+                if attempt >= ATTEMPTS {
+                    return Err(err.into());
+                }
+            }
+            Ok(created) => {
+                tracing::info!(reference = %created.reference, "order received");
+                ctx.mail_queued();
+                return Ok(created);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// Enhetsregisteret's answers for both parties, as JSON for the case handler; unknown or
+/// removed organisations refuse the order.
+async fn look_up(ctx: &Context, order: &NewOrder) -> Result<Option<String>, SubmitError> {
+    let environment = order.environment();
+    let (vendor, consumer) = tokio::join!(
+        ctx.registry
+            .lookup(order.vendor().org_number().as_str(), environment),
+        ctx.registry
+            .lookup(order.consumer().org_number().as_str(), environment),
+    );
+    let refused: Vec<_> = [
+        ("vendor_org_number", &vendor),
+        ("consumer_org_number", &consumer),
+    ]
+    .into_iter()
+    .filter_map(|(field, lookup)| match lookup {
+        Lookup::NotFound => Some((field, FieldError::new(codes::ORG_NOT_FOUND))),
+        Lookup::Removed => Some((field, FieldError::new(codes::ORG_REMOVED))),
+        _ => None,
+    })
+    .collect();
+    if !refused.is_empty() {
+        return Err(SubmitError::Refused(refused));
+    }
+    let check = RegistryCheck {
+        vendor: PartyCheck::new(vendor, order.vendor().org_name().as_str()),
+        consumer: PartyCheck::new(consumer, order.consumer().org_name().as_str()),
+    };
+    Ok(serde_json::to_string(&check).ok())
+}
+
+/// Everything a new order writes, in one transaction: all of it is stored or none of it.
+async fn store(
+    ctx: &Context,
+    order: &NewOrder,
+    registry_check: Option<&str>,
+    lang: Lang,
+    actor: &str,
+    reference: &str,
+) -> Result<Created, SubmitError> {
+    let id = Uuid::now_v7().to_string();
+    let now = Utc::now();
+    let tokens = ContactTokens {
+        vendor: links::new_token(),
+        consumer: links::new_token(),
+    };
+    let facts = OrderFacts::from_new(order, reference, &ctx.settings, now);
+    let mails = render::new_order_mails(&facts, lang, &ctx.settings, &tokens)?;
+
+    let mut tx = ctx.db.begin_write().await?;
+    if orders::open_duplicate_exists(&mut tx, order).await? {
+        return Err(SubmitError::Duplicate);
+    }
+    let row = NewOrderRow {
+        id: &id,
+        reference,
+        order,
+        language: lang,
+        registry_check,
+        at: now,
+    };
+    orders::insert(&mut tx, &row).await?;
+    let event = NewEvent {
+        order_id: &id,
+        at: now,
+        actor,
+        kind: "created",
+        from: None,
+        to: Some(OrderStatus::Received),
+        comment: None,
+        details: None,
+    };
+    events::insert(&mut tx, &event).await?;
+    links::replace(&mut tx, &id, ContactRole::Vendor, &tokens.vendor).await?;
+    links::replace(&mut tx, &id, ContactRole::Consumer, &tokens.consumer).await?;
+    queue::count_move(&mut tx, None, OrderStatus::Received).await?;
+    for mail in &mails {
+        outbox::enqueue(&mut tx, Some(&id), mail, ctx.message_id_domain()).await?;
+    }
+    tx.commit().await?;
+    Ok(Created {
+        reference: reference.to_owned(),
+    })
+}
+
+/// The order a reference names, as typed by a person (case and spaces do not matter).
+pub async fn by_reference(ctx: &Context, raw: &str) -> Result<Option<Order>, Failure> {
+    let Some(reference) = normalise_reference(raw) else {
+        return Ok(None);
+    };
+    let mut conn = ctx.db.acquire().await?;
+    Ok(orders::find_by_reference(&mut conn, &reference).await?)
+}

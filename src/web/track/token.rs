@@ -1,0 +1,147 @@
+//! The vendor's token check: the JWT grant to sign for this order, and the report on a
+//! pasted Maskinporten access token, one line per check.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use chrono::Utc;
+
+use super::{Answer, ContactPage};
+use crate::app::{Order, contacts};
+use crate::i18n::Tr;
+use crate::maskinporten::{self, Outcome, Report};
+use crate::web::error::AppError;
+use crate::web::extract::{ContactForm, Visit};
+use crate::web::view::{FormView, environment_label};
+
+/// What the vendor must sign to get a delegated token for this order.
+pub struct GrantHelp {
+    pub claims: String,
+    pub header: String,
+    pub request: String,
+}
+
+pub struct CheckLine {
+    pub name: &'static str,
+    pub label: String,
+    /// `passed`, `failed` or `not_checked`.
+    pub outcome: &'static str,
+    pub outcome_label: &'static str,
+    pub fix: Option<String>,
+}
+
+pub struct ReportView {
+    pub passed: bool,
+    pub lines: Vec<CheckLine>,
+}
+
+pub fn grant_help(order: &Order) -> GrantHelp {
+    let environment = order.environment;
+    let now = Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "aud": maskinporten::issuer(environment),
+        "iss": order.maskinporten_client_id.clone().unwrap_or_else(|| "<client_id>".into()),
+        "scope": order.scope.as_str(),
+        "consumer_org": order.consumer_org_number.as_str(),
+        "iat": now,
+        "exp": now + 120,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    let header = serde_json::json!({ "alg": "RS256", "kid": "<kid>" });
+    GrantHelp {
+        claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
+        header: serde_json::to_string_pretty(&header).unwrap_or_default(),
+        request: format!(
+            "curl -X POST {} \\\n  -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \\\n  -d assertion=<signed JWT grant>",
+            maskinporten::token_endpoint(environment)
+        ),
+    }
+}
+
+/// What a check expected to find, for its fix.
+fn expected_value(order: &Order, check: &str) -> String {
+    let environment = order.environment;
+    match check {
+        "issuer" => maskinporten::issuer(environment).to_owned(),
+        "scope" => order.scope.to_string(),
+        "consumer" => format!("0192:{}", order.consumer_org_number),
+        "supplier" => format!("0192:{}", order.vendor_org_number),
+        "delegation_source" => maskinporten::delegation_source(environment).to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
+    let environment = environment_label(tr, order.environment);
+    let lines = report
+        .checks
+        .iter()
+        .map(|check| {
+            let (outcome, key) = match check.outcome {
+                Outcome::Passed => ("passed", "track.check.passed"),
+                Outcome::Failed => ("failed", "track.check.failed"),
+                Outcome::NotChecked => ("not_checked", "track.check.not_checked"),
+            };
+            let fix = (check.outcome == Outcome::Failed).then(|| {
+                let key = if check.keys_unavailable {
+                    "track.check.key.unavailable".to_owned()
+                } else {
+                    format!("track.check.{}.fix", check.name)
+                };
+                let found = check.found.as_deref().filter(|f| !f.is_empty());
+                tr.fill(
+                    &key,
+                    &[
+                        ("found", found.unwrap_or(tr.t("track.check.missing"))),
+                        ("expected", &expected_value(order, check.name)),
+                        ("environment", environment),
+                        ("consumer", order.consumer_org_number.as_str()),
+                        ("vendor", order.vendor_org_number.as_str()),
+                    ],
+                )
+            });
+            let label_key = format!("track.check.{}.label", check.name);
+            CheckLine {
+                name: check.name,
+                label: tr.fill(&label_key, &[("environment", environment)]),
+                outcome,
+                outcome_label: tr.t(key),
+                fix,
+            }
+        })
+        .collect();
+    ReportView {
+        passed: report.passed(),
+        lines,
+    }
+}
+
+/// The vendor pastes the access token it got from Maskinporten; every check is shown, and
+/// when all pass the order becomes `token_verified`. The token is only held for the check:
+/// it is not stored, logged or put back into the page.
+pub async fn check_token(visit: Visit, posted: ContactForm) -> Result<HttpResponse, AppError> {
+    let page = ContactPage::of(&visit, &posted);
+    let tr = visit.tr();
+    let pasted = posted.form.get("access_token");
+    let checked = match contacts::verify_token(&visit.ctx, &posted.link, pasted).await {
+        Ok(checked) => checked,
+        Err(error) => return page.refused(error, FormView::default()).await,
+    };
+    let report = Some(report_view(tr, &checked.order, &checked.report));
+    let answer = if checked.passed() {
+        Answer {
+            notice: Some("track.done_token"),
+            report,
+            ..Answer::default()
+        }
+    } else {
+        let mut form = FormView::default();
+        form.add_error("token-report", tr.t("track.check.some_failed").to_owned());
+        Answer {
+            form,
+            report,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            ..Answer::default()
+        }
+    };
+    page.render(checked.order, answer).await
+}
