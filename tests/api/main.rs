@@ -11,4 +11,5 @@ mod maskinporten;
 mod pages;
 mod purge;
 mod registry;
+mod storage;
 mod track;
