@@ -1,5 +1,8 @@
 //! Email: rendering from templates, the delivery worker, and the transports it delivers with.
 
 pub mod render;
+pub mod state;
 pub mod transport;
 pub mod worker;
+
+pub use state::MailState;

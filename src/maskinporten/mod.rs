@@ -267,3 +267,96 @@ pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now
     };
     report.finish(Some(summary))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expected() -> Expected {
+        Expected {
+            environment: Environment::Test,
+            scope: "brreg:reelle/offentlig".into(),
+            consumer_org: "313876144".into(),
+            vendor_org: "974760673".into(),
+        }
+    }
+
+    fn token_with_header(header: &str) -> String {
+        format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    /// The catalog has `track.check.<name>.label` and `.fix` for each name in [`CHECKS`]
+    /// (see `i18n::coverage`), so a name recorded anywhere else would render as a missing
+    /// text. Every `record` call names its check with a literal; all of them are here.
+    #[test]
+    fn every_check_recorded_is_listed() {
+        let source = include_str!("mod.rs");
+        let marker = [".record", "("].concat();
+        let recorded: Vec<&str> = source
+            .match_indices(&marker)
+            .map(|(at, _)| {
+                let rest = source[at + marker.len()..]
+                    .trim_start()
+                    .strip_prefix('"')
+                    .expect("`record` is called with the check's name as a literal");
+                &rest[..rest.find('"').expect("a closing quote")]
+            })
+            .collect();
+        assert!(recorded.len() >= CHECKS.len(), "{recorded:?}");
+        for name in &recorded {
+            assert!(
+                CHECKS.contains(name),
+                "{name} is recorded but not in CHECKS"
+            );
+        }
+        for name in CHECKS {
+            assert!(
+                recorded.contains(&name),
+                "{name} is in CHECKS but never recorded"
+            );
+        }
+    }
+
+    /// The reports that need no keys: each lists every check, in the order of [`CHECKS`].
+    #[tokio::test]
+    async fn every_report_lists_exactly_the_listed_checks() {
+        // Nothing listens on port 1, so fetching the keys fails at once.
+        let keys = jwks::JwksCache::new(
+            "http://127.0.0.1:1/jwks".into(),
+            "http://127.0.0.1:1/jwks".into(),
+            std::time::Duration::from_secs(2),
+        )
+        .unwrap();
+        let cases = [
+            ("not a token", "format", false),
+            ("a.b.c", "format", false),
+            (
+                &token_with_header(r#"{"alg":"HS256","typ":"JWT"}"#),
+                "algorithm",
+                false,
+            ),
+            (
+                &token_with_header(r#"{"alg":"RS256","kid":"mp-key"}"#),
+                "key",
+                true,
+            ),
+        ];
+        for (token, failed, keys_unavailable) in cases {
+            let report = check(token, &expected(), &keys, 0).await;
+            let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+            assert_eq!(names, CHECKS, "{token}");
+            let position = CHECKS.iter().position(|n| *n == failed).unwrap();
+            for (i, check) in report.checks.iter().enumerate() {
+                let want = match i.cmp(&position) {
+                    std::cmp::Ordering::Less => Outcome::Passed,
+                    std::cmp::Ordering::Equal => Outcome::Failed,
+                    std::cmp::Ordering::Greater => Outcome::NotChecked,
+                };
+                assert_eq!(check.outcome, want, "{token}: {}", check.name);
+            }
+            assert_eq!(report.checks[position].keys_unavailable, keys_unavailable);
+            assert!(!report.passed());
+            assert!(report.summary.is_none());
+        }
+    }
+}
