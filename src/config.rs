@@ -148,92 +148,10 @@ impl Settings {
             None => bail!("RRH_SESSION_KEY is required when RRH_ENV=production"),
         });
 
-        let scopes = match (get("RRH_SCOPES"), get("RRH_SCOPES_FILE")) {
-            (Some(_), Some(_)) => bail!("set RRH_SCOPES or RRH_SCOPES_FILE, not both"),
-            (Some(text), None) => {
-                ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("RRH_SCOPES: {e}"))?
-            }
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading RRH_SCOPES_FILE {path}"))?;
-                ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?
-            }
-            (None, None) => ScopeCatalog::default(),
-        };
-
-        let mail = MailSettings {
-            smtp_url: get("RRH_SMTP_URL").map(Secret::new),
-            dir: get("RRH_MAIL_DIR")
-                .unwrap_or_else(|| "data/mail".into())
-                .into(),
-            from: get("RRH_MAIL_FROM")
-                .unwrap_or_else(|| "RRH TT02-bestilling <no-reply@localhost>".into()),
-            registry_mailbox: get("RRH_REGISTRY_MAILBOX")
-                .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
-            message_id_domain: url::Url::parse(&base_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or_else(|| "localhost".into()),
-            max_attempts: parse_number(&get, "RRH_MAIL_MAX_ATTEMPTS", 8)?,
-            retry_base: Duration::from_millis(parse_number(&get, "RRH_MAIL_RETRY_MS", 30_000)?),
-            poll_interval: Duration::from_millis(parse_number(&get, "RRH_MAIL_POLL_MS", 5_000)?),
-        };
-        for (name, value) in [
-            ("RRH_MAIL_FROM", &mail.from),
-            ("RRH_REGISTRY_MAILBOX", &mail.registry_mailbox),
-        ] {
-            value
-                .parse::<lettre::message::Mailbox>()
-                .with_context(|| format!("{name} must be an email address"))?;
-        }
-        if mail.max_attempts == 0 {
-            bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
-        }
-
-        let trusted_proxies = get("RRH_TRUSTED_PROXIES")
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|entry| !entry.is_empty())
-                    .map(|entry| {
-                        entry
-                            .parse::<ipnet::IpNet>()
-                            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                            .map_err(|_| {
-                                anyhow::anyhow!(
-                                    "RRH_TRUSTED_PROXIES: `{entry}` is not an address or CIDR range"
-                                )
-                            })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-
-        let maskinporten = MaskinportenSettings {
-            test_jwks_url: get("RRH_MASKINPORTEN_TEST_JWKS_URL")
-                .unwrap_or_else(|| "https://test.maskinporten.no/jwk".into()),
-            production_jwks_url: get("RRH_MASKINPORTEN_PROD_JWKS_URL")
-                .unwrap_or_else(|| "https://maskinporten.no/jwk".into()),
-            timeout: Duration::from_millis(parse_number(
-                &get,
-                "RRH_MASKINPORTEN_TIMEOUT_MS",
-                5_000,
-            )?),
-        };
-        for (name, value) in [
-            (
-                "RRH_MASKINPORTEN_TEST_JWKS_URL",
-                &maskinporten.test_jwks_url,
-            ),
-            (
-                "RRH_MASKINPORTEN_PROD_JWKS_URL",
-                &maskinporten.production_jwks_url,
-            ),
-        ] {
-            url::Url::parse(value).with_context(|| format!("{name} must be an absolute URL"))?;
-        }
-
+        let scopes = scopes(&get)?;
+        let mail = mail_settings(&get, &base_url)?;
+        let trusted_proxies = trusted_proxies(&get)?;
+        let maskinporten = maskinporten_settings(&get)?;
         let enhetsregisteret_url = get("RRH_ENHETSREGISTERET_URL")
             .unwrap_or_else(|| "https://data.brreg.no/enhetsregisteret/api".into());
         url::Url::parse(&enhetsregisteret_url)
@@ -258,16 +176,7 @@ impl Settings {
             scopes,
             max_body_bytes: parse_number(&get, "RRH_MAX_BODY_BYTES", 64 * 1024)?,
             development,
-            workspace: WorkspaceSettings {
-                session_idle: Duration::from_secs(
-                    60 * parse_number(&get, "RRH_SESSION_IDLE_MINUTES", 30u64)?,
-                ),
-                session_max: Duration::from_secs(
-                    3600 * parse_number(&get, "RRH_SESSION_MAX_HOURS", 10u64)?,
-                ),
-                stale_working_days: parse_number(&get, "RRH_STALE_WORKING_DAYS", 2)?,
-                link_days_after_close: parse_number(&get, "RRH_LINK_DAYS_AFTER_CLOSE", 30)?,
-            },
+            workspace: workspace_settings(&get)?,
         })
     }
 
@@ -277,11 +186,118 @@ impl Settings {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: T,
-) -> anyhow::Result<T> {
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `RRH_SCOPES` or `RRH_SCOPES_FILE`, or the guide's two scopes.
+fn scopes(get: &Lookup) -> anyhow::Result<ScopeCatalog> {
+    let scopes = match (get("RRH_SCOPES"), get("RRH_SCOPES_FILE")) {
+        (Some(_), Some(_)) => bail!("set RRH_SCOPES or RRH_SCOPES_FILE, not both"),
+        (Some(text), None) => {
+            ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("RRH_SCOPES: {e}"))?
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading RRH_SCOPES_FILE {path}"))?;
+            ScopeCatalog::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?
+        }
+        (None, None) => ScopeCatalog::default(),
+    };
+    Ok(scopes)
+}
+
+/// Where and how mail goes; the addresses must parse as mailboxes.
+fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
+    let mail = MailSettings {
+        smtp_url: get("RRH_SMTP_URL").map(Secret::new),
+        dir: get("RRH_MAIL_DIR")
+            .unwrap_or_else(|| "data/mail".into())
+            .into(),
+        from: get("RRH_MAIL_FROM")
+            .unwrap_or_else(|| "RRH TT02-bestilling <no-reply@localhost>".into()),
+        registry_mailbox: get("RRH_REGISTRY_MAILBOX")
+            .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
+        message_id_domain: url::Url::parse(base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into()),
+        max_attempts: parse_number(get, "RRH_MAIL_MAX_ATTEMPTS", 8)?,
+        retry_base: Duration::from_millis(parse_number(get, "RRH_MAIL_RETRY_MS", 30_000)?),
+        poll_interval: Duration::from_millis(parse_number(get, "RRH_MAIL_POLL_MS", 5_000)?),
+    };
+    for (name, value) in [
+        ("RRH_MAIL_FROM", &mail.from),
+        ("RRH_REGISTRY_MAILBOX", &mail.registry_mailbox),
+    ] {
+        value
+            .parse::<lettre::message::Mailbox>()
+            .with_context(|| format!("{name} must be an email address"))?;
+    }
+    if mail.max_attempts == 0 {
+        bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
+    }
+    Ok(mail)
+}
+
+/// `RRH_TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated.
+fn trusted_proxies(get: &Lookup) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    let proxies = get("RRH_TRUSTED_PROXIES")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| {
+                    entry
+                        .parse::<ipnet::IpNet>()
+                        .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "RRH_TRUSTED_PROXIES: `{entry}` is not an address or CIDR range"
+                            )
+                        })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(proxies)
+}
+
+/// Where the token check gets Maskinporten's keys; the URLs must be absolute.
+fn maskinporten_settings(get: &Lookup) -> anyhow::Result<MaskinportenSettings> {
+    let maskinporten = MaskinportenSettings {
+        test_jwks_url: get("RRH_MASKINPORTEN_TEST_JWKS_URL")
+            .unwrap_or_else(|| "https://test.maskinporten.no/jwk".into()),
+        production_jwks_url: get("RRH_MASKINPORTEN_PROD_JWKS_URL")
+            .unwrap_or_else(|| "https://maskinporten.no/jwk".into()),
+        timeout: Duration::from_millis(parse_number(&get, "RRH_MASKINPORTEN_TIMEOUT_MS", 5_000)?),
+    };
+    for (name, value) in [
+        (
+            "RRH_MASKINPORTEN_TEST_JWKS_URL",
+            &maskinporten.test_jwks_url,
+        ),
+        (
+            "RRH_MASKINPORTEN_PROD_JWKS_URL",
+            &maskinporten.production_jwks_url,
+        ),
+    ] {
+        url::Url::parse(value).with_context(|| format!("{name} must be an absolute URL"))?;
+    }
+    Ok(maskinporten)
+}
+
+fn workspace_settings(get: &Lookup) -> anyhow::Result<WorkspaceSettings> {
+    Ok(WorkspaceSettings {
+        session_idle: Duration::from_secs(
+            60 * parse_number(get, "RRH_SESSION_IDLE_MINUTES", 30u64)?,
+        ),
+        session_max: Duration::from_secs(3600 * parse_number(get, "RRH_SESSION_MAX_HOURS", 10u64)?),
+        stale_working_days: parse_number(get, "RRH_STALE_WORKING_DAYS", 2)?,
+        link_days_after_close: parse_number(get, "RRH_LINK_DAYS_AFTER_CLOSE", 30)?,
+    })
+}
+
+fn parse_number<T: std::str::FromStr>(get: &Lookup, name: &str, default: T) -> anyhow::Result<T> {
     match get(name) {
         None => Ok(default),
         Some(raw) => raw

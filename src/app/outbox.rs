@@ -2,16 +2,21 @@
 //! messages that failed for good.
 
 use super::{Context, Failure};
+use crate::mail::MailState;
 use crate::store::outbox::{self, MailSummary};
 
 /// Messages per stored state.
-pub async fn counts(ctx: &Context) -> Result<Vec<(String, i64)>, Failure> {
+pub async fn counts(ctx: &Context) -> Result<Vec<(MailState, i64)>, Failure> {
     let mut conn = ctx.db.acquire().await?;
     Ok(outbox::counts(&mut conn).await?)
 }
 
 /// The newest `limit` messages in `state` (`pending` includes those being sent).
-pub async fn list(ctx: &Context, state: &str, limit: i64) -> Result<Vec<MailSummary>, Failure> {
+pub async fn list(
+    ctx: &Context,
+    state: MailState,
+    limit: i64,
+) -> Result<Vec<MailSummary>, Failure> {
     let mut conn = ctx.db.acquire().await?;
     Ok(outbox::list(&mut conn, state, limit).await?)
 }

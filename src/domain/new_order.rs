@@ -196,6 +196,8 @@ impl PartyParts {
 }
 
 impl NewOrder {
+    /// Every field's first error at once. Long because it is one line per field plus the
+    /// cross-field rules, which need the fields parsed so far in one place.
     pub fn parse(input: &OrderInput, scopes: &ScopeCatalog) -> Result<NewOrder, OrderErrors> {
         let mut errors = Collector { errors: Vec::new() };
 

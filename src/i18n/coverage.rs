@@ -78,7 +78,8 @@ fn account_roles() -> [Role; 2] {
     all
 }
 
-/// Every family of keys built at run time, with where each is built.
+/// Every family of keys built at run time, with where each is built. Long because it is a
+/// table: one entry per family, each with its comment, reads better than a split.
 fn families() -> Vec<Family> {
     let form = form_fields_in_templates();
     vec![

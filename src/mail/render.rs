@@ -141,15 +141,11 @@ fn environment_name(tr: Tr, environment: &str) -> &'static str {
     tr.t(&format!("environment.{environment}"))
 }
 
-/// The emails a new order causes: one to the registry, one confirmation to each contact.
-pub fn new_order_mails(
-    facts: &OrderFacts,
-    lang: Lang,
-    settings: &Settings,
-    tokens: &ContactTokens,
-) -> Result<Vec<OutgoingMail>, askama::Error> {
+/// The structured email to the registry's mailbox: every field in the guide's order, the
+/// reference in the subject, Reply-To the vendor's contact, and a link to the case.
+fn registry_mail(facts: &OrderFacts, settings: &Settings) -> Result<OutgoingMail, askama::Error> {
     let nb = Tr::new(Lang::Nb);
-    let registry = OutgoingMail {
+    Ok(OutgoingMail {
         kind: "registry_new_order",
         to: vec![settings.mail.registry_mailbox.clone()],
         reply_to: Some(facts.vendor.contact_email.clone()),
@@ -170,8 +166,17 @@ pub fn new_order_mails(
         }
         .render()?,
         html: None,
-    };
+    })
+}
 
+/// The emails a new order causes: one to the registry, one confirmation to each contact.
+pub fn new_order_mails(
+    facts: &OrderFacts,
+    lang: Lang,
+    settings: &Settings,
+    tokens: &ContactTokens,
+) -> Result<Vec<OutgoingMail>, askama::Error> {
+    let registry = registry_mail(facts, settings)?;
     let tr = Tr::new(lang);
     let next_delegate = tr.fill(
         if facts.is_test() {

@@ -151,7 +151,8 @@ fn organisation_id(claims: &Value, field: &str) -> Option<String> {
     claims.get(field)?.get("ID")?.as_str().map(str::to_owned)
 }
 
-/// Verifies `token` for `expected`, at `now` (Unix seconds).
+/// Verifies `token` for `expected`, at `now` (Unix seconds). Long on purpose: the checks run
+/// in Maskinporten's own order, each stopping the ones after it, and read best as one list.
 pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now: i64) -> Report {
     let token = token.trim();
     let token = token

@@ -7,7 +7,8 @@ use chrono::Utc;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Backend, Conn, time, time_opt, timestamp};
+use super::{Backend, Conn, parsed, time, time_opt, timestamp};
+use crate::mail::MailState;
 
 /// An email ready to be stored: rendered, addressed, not yet sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +169,7 @@ pub struct MailSummary {
     pub kind: String,
     pub to: Vec<String>,
     pub subject: String,
-    pub status: String,
+    pub status: MailState,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
@@ -189,7 +190,7 @@ fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<MailSummary, sqlx::Error>
             source: Box::new(e),
         })?,
         subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
+        status: parsed(row, "status", MailState::parse)?,
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         created_at: time(row, "created_at")?,
@@ -214,7 +215,7 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<MailSummar
 /// The newest `limit` messages in `status` (`pending` includes those being sent).
 pub async fn list(
     conn: &mut Conn,
-    status: &str,
+    status: MailState,
     limit: i64,
 ) -> Result<Vec<MailSummary>, sqlx::Error> {
     let sql = format!(
@@ -223,7 +224,7 @@ pub async fn list(
          ORDER BY m.created_at DESC, m.id DESC LIMIT $2"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status)
+        .bind(status.as_str())
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?
@@ -233,12 +234,12 @@ pub async fn list(
 }
 
 /// Messages per status, for the outbox page's tabs.
-pub async fn counts(conn: &mut Conn) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn counts(conn: &mut Conn) -> Result<Vec<(MailState, i64)>, sqlx::Error> {
     sqlx::query("SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status")
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+        .map(|row| Ok((parsed(row, "status", MailState::parse)?, row.try_get("n")?)))
         .collect()
 }
 

@@ -39,45 +39,11 @@ pub async fn create_order(
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(err) => {
-            let tr = lang.tr();
-            return Ok(HttpResponse::BadRequest().json(json!({
-                "error": "malformed_json",
-                "message": tr.t("api.malformed_json"),
-                "detail": err.to_string(),
-                "request_id": request_context().id,
-            })));
-        }
+    let (order, lang) = match parse_order(&body, lang, &ctx) {
+        Ok(parsed) => parsed,
+        Err(answer) => return Ok(*answer),
     };
-    let Value::Object(object) = value else {
-        let tr = lang.tr();
-        return Ok(HttpResponse::UnprocessableEntity().json(json!({
-            "error": "not_an_object",
-            "message": tr.t("api.not_an_object"),
-            "request_id": request_context().id,
-        })));
-    };
-
-    let (input, language, mut errors) = read_fields(&object);
-    let lang = language.unwrap_or(lang.0);
     let tr = Tr::new(lang);
-    let order = match NewOrder::parse(&input, &ctx.settings.scopes) {
-        Ok(order) if errors.is_empty() => Some(order),
-        Ok(_) => None,
-        Err(order_errors) => {
-            for (field, error) in order_errors.0 {
-                // A type error on a field says more than a rule broken by its empty stand-in.
-                errors.entry(field.to_owned()).or_insert(error);
-            }
-            None
-        }
-    };
-    let Some(order) = order else {
-        return Ok(validation_failed(tr, &errors));
-    };
-
     let client = client_key(&req, &ctx);
     match app::orders::submit(&ctx, &order, lang, ACTOR_API, &client).await {
         Ok(created) => {
@@ -114,6 +80,48 @@ pub async fn create_order(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The order in a JSON body, and the language its emails and messages are in; or the 400
+/// or 422 answer that says what is wrong with it.
+fn parse_order(
+    body: &[u8],
+    lang: Language,
+    ctx: &Context,
+) -> Result<(NewOrder, Lang), Box<HttpResponse>> {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(err) => {
+            let tr = lang.tr();
+            return Err(Box::new(HttpResponse::BadRequest().json(json!({
+                "error": "malformed_json",
+                "message": tr.t("api.malformed_json"),
+                "detail": err.to_string(),
+                "request_id": request_context().id,
+            }))));
+        }
+    };
+    let Value::Object(object) = value else {
+        let tr = lang.tr();
+        return Err(Box::new(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "not_an_object",
+            "message": tr.t("api.not_an_object"),
+            "request_id": request_context().id,
+        }))));
+    };
+    let (input, language, mut errors) = read_fields(&object);
+    let lang = language.unwrap_or(lang.0);
+    match NewOrder::parse(&input, &ctx.settings.scopes) {
+        Ok(order) if errors.is_empty() => return Ok((order, lang)),
+        Ok(_) => {}
+        Err(order_errors) => {
+            for (field, error) in order_errors.0 {
+                // A type error on a field says more than a rule broken by its empty stand-in.
+                errors.entry(field.to_owned()).or_insert(error);
+            }
+        }
+    }
+    Err(Box::new(validation_failed(Tr::new(lang), &errors)))
 }
 
 /// Reads the known fields with their JSON types; a wrong type or an unknown field is an error

@@ -45,8 +45,6 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
     #[error("template: {0}")]
     Template(#[from] askama::Error),
 }
@@ -68,7 +66,7 @@ impl AppError {
                 "unsupported_media_type",
                 "error_page.unsupported_media_type",
             ),
-            AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {
+            AppError::Internal(_) | AppError::Template(_) => {
                 ("internal_error", "error_page.internal")
             }
         }
@@ -96,9 +94,7 @@ impl ResponseError for AppError {
             AppError::LoginRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Internal(_) | AppError::Database(_) | AppError::Template(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Internal(_) | AppError::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -169,7 +165,7 @@ pub fn with_cookie(
 impl From<Failure> for AppError {
     fn from(failure: Failure) -> Self {
         match failure {
-            Failure::Database(err) => AppError::Database(err),
+            Failure::Database(err) => AppError::Internal(anyhow::Error::new(err)),
             Failure::Internal(err) => AppError::Internal(err),
         }
     }

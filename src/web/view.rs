@@ -235,6 +235,11 @@ impl OrderView {
     }
 }
 
+/// A mail delivery state's name in the page's language.
+pub fn mail_state_label(tr: Tr, state: crate::mail::MailState) -> &'static str {
+    tr.t(&format!("admin.mail_status.{}", state.as_str()))
+}
+
 /// An environment's name in the page's language.
 pub fn environment_label(tr: Tr, environment: Environment) -> &'static str {
     tr.t(&format!("environment.{}", environment.as_str()))

@@ -16,7 +16,8 @@ use crate::web::error::{AppError, html};
 use crate::web::extract::{StaffForm, Visit};
 use crate::web::see_other;
 use crate::web::view::{
-    FormView, OrderView, Page, display_time, environment_label, iso_time, status_label,
+    FormView, OrderView, Page, display_time, environment_label, iso_time, mail_state_label,
+    status_label,
 };
 
 /// A line of the timeline: an event or an email, in time order.
@@ -30,7 +31,7 @@ pub struct TimelineItem {
     /// The delivery state's label, for emails only.
     pub mail_status: Option<String>,
     /// `sent`, `pending`, `sending`, `failed`: picks the label's look.
-    pub mail_state: String,
+    pub mail_state: &'static str,
     pub is_note: bool,
 }
 
@@ -184,7 +185,6 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
 }
 
 fn mail_item(tr: Tr, mail: MailSummary) -> TimelineItem {
-    let status_key = format!("admin.mail_status.{}", mail.status);
     TimelineItem {
         at: display_time(mail.created_at),
         at_iso: iso_time(mail.created_at),
@@ -194,12 +194,8 @@ fn mail_item(tr: Tr, mail: MailSummary) -> TimelineItem {
             &[("to", &mail.to.join(", ")), ("subject", &mail.subject)],
         ),
         text: None,
-        mail_status: Some(if tr.has(&status_key) {
-            tr.t(&status_key).to_owned()
-        } else {
-            mail.status.clone()
-        }),
-        mail_state: mail.status,
+        mail_status: Some(mail_state_label(tr, mail.status).to_owned()),
+        mail_state: mail.status.as_str(),
         is_note: false,
     }
 }
@@ -216,7 +212,7 @@ fn timeline(tr: Tr, file: workflow::CaseFile) -> Vec<TimelineItem> {
             is_note: event.kind == "note",
             text: event.comment,
             mail_status: None,
-            mail_state: String::new(),
+            mail_state: "",
         };
         items.push((event.occurred_at, item));
     }
@@ -267,12 +263,13 @@ impl<'a> CasePage<'a> {
         let mut page = Page::workspace(tr, &title, &path, user.nav());
         page.has_errors = form.has_errors();
         let assigned_to = order.assigned_to.as_deref();
+        let scopes = &self.ctx.settings.scopes;
         let view = OrderPage {
             page,
             form,
             status_label: status_label(tr, order.status),
             environment_label: environment_label(tr, order.environment),
-            delegation_schema: (self.ctx.settings.scopes).delegation_schema_of_stored(&order.scope),
+            delegation_schema: scopes.delegation_schema_of_stored(&order.scope),
             assignee: assigned_to.and_then(|id| file.names.get(id).cloned()),
             assigned_to_me: assigned_to == Some(user.user.id.as_str()),
             actions,

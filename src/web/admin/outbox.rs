@@ -9,12 +9,14 @@ use askama::Template;
 
 use super::session::Admin;
 use crate::app::{self, Context, MailSummary};
+use crate::mail::MailState;
 use crate::web::error::{AppError, html};
 use crate::web::extract::{StaffForm, Visit};
 use crate::web::see_other;
-use crate::web::view::{Page, display_time};
+use crate::web::view::{Page, display_time, mail_state_label};
 
-const TABS: [&str; 3] = ["failed", "pending", "sent"];
+/// The tabs; `pending` includes the messages being sent.
+const TABS: [MailState; 3] = [MailState::Failed, MailState::Pending, MailState::Sent];
 const LIMIT: i64 = 200;
 
 #[derive(Template)]
@@ -37,29 +39,22 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let (tr, ctx) = (visit.tr(), &visit.ctx);
     let current = match query.get("status").map(String::as_str) {
-        None | Some("") => "failed",
-        Some(raw) => TABS
-            .into_iter()
-            .find(|t| *t == raw)
+        None | Some("") => MailState::Failed,
+        Some(raw) => MailState::parse(raw)
+            .filter(|state| TABS.contains(state))
             .ok_or(AppError::BadRequest("admin.outbox.bad_status"))?,
     };
     let counts = app::outbox::counts(ctx).await?;
-    let count = |status: &str| -> i64 {
+    let count = |tab: MailState| -> i64 {
         counts
             .iter()
-            .filter(|(s, _)| s == status || (status == "pending" && s == "sending"))
+            .filter(|(s, _)| *s == tab || (tab == MailState::Pending && *s == MailState::Sending))
             .map(|(_, n)| n)
             .sum()
     };
     let tabs = TABS
         .into_iter()
-        .map(|t| {
-            (
-                t,
-                tr.t(&format!("admin.mail_status.{t}")).to_owned(),
-                count(t),
-            )
-        })
+        .map(|t| (t.as_str(), mail_state_label(tr, t).to_owned(), count(t)))
         .collect();
     let notice = match query.get("done").map(String::as_str) {
         Some("retry") => Some("admin.outbox.retried"),
@@ -73,7 +68,7 @@ pub async fn page(
             "/admin/outbox",
             admin.0.nav(),
         ),
-        current,
+        current: current.as_str(),
         tabs,
         mails: app::outbox::list(ctx, current, LIMIT)
             .await?

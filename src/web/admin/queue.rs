@@ -8,13 +8,15 @@ use askama::Template;
 use chrono::Utc;
 
 use super::session::CaseHandler;
-use crate::app::{self, Assignment, Context, Cursor, QueueFilter, QueueRow, Search, StatusFilter};
+use crate::app::{
+    self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
+};
 use crate::domain::calendar::working_days_between;
 use crate::domain::{Environment, OrderStatus};
 use crate::i18n::Tr;
 use crate::web::error::{AppError, html};
 use crate::web::extract::Visit;
-use crate::web::view::{FormView, Page, RadioOption};
+use crate::web::view::{FormView, Page, RadioOption, status_label};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -139,6 +141,109 @@ fn option(value: &str, label: impl Into<String>) -> RadioOption {
     }
 }
 
+/// Queue lines in display form.
+fn lines(tr: Tr, rows: &[QueueRow], names: &HashMap<String, String>, stale_days: u32) -> Vec<Line> {
+    let now = Utc::now();
+    rows.iter()
+        .map(|row| Line {
+            reference: row.reference.clone(),
+            status_key: format!("status.{}", row.status.as_str()),
+            environment_key: format!("environment.{}", row.environment.as_str()),
+            scope: row.scope.to_string(),
+            vendor: row.vendor_org_name.clone(),
+            consumer: row.consumer_org_name.clone(),
+            assignee: row
+                .assigned_to
+                .as_ref()
+                .and_then(|id| names.get(id).cloned()),
+            waited: waited(tr, now - row.updated_at),
+            overdue: row.status.is_open()
+                && working_days_between(row.updated_at, now) >= i64::from(stale_days),
+        })
+        .collect()
+}
+
+/// The queue's links that keep the filters: the next page, back to the first, the export.
+struct Links {
+    next: Option<String>,
+    first: Option<String>,
+    export: String,
+}
+
+fn links(query: &HashMap<String, String>, next: Option<&QueueRow>, paged: bool) -> Links {
+    let filters = filter_query(query);
+    let with_filters = |extra: &str| {
+        let joined = [filters.as_str(), extra]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("&");
+        if joined.is_empty() {
+            "/admin/orders".to_owned()
+        } else {
+            format!("/admin/orders?{joined}")
+        }
+    };
+    Links {
+        next: next.map(|last| {
+            let cursor = Cursor::after(last.updated_at, &last.id).encode();
+            with_filters(&format!("after={cursor}"))
+        }),
+        first: paged.then(|| with_filters("")),
+        export: if filters.is_empty() {
+            "/admin/orders.csv".to_owned()
+        } else {
+            format!("/admin/orders.csv?{filters}")
+        },
+    }
+}
+
+/// The filter form's choices, each list starting with "any".
+struct Choices {
+    statuses: Vec<RadioOption>,
+    environments: Vec<RadioOption>,
+    scopes: Vec<RadioOption>,
+    assignments: Vec<RadioOption>,
+}
+
+fn choices(tr: Tr, ctx: &Context) -> Choices {
+    let statuses = [
+        option("open", tr.t("admin.queue.status_open")),
+        option("all", tr.t("admin.queue.status_all")),
+    ]
+    .into_iter()
+    .chain(
+        OrderStatus::ALL
+            .iter()
+            .map(|s| option(s.as_str(), tr.t(&format!("status.{}", s.as_str())))),
+    )
+    .collect();
+    let any = || option("", tr.t("admin.queue.any"));
+    let environments = std::iter::once(any())
+        .chain(
+            Environment::ALL
+                .iter()
+                .map(|e| option(e.as_str(), tr.t(&format!("environment.{}", e.as_str())))),
+        )
+        .collect();
+    let scopes = ctx.settings.scopes.entries().iter();
+    let scopes = std::iter::once(any())
+        .chain(scopes.map(|s| option(&s.name, s.name.clone())))
+        .collect();
+    let assignments = vec![
+        option("", tr.t("admin.queue.assigned_anyone")),
+        option("me", tr.t("admin.queue.assigned_me")),
+        option("none", tr.t("admin.queue.assigned_none")),
+    ];
+    Choices {
+        statuses,
+        environments,
+        scopes,
+        assignments,
+    }
+}
+
 pub async fn page(
     user: CaseHandler,
     visit: Visit,
@@ -156,58 +261,8 @@ pub async fn page(
         counts,
         names,
     } = app::queue::page(ctx, &filter, after.as_ref(), PAGE_SIZE).await?;
-
-    let now = Utc::now();
     let stale_days = ctx.settings.workspace.stale_working_days;
-    let lines = rows
-        .iter()
-        .map(|row: &QueueRow| {
-            let updated = row.updated_at;
-            Line {
-                reference: row.reference.clone(),
-                status_key: format!("status.{}", row.status.as_str()),
-                environment_key: format!("environment.{}", row.environment.as_str()),
-                scope: row.scope.to_string(),
-                vendor: row.vendor_org_name.clone(),
-                consumer: row.consumer_org_name.clone(),
-                assignee: row
-                    .assigned_to
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned()),
-                waited: waited(tr, now - updated),
-                overdue: row.status.is_open()
-                    && working_days_between(updated, now) >= i64::from(stale_days),
-            }
-        })
-        .collect();
-
-    let filters = filter_query(&query);
-    let with_filters = |extra: &str| {
-        let joined = [filters.as_str(), extra]
-            .iter()
-            .filter(|p| !p.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("&");
-        if joined.is_empty() {
-            "/admin/orders".to_owned()
-        } else {
-            format!("/admin/orders?{joined}")
-        }
-    };
-    let next_link = match (more, rows.last()) {
-        (true, Some(last)) => Some(with_filters(&format!(
-            "after={}",
-            Cursor::after(last.updated_at, &last.id).encode()
-        ))),
-        _ => None,
-    };
-    let first_link = after.is_some().then(|| with_filters(""));
-    let export_link = if filters.is_empty() {
-        "/admin/orders.csv".to_owned()
-    } else {
-        format!("/admin/orders.csv?{filters}")
-    };
+    let links = links(&query, rows.last().filter(|_| more), after.is_some());
 
     let mut form = FormView::default();
     for name in FILTER_FIELDS {
@@ -216,61 +271,29 @@ pub async fn page(
     if form.value("status").is_empty() {
         form.set("status", "open");
     }
-    let statuses = [
-        option("open", tr.t("admin.queue.status_open")),
-        option("all", tr.t("admin.queue.status_all")),
-    ]
-    .into_iter()
-    .chain(
-        OrderStatus::ALL
-            .iter()
-            .map(|s| option(s.as_str(), tr.t(&format!("status.{}", s.as_str())))),
-    )
-    .collect();
-    let environments = std::iter::once(option("", tr.t("admin.queue.any")))
-        .chain(
-            Environment::ALL
-                .iter()
-                .map(|e| option(e.as_str(), tr.t(&format!("environment.{}", e.as_str())))),
-        )
-        .collect();
-    let scopes = std::iter::once(option("", tr.t("admin.queue.any")))
-        .chain(
-            ctx.settings
-                .scopes
-                .entries()
-                .iter()
-                .map(|s| option(&s.name, s.name.clone())),
-        )
-        .collect();
-    let assignments = vec![
-        option("", tr.t("admin.queue.assigned_anyone")),
-        option("me", tr.t("admin.queue.assigned_me")),
-        option("none", tr.t("admin.queue.assigned_none")),
-    ];
     let counts = counts
         .into_iter()
         .map(|(status, n)| {
             (
                 status.as_str().to_owned(),
-                tr.t(&format!("status.{}", status.as_str())).to_owned(),
+                status_label(tr, status).to_owned(),
                 n,
             )
         })
         .collect();
-
+    let choices = choices(tr, ctx);
     let page = QueuePage {
         page: Page::workspace(tr, tr.t("admin.queue.title"), "/admin/orders", user.nav()),
         form,
-        statuses,
-        environments,
-        scopes,
-        assignments,
+        statuses: choices.statuses,
+        environments: choices.environments,
+        scopes: choices.scopes,
+        assignments: choices.assignments,
         counts,
-        lines,
-        next_link,
-        first_link,
-        export_link,
+        lines: lines(tr, &rows, &names, stale_days),
+        next_link: links.next,
+        first_link: links.first,
+        export_link: links.export,
         stale_days,
     };
     html(StatusCode::OK, &page)
@@ -306,6 +329,35 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "updated_at",
     "version",
 ];
+
+/// One order as a CSV line, in [`CSV_COLUMNS`]' order.
+fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
+    let assignee = o.assigned_to.as_ref().and_then(|id| names.get(id));
+    csv_line(&[
+        &o.reference,
+        o.status.as_str(),
+        o.environment.as_str(),
+        o.scope.as_str(),
+        o.vendor_org_number.as_str(),
+        &o.vendor_org_name,
+        o.vendor_contact_name.as_deref().unwrap_or(""),
+        &o.vendor_contact_email,
+        &o.vendor_contact_phone,
+        o.consumer_org_number.as_str(),
+        &o.consumer_org_name,
+        o.consumer_contact_name.as_deref().unwrap_or(""),
+        &o.consumer_contact_email,
+        &o.consumer_contact_phone,
+        &o.ip_addresses.join(" "),
+        o.maskinporten_client_id.as_deref().unwrap_or(""),
+        o.message.as_deref().unwrap_or(""),
+        o.language.code(),
+        assignee.map(String::as_str).unwrap_or(""),
+        &stored_time(o.created_at),
+        &stored_time(o.updated_at),
+        &o.version.to_string(),
+    ])
+}
 
 /// A time as the CSV has always written it: the stored UTC text.
 fn stored_time(at: chrono::DateTime<Utc>) -> String {
@@ -370,44 +422,7 @@ pub async fn export(
                     }
                 };
                 let last = orders.last().map(|o| Cursor::after(o.updated_at, &o.id))?;
-                let mut chunk = String::new();
-                for o in &orders {
-                    let ips = o.ip_addresses.join(" ");
-                    let version = o.version.to_string();
-                    let (created, updated) = (stored_time(o.created_at), stored_time(o.updated_at));
-                    let (vendor_number, consumer_number) =
-                        (o.vendor_org_number.as_str(), o.consumer_org_number.as_str());
-                    let assignee = o
-                        .assigned_to
-                        .as_ref()
-                        .and_then(|id| names.get(id))
-                        .map(String::as_str)
-                        .unwrap_or("");
-                    chunk.push_str(&csv_line(&[
-                        &o.reference,
-                        o.status.as_str(),
-                        o.environment.as_str(),
-                        o.scope.as_str(),
-                        vendor_number,
-                        &o.vendor_org_name,
-                        o.vendor_contact_name.as_deref().unwrap_or(""),
-                        &o.vendor_contact_email,
-                        &o.vendor_contact_phone,
-                        consumer_number,
-                        &o.consumer_org_name,
-                        o.consumer_contact_name.as_deref().unwrap_or(""),
-                        &o.consumer_contact_email,
-                        &o.consumer_contact_phone,
-                        &ips,
-                        o.maskinporten_client_id.as_deref().unwrap_or(""),
-                        o.message.as_deref().unwrap_or(""),
-                        o.language.code(),
-                        assignee,
-                        &created,
-                        &updated,
-                        &version,
-                    ]));
-                }
+                let chunk: String = orders.iter().map(|o| csv_row(o, &names)).collect();
                 let finished = (orders.len() as i64) < EXPORT_BATCH;
                 Some((Ok(web::Bytes::from(chunk)), (None, Some(last), finished)))
             }
