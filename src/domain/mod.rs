@@ -7,6 +7,7 @@ pub mod contact;
 pub mod email;
 pub mod environment;
 pub mod ip;
+pub(crate) mod named;
 pub mod national_id;
 pub mod new_order;
 pub mod org_number;

@@ -9,62 +9,23 @@
 //!            failed  -> pending   an admin sends it again from the outbox
 //! ```
 
-use std::fmt;
+use crate::domain::named::named_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MailState {
-    /// Waiting for the worker, the first time or for another attempt.
-    Pending,
-    /// Taken by a worker; when its lock runs out, another worker may take it.
-    Sending,
-    Sent,
-    /// Given up after the last attempt, until an admin sends it again.
-    Failed,
-}
-
-impl MailState {
-    pub const ALL: [MailState; 4] = [
-        MailState::Pending,
-        MailState::Sending,
-        MailState::Sent,
-        MailState::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailState::Pending => "pending",
-            MailState::Sending => "sending",
-            MailState::Sent => "sent",
-            MailState::Failed => "failed",
-        }
-    }
-
-    /// Accepts exactly the stored names.
-    pub fn parse(raw: &str) -> Option<MailState> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-}
-
-impl fmt::Display for MailState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    pub enum MailState {
+        /// Waiting for the worker, the first time or for another attempt.
+        Pending = "pending",
+        /// Taken by a worker; when its lock runs out, another worker may take it.
+        Sending = "sending",
+        Sent = "sent",
+        /// Given up after the last attempt, until an admin sends it again.
+        Failed = "failed",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_state_round_trips_through_its_name() {
-        for state in MailState::ALL {
-            assert_eq!(MailState::parse(state.as_str()), Some(state));
-            assert_eq!(state.to_string(), state.as_str());
-        }
-        assert_eq!(MailState::parse("Pending"), None);
-        assert_eq!(MailState::parse(" sent"), None);
-        assert_eq!(MailState::parse(""), None);
-    }
 
     /// The migrations' CHECK constraint (PostgreSQL) and triggers (SQLite) on
     /// `mail_outbox.status` list exactly these names, in this order.
