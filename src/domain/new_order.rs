@@ -1,7 +1,10 @@
 //! A new order as submitted by a vendor, from the HTML form or the JSON API.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
+use serde::Serialize;
+
+use super::fields::{FIELD_ORDER, Input, order_field};
 use super::{
     EmailAddress, Environment, FieldError, IpRange, MobileNumber, OrgName, OrgNumber, Scope,
     ScopeCatalog, codes, ip, optional_text,
@@ -12,48 +15,101 @@ pub const SHORT_TEXT_MAX: usize = 200;
 /// The free-text message to the registry.
 pub const MESSAGE_MAX: usize = 2000;
 
-/// The order's fields as they arrive, unchecked. Missing fields read as empty, so a
-/// client that leaves one out gets `required` on it rather than a malformed-body error.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OrderInput {
-    pub environment: String,
-    pub scope: String,
-    pub vendor_org_number: String,
-    pub vendor_org_name: String,
-    pub vendor_contact_name: String,
-    pub vendor_contact_email: String,
-    pub vendor_contact_phone: String,
-    pub consumer_org_number: String,
-    pub consumer_org_name: String,
-    pub consumer_contact_name: String,
-    pub consumer_contact_email: String,
-    pub consumer_contact_phone: String,
-    pub ip_addresses: Vec<String>,
-    pub maskinporten_client_id: String,
-    pub message: String,
-    pub acknowledge_test_data: bool,
+/// One field's value as it arrived, in the shape its [`Input`] kind says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputValue {
+    Text(String),
+    List(Vec<String>),
+    Flag(bool),
 }
 
-/// The form's fields in display order; errors are reported in this order.
-pub const FIELD_ORDER: &[&str] = &[
-    "environment",
-    "scope",
-    "vendor_org_number",
-    "vendor_org_name",
-    "vendor_contact_name",
-    "vendor_contact_email",
-    "vendor_contact_phone",
-    "consumer_org_number",
-    "consumer_org_name",
-    "consumer_contact_name",
-    "consumer_contact_email",
-    "consumer_contact_phone",
-    "ip_addresses",
-    "maskinporten_client_id",
-    "message",
-    "acknowledge_test_data",
-];
+impl From<&str> for InputValue {
+    fn from(text: &str) -> Self {
+        InputValue::Text(text.to_owned())
+    }
+}
+
+impl From<String> for InputValue {
+    fn from(text: String) -> Self {
+        InputValue::Text(text)
+    }
+}
+
+impl From<Vec<String>> for InputValue {
+    fn from(items: Vec<String>) -> Self {
+        InputValue::List(items)
+    }
+}
+
+impl From<bool> for InputValue {
+    fn from(flag: bool) -> Self {
+        InputValue::Flag(flag)
+    }
+}
+
+/// Why a value was not taken into an [`OrderInput`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotTaken {
+    /// The order has no field of that name.
+    UnknownField,
+    /// The field takes another shape; this is the one it takes.
+    WrongShape(Input),
+}
+
+/// The order's fields as they arrive, unchecked, keyed by the names in [`ORDER_FIELDS`].
+/// A field that did not come reads as empty, so a client that leaves one out gets
+/// `required` on it rather than a malformed-body error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderInput {
+    values: BTreeMap<&'static str, InputValue>,
+}
+
+impl OrderInput {
+    /// Takes `value` for the field `name`, if the order has that field and the value has its
+    /// shape.
+    pub fn set(&mut self, name: &str, value: InputValue) -> Result<(), NotTaken> {
+        let field = order_field(name).ok_or(NotTaken::UnknownField)?;
+        let fits = matches!(
+            (field.input, &value),
+            (Input::Text, InputValue::Text(_))
+                | (Input::List, InputValue::List(_))
+                | (Input::Flag, InputValue::Flag(_))
+        );
+        if !fits {
+            return Err(NotTaken::WrongShape(field.input));
+        }
+        self.values.insert(field.name, value);
+        Ok(())
+    }
+
+    /// [`OrderInput::set`] for building an input by hand; a value that is not taken is
+    /// dropped, so the field reads as empty.
+    pub fn with(mut self, name: &str, value: impl Into<InputValue>) -> Self {
+        let _ = self.set(name, value.into());
+        self
+    }
+
+    /// A text field's value, empty when it did not come.
+    pub fn text(&self, name: &str) -> &str {
+        match self.values.get(name) {
+            Some(InputValue::Text(text)) => text,
+            _ => "",
+        }
+    }
+
+    /// A list field's items, none when it did not come.
+    pub fn list(&self, name: &str) -> &[String] {
+        match self.values.get(name) {
+            Some(InputValue::List(items)) => items,
+            _ => &[],
+        }
+    }
+
+    /// A flag's value, false when it did not come.
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.values.get(name), Some(InputValue::Flag(true)))
+    }
+}
 
 /// One side of the order: the vendor or the consumer organisation and its contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,22 +257,29 @@ impl NewOrder {
     pub fn parse(input: &OrderInput, scopes: &ScopeCatalog) -> Result<NewOrder, OrderErrors> {
         let mut errors = Collector { errors: Vec::new() };
 
-        let environment = errors.check("environment", Environment::parse(&input.environment));
-        let scope = errors.check("scope", scopes.parse_scope(&input.scope));
+        let environment =
+            errors.check("environment", Environment::parse(input.text("environment")));
+        let scope = errors.check("scope", scopes.parse_scope(input.text("scope")));
         let vendor = PartyFields {
-            org_number: ("vendor_org_number", &input.vendor_org_number),
-            org_name: ("vendor_org_name", &input.vendor_org_name),
-            contact_name: ("vendor_contact_name", &input.vendor_contact_name),
-            contact_email: ("vendor_contact_email", &input.vendor_contact_email),
-            contact_phone: ("vendor_contact_phone", &input.vendor_contact_phone),
+            org_number: ("vendor_org_number", input.text("vendor_org_number")),
+            org_name: ("vendor_org_name", input.text("vendor_org_name")),
+            contact_name: ("vendor_contact_name", input.text("vendor_contact_name")),
+            contact_email: ("vendor_contact_email", input.text("vendor_contact_email")),
+            contact_phone: ("vendor_contact_phone", input.text("vendor_contact_phone")),
         }
         .parse(&mut errors);
         let consumer = PartyFields {
-            org_number: ("consumer_org_number", &input.consumer_org_number),
-            org_name: ("consumer_org_name", &input.consumer_org_name),
-            contact_name: ("consumer_contact_name", &input.consumer_contact_name),
-            contact_email: ("consumer_contact_email", &input.consumer_contact_email),
-            contact_phone: ("consumer_contact_phone", &input.consumer_contact_phone),
+            org_number: ("consumer_org_number", input.text("consumer_org_number")),
+            org_name: ("consumer_org_name", input.text("consumer_org_name")),
+            contact_name: ("consumer_contact_name", input.text("consumer_contact_name")),
+            contact_email: (
+                "consumer_contact_email",
+                input.text("consumer_contact_email"),
+            ),
+            contact_phone: (
+                "consumer_contact_phone",
+                input.text("consumer_contact_phone"),
+            ),
         }
         .parse(&mut errors);
 
@@ -233,14 +296,16 @@ impl NewOrder {
 
         let (ip_ranges, acknowledged_test_data) = match environment {
             Some(env) if env.requires_ip_addresses() => {
-                let ranges = errors.check("ip_addresses", ip::parse_list(&input.ip_addresses));
-                if !input.acknowledge_test_data {
+                let ranges =
+                    errors.check("ip_addresses", ip::parse_list(input.list("ip_addresses")));
+                let acknowledged = input.flag("acknowledge_test_data");
+                if !acknowledged {
                     errors.add(
                         "acknowledge_test_data",
                         FieldError::new(codes::ACKNOWLEDGE_REQUIRED),
                     );
                 }
-                (ranges, input.acknowledge_test_data)
+                (ranges, acknowledged)
             }
             // Production asks for neither; whatever came in is dropped. When the
             // environment itself is invalid, the test-only rules are not applied.
@@ -249,9 +314,12 @@ impl NewOrder {
 
         let maskinporten_client_id = errors.check(
             "maskinporten_client_id",
-            optional_text(&input.maskinporten_client_id, SHORT_TEXT_MAX, false),
+            optional_text(input.text("maskinporten_client_id"), SHORT_TEXT_MAX, false),
         );
-        let message = errors.check("message", optional_text(&input.message, MESSAGE_MAX, true));
+        let message = errors.check(
+            "message",
+            optional_text(input.text("message"), MESSAGE_MAX, true),
+        );
 
         match (
             environment,
@@ -324,34 +392,37 @@ mod tests {
     use super::*;
 
     fn valid_test_input() -> OrderInput {
-        OrderInput {
-            environment: "test".into(),
-            scope: "brreg:reelle/offentlig".into(),
-            vendor_org_number: "310 149 942".into(),
-            vendor_org_name: " Leverandøren AS ".into(),
-            vendor_contact_name: "Kari Nordmann".into(),
-            vendor_contact_email: "kari@Leverandoren.NO".into(),
-            vendor_contact_phone: "912 34 567".into(),
-            consumer_org_number: "313876144".into(),
-            consumer_org_name: "Kunden AS".into(),
-            consumer_contact_name: String::new(),
-            consumer_contact_email: "ola@kunden.no".into(),
-            consumer_contact_phone: "+46 70 123 45 67".into(),
-            ip_addresses: vec!["8.8.8.8".into(), "".into(), "2a00:1450:4001::/48".into()],
-            maskinporten_client_id: " 0f9a1c7e-1234 ".into(),
-            message: "Hei!\r\nTakk.".into(),
-            acknowledge_test_data: true,
-        }
+        OrderInput::default()
+            .with("environment", "test")
+            .with("scope", "brreg:reelle/offentlig")
+            .with("vendor_org_number", "310 149 942")
+            .with("vendor_org_name", " Leverandøren AS ")
+            .with("vendor_contact_name", "Kari Nordmann")
+            .with("vendor_contact_email", "kari@Leverandoren.NO")
+            .with("vendor_contact_phone", "912 34 567")
+            .with("consumer_org_number", "313876144")
+            .with("consumer_org_name", "Kunden AS")
+            .with("consumer_contact_name", String::new())
+            .with("consumer_contact_email", "ola@kunden.no")
+            .with("consumer_contact_phone", "+46 70 123 45 67")
+            .with(
+                "ip_addresses",
+                Vec::<String>::from(["8.8.8.8".into(), "".into(), "2a00:1450:4001::/48".into()]),
+            )
+            .with("maskinporten_client_id", " 0f9a1c7e-1234 ")
+            .with("message", "Hei!\r\nTakk.")
+            .with("acknowledge_test_data", true)
     }
 
     fn valid_production_input() -> OrderInput {
-        OrderInput {
-            environment: "production".into(),
+        valid_test_input()
+            .with("environment", "production")
             // Ignored for production, however wrong.
-            ip_addresses: vec!["10.0.0.1".into(), "nonsense".into()],
-            acknowledge_test_data: false,
-            ..valid_test_input()
-        }
+            .with(
+                "ip_addresses",
+                Vec::<String>::from(["10.0.0.1".into(), "nonsense".into()]),
+            )
+            .with("acknowledge_test_data", false)
     }
 
     fn parse(input: &OrderInput) -> Result<NewOrder, OrderErrors> {
@@ -397,11 +468,9 @@ mod tests {
         assert!(order.ip_ranges().is_empty());
         assert!(!order.acknowledged_test_data());
 
-        let acknowledged = OrderInput {
-            acknowledge_test_data: true,
-            ip_addresses: vec!["8.8.8.8".into()],
-            ..valid_production_input()
-        };
+        let acknowledged = valid_production_input()
+            .with("acknowledge_test_data", true)
+            .with("ip_addresses", Vec::<String>::from(["8.8.8.8".into()]));
         let order = parse(&acknowledged).unwrap();
         assert!(order.ip_ranges().is_empty());
         assert!(!order.acknowledged_test_data());
@@ -428,10 +497,7 @@ mod tests {
 
     #[test]
     fn an_empty_test_order_also_needs_ips_and_the_acknowledgement() {
-        let input = OrderInput {
-            environment: "test".into(),
-            ..OrderInput::default()
-        };
+        let input = OrderInput::default().with("environment", "test");
         let found = errors(&input);
         assert_eq!(found.len(), 11);
         assert_eq!(
@@ -445,21 +511,16 @@ mod tests {
 
     #[test]
     fn an_invalid_environment_skips_the_test_only_rules() {
-        let input = OrderInput {
-            environment: "staging".into(),
-            ip_addresses: vec!["10.0.0.1".into()],
-            acknowledge_test_data: false,
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("environment", "staging")
+            .with("ip_addresses", Vec::<String>::from(["10.0.0.1".into()]))
+            .with("acknowledge_test_data", false);
         assert_eq!(errors(&input), [("environment", codes::INVALID_CHOICE)]);
     }
 
     #[test]
     fn an_unknown_scope_is_an_invalid_choice() {
-        let input = OrderInput {
-            scope: "brreg:reelle/media".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input().with("scope", "brreg:reelle/media");
         assert_eq!(errors(&input), [("scope", codes::INVALID_CHOICE)]);
         let catalog = ScopeCatalog::parse("brreg:reelle/media=Media").unwrap();
         assert!(NewOrder::parse(&input, &catalog).is_ok());
@@ -467,10 +528,7 @@ mod tests {
 
     #[test]
     fn test_orders_need_the_acknowledgement() {
-        let input = OrderInput {
-            acknowledge_test_data: false,
-            ..valid_test_input()
-        };
+        let input = valid_test_input().with("acknowledge_test_data", false);
         assert_eq!(
             errors(&input),
             [("acknowledge_test_data", codes::ACKNOWLEDGE_REQUIRED)]
@@ -491,10 +549,7 @@ mod tests {
                 FieldError::new(codes::IP_TOO_MANY),
             ),
         ] {
-            let input = OrderInput {
-                ip_addresses: ips,
-                ..valid_test_input()
-            };
+            let input = valid_test_input().with("ip_addresses", ips);
             let e = parse(&input).unwrap_err();
             assert_eq!(e.0.len(), 1);
             assert_eq!(e.get("ip_addresses"), Some(&expected));
@@ -503,10 +558,7 @@ mod tests {
 
     #[test]
     fn vendor_and_consumer_must_differ() {
-        let input = OrderInput {
-            consumer_org_number: "310149942".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input().with("consumer_org_number", "310149942");
         assert_eq!(
             errors(&input),
             [("consumer_org_number", codes::SAME_ORG_NUMBER)]
@@ -515,12 +567,10 @@ mod tests {
 
     #[test]
     fn same_org_number_is_found_whatever_else_is_wrong() {
-        let input = OrderInput {
-            consumer_org_number: "310149942".into(),
-            vendor_contact_email: "nope".into(),
-            consumer_contact_phone: "22 22 22 22".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("consumer_org_number", "310149942")
+            .with("vendor_contact_email", "nope")
+            .with("consumer_contact_phone", "22 22 22 22");
         assert_eq!(
             errors(&input),
             [
@@ -533,11 +583,9 @@ mod tests {
 
     #[test]
     fn same_org_number_only_when_both_parse() {
-        let input = OrderInput {
-            vendor_org_number: "974760674".into(),
-            consumer_org_number: "974760674".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("vendor_org_number", "974760674")
+            .with("consumer_org_number", "974760674");
         assert_eq!(
             errors(&input),
             [
@@ -549,19 +597,17 @@ mod tests {
 
     #[test]
     fn each_party_field_is_checked() {
-        let input = OrderInput {
-            vendor_org_number: "12345678".into(),
-            vendor_org_name: "Bad\u{7}Name".into(),
-            vendor_contact_name: "x".repeat(201),
-            vendor_contact_email: "kari@localhost".into(),
-            vendor_contact_phone: "22 22 22 22".into(),
-            consumer_org_number: "974760674".into(),
-            consumer_org_name: "y".repeat(201),
-            consumer_contact_name: "Ola\nNordmann".into(),
-            consumer_contact_email: "".into(),
-            consumer_contact_phone: "abc".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("vendor_org_number", "12345678")
+            .with("vendor_org_name", "Bad\u{7}Name")
+            .with("vendor_contact_name", "x".repeat(201))
+            .with("vendor_contact_email", "kari@localhost")
+            .with("vendor_contact_phone", "22 22 22 22")
+            .with("consumer_org_number", "974760674")
+            .with("consumer_org_name", "y".repeat(201))
+            .with("consumer_contact_name", "Ola\nNordmann")
+            .with("consumer_contact_email", "")
+            .with("consumer_contact_phone", "abc");
         assert_eq!(
             errors(&input),
             [
@@ -581,20 +627,16 @@ mod tests {
 
     #[test]
     fn optional_fields_at_their_limits() {
-        let input = OrderInput {
-            vendor_contact_name: "n".repeat(200),
-            maskinporten_client_id: "c".repeat(200),
-            message: "m".repeat(2000),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("vendor_contact_name", "n".repeat(200))
+            .with("maskinporten_client_id", "c".repeat(200))
+            .with("message", "m".repeat(2000));
         let order = parse(&input).unwrap();
         assert_eq!(order.message().map(|m| m.chars().count()), Some(2000));
 
-        let input = OrderInput {
-            maskinporten_client_id: "c".repeat(201),
-            message: "m".repeat(2001),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("maskinporten_client_id", "c".repeat(201))
+            .with("message", "m".repeat(2001));
         assert_eq!(
             errors(&input),
             [
@@ -606,12 +648,10 @@ mod tests {
 
     #[test]
     fn optional_fields_may_be_empty() {
-        let input = OrderInput {
-            vendor_contact_name: "  ".into(),
-            maskinporten_client_id: String::new(),
-            message: " \r\n ".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("vendor_contact_name", "  ")
+            .with("maskinporten_client_id", String::new())
+            .with("message", " \r\n ");
         let order = parse(&input).unwrap();
         assert_eq!(order.vendor().contact_name(), None);
         assert_eq!(order.maskinporten_client_id(), None);
@@ -620,11 +660,9 @@ mod tests {
 
     #[test]
     fn control_characters_in_client_id_and_message() {
-        let input = OrderInput {
-            maskinporten_client_id: "abc\ndef".into(),
-            message: "line\u{0}".into(),
-            ..valid_test_input()
-        };
+        let input = valid_test_input()
+            .with("maskinporten_client_id", "abc\ndef")
+            .with("message", "line\u{0}");
         assert_eq!(
             errors(&input),
             [
@@ -636,12 +674,10 @@ mod tests {
 
     #[test]
     fn error_fields_are_form_fields() {
-        let input = OrderInput {
-            environment: "test".into(),
-            maskinporten_client_id: "\u{0}".into(),
-            message: "\u{0}".into(),
-            ..OrderInput::default()
-        };
+        let input = OrderInput::default()
+            .with("environment", "test")
+            .with("maskinporten_client_id", "\u{0}")
+            .with("message", "\u{0}");
         let e = parse(&input).unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|(f, _)| *f).collect();
         // Every field but the valid environment and the optional names, in form order.
@@ -656,15 +692,36 @@ mod tests {
     }
 
     #[test]
-    fn missing_fields_deserialize_as_empty() {
-        use serde::de::value::{Error, MapDeserializer};
-        let map = MapDeserializer::<_, Error>::new(
-            [("environment", "production"), ("unknown_field", "x")].into_iter(),
+    fn fields_that_did_not_come_read_as_empty_and_others_are_refused() {
+        let mut input = OrderInput::default().with("environment", "production");
+        assert_eq!(input.text("environment"), "production");
+        assert_eq!(input.text("scope"), "");
+        assert!(input.list("ip_addresses").is_empty());
+        assert!(!input.flag("acknowledge_test_data"));
+        assert_eq!(
+            input.set("unknown_field", "x".into()),
+            Err(NotTaken::UnknownField)
         );
-        let input = OrderInput::deserialize(map).unwrap();
-        assert_eq!(input.environment, "production");
-        assert!(input.scope.is_empty());
-        assert!(input.ip_addresses.is_empty());
-        assert!(!input.acknowledge_test_data);
+        assert_eq!(
+            input.set("ip_addresses", "8.8.8.8".into()),
+            Err(NotTaken::WrongShape(Input::List))
+        );
+        assert_eq!(
+            input.set("acknowledge_test_data", "yes".into()),
+            Err(NotTaken::WrongShape(Input::Flag))
+        );
+        assert_eq!(
+            input.set("scope", true.into()),
+            Err(NotTaken::WrongShape(Input::Text))
+        );
+        // Every field of the table takes a value of its own shape.
+        for field in crate::domain::fields::ORDER_FIELDS {
+            let value = match field.input {
+                Input::Text => InputValue::Text("x".into()),
+                Input::List => InputValue::List(vec!["x".into()]),
+                Input::Flag => InputValue::Flag(true),
+            };
+            assert_eq!(input.set(field.name, value), Ok(()), "{}", field.name);
+        }
     }
 }

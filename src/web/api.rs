@@ -17,7 +17,8 @@ use super::view::field_message;
 use super::{client_key, request_context};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_API, Context};
-use crate::domain::{FIELD_ORDER, FieldError, NewOrder, OrderInput};
+use crate::domain::fields::Input;
+use crate::domain::{FIELD_ORDER, FieldError, InputValue, NewOrder, OrderInput, order_field};
 use crate::i18n::{Lang, Tr};
 
 pub async fn create_order(
@@ -132,79 +133,54 @@ fn read_fields(
     let mut errors = BTreeMap::new();
     let mut input = OrderInput::default();
     let mut language = None;
-    let wrong_type = |expected: &str| FieldError::with_value("wrong_type", expected);
-
     for (key, value) in object {
-        let key = key.as_str();
-        if let Some(slot) = string_slot(&mut input, key) {
-            match value {
-                Value::String(text) => *slot = text.clone(),
-                Value::Null => {}
-                _ => {
-                    errors.insert(key.to_owned(), wrong_type("string"));
+        if key == "language" {
+            match value.as_str().and_then(Lang::parse) {
+                Some(lang) => language = Some(lang),
+                None if value.is_null() => {}
+                None => {
+                    errors.insert(key.clone(), FieldError::new("invalid_choice"));
                 }
             }
             continue;
         }
-        match key {
-            "ip_addresses" => match value {
-                Value::Array(items) => {
-                    let texts: Option<Vec<String>> = items
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_owned))
-                        .collect();
-                    match texts {
-                        Some(texts) => input.ip_addresses = texts,
-                        None => {
-                            errors.insert(key.to_owned(), wrong_type("array of strings"));
-                        }
-                    }
-                }
-                Value::Null => {}
-                _ => {
-                    errors.insert(key.to_owned(), wrong_type("array of strings"));
-                }
+        // JSON null is the same as leaving the field out.
+        let error = match (order_field(key), json_value(value)) {
+            (None, _) => FieldError::new("unknown_field"),
+            (Some(_), None) if value.is_null() => continue,
+            (Some(field), None) => wrong_type(field.input),
+            (Some(field), Some(value)) => match input.set(key, value) {
+                Ok(()) => continue,
+                Err(_) => wrong_type(field.input),
             },
-            "acknowledge_test_data" => match value {
-                Value::Bool(flag) => input.acknowledge_test_data = *flag,
-                Value::Null => {}
-                _ => {
-                    errors.insert(key.to_owned(), wrong_type("boolean"));
-                }
-            },
-            "language" => match value.as_str().and_then(Lang::parse) {
-                Some(lang) => language = Some(lang),
-                None if value.is_null() => {}
-                None => {
-                    errors.insert(key.to_owned(), FieldError::new("invalid_choice"));
-                }
-            },
-            _ => {
-                errors.insert(key.to_owned(), FieldError::new("unknown_field"));
-            }
-        }
+        };
+        errors.insert(key.clone(), error);
     }
     (input, language, errors)
 }
 
-fn string_slot<'a>(input: &'a mut OrderInput, key: &str) -> Option<&'a mut String> {
-    Some(match key {
-        "environment" => &mut input.environment,
-        "scope" => &mut input.scope,
-        "vendor_org_number" => &mut input.vendor_org_number,
-        "vendor_org_name" => &mut input.vendor_org_name,
-        "vendor_contact_name" => &mut input.vendor_contact_name,
-        "vendor_contact_email" => &mut input.vendor_contact_email,
-        "vendor_contact_phone" => &mut input.vendor_contact_phone,
-        "consumer_org_number" => &mut input.consumer_org_number,
-        "consumer_org_name" => &mut input.consumer_org_name,
-        "consumer_contact_name" => &mut input.consumer_contact_name,
-        "consumer_contact_email" => &mut input.consumer_contact_email,
-        "consumer_contact_phone" => &mut input.consumer_contact_phone,
-        "maskinporten_client_id" => &mut input.maskinporten_client_id,
-        "message" => &mut input.message,
-        _ => return None,
-    })
+/// A JSON value as an order field's value: a string, an array of strings or a boolean.
+fn json_value(value: &Value) -> Option<InputValue> {
+    match value {
+        Value::String(text) => Some(InputValue::Text(text.clone())),
+        Value::Bool(flag) => Some(InputValue::Flag(*flag)),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(InputValue::List),
+        _ => None,
+    }
+}
+
+/// `wrong_type`, naming the JSON type the field takes.
+fn wrong_type(input: Input) -> FieldError {
+    let expected = match input {
+        Input::Text => "string",
+        Input::List => "array of strings",
+        Input::Flag => "boolean",
+    };
+    FieldError::with_value("wrong_type", expected)
 }
 
 fn validation_failed(tr: Tr, errors: &BTreeMap<String, FieldError>) -> HttpResponse {

@@ -11,7 +11,9 @@ use super::view::{FormView, Page, RadioOption};
 use super::{client_key, csrf, see_other};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
-use crate::domain::{Environment, FIELD_ORDER, NewOrder, OrderInput, ip};
+use crate::domain::{
+    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderInput, fields, ip,
+};
 use crate::i18n::{Lang, Tr};
 
 #[derive(Template)]
@@ -85,26 +87,20 @@ pub async fn new_order_form(visit: Visit) -> Result<HttpResponse, AppError> {
     with_cookie(html(StatusCode::OK, &page)?, cookie)
 }
 
+/// The order's fields from the form, each in the shape the field table gives it.
 fn order_input(form: &Form) -> OrderInput {
-    let get = |name: &str| form.get(name).to_owned();
-    OrderInput {
-        environment: get("environment"),
-        scope: get("scope"),
-        vendor_org_number: get("vendor_org_number"),
-        vendor_org_name: get("vendor_org_name"),
-        vendor_contact_name: get("vendor_contact_name"),
-        vendor_contact_email: get("vendor_contact_email"),
-        vendor_contact_phone: get("vendor_contact_phone"),
-        consumer_org_number: get("consumer_org_number"),
-        consumer_org_name: get("consumer_org_name"),
-        consumer_contact_name: get("consumer_contact_name"),
-        consumer_contact_email: get("consumer_contact_email"),
-        consumer_contact_phone: get("consumer_contact_phone"),
-        ip_addresses: ip::split_list(&get("ip_addresses")),
-        maskinporten_client_id: get("maskinporten_client_id"),
-        message: get("message"),
-        acknowledge_test_data: matches!(get("acknowledge_test_data").as_str(), "true" | "on"),
+    let mut input = OrderInput::default();
+    for field in ORDER_FIELDS {
+        let raw = form.get(field.name);
+        let value = match field.input {
+            fields::Input::Text => InputValue::Text(raw.to_owned()),
+            fields::Input::List => InputValue::List(ip::split_list(raw)),
+            fields::Input::Flag => InputValue::Flag(matches!(raw, "true" | "on")),
+        };
+        // Every value here has its field's shape, so it is always taken.
+        let _ = input.set(field.name, value);
     }
+    input
 }
 
 pub async fn submit_order(
@@ -124,7 +120,7 @@ pub async fn submit_order(
     // The page's language travels with the form, so the answer and emails match what was read.
     let lang = Lang::parse(values.get("language")).unwrap_or_else(|| Language::resolve(&req));
     let tr = Tr::new(lang);
-    let mut form = FormView::typed(values.values(), FIELD_ORDER);
+    let mut form = FormView::typed(values.values(), &FIELD_ORDER);
     let (token, cookie) = csrf::issue_for(&req, &ctx);
     let answer = |form, status| rerender(&ctx, tr, form, token.clone(), cookie.clone(), status);
     if !csrf::form_ok(&req, &ctx, &values) {
