@@ -8,7 +8,6 @@
 -- lets NULL through, which is what the nullable columns want; NOT NULL columns refuse it on
 -- their own.
 --
--- 'nn' (nynorsk) is allowed ahead of the app supporting it.
 
 ALTER TABLE orders ADD CONSTRAINT orders_status_valid
     CHECK (status IN ('received', 'tt02_loading', 'tt02_loaded', 'delegated',
@@ -16,7 +15,7 @@ ALTER TABLE orders ADD CONSTRAINT orders_status_valid
 ALTER TABLE orders ADD CONSTRAINT orders_environment_valid
     CHECK (environment IN ('test', 'production'));
 ALTER TABLE orders ADD CONSTRAINT orders_language_valid
-    CHECK (language IN ('nb', 'en', 'nn'));
+    CHECK (language IN ('nb', 'en'));
 
 ALTER TABLE order_events ADD CONSTRAINT order_events_from_status_valid
     CHECK (from_status IS NULL OR from_status IN ('received', 'tt02_loading', 'tt02_loaded',

@@ -12,7 +12,6 @@
 -- that fires the update trigger, so this migration fails on bad stored data just as adding
 -- the CHECK constraint does on PostgreSQL. On clean data it touches no row.
 --
--- 'nn' (nynorsk) is allowed ahead of the app supporting it.
 
 -- orders.status
 CREATE TRIGGER orders_status_valid_insert BEFORE INSERT ON orders
@@ -47,17 +46,17 @@ WHERE environment NOT IN ('test', 'production');
 
 -- orders.language
 CREATE TRIGGER orders_language_valid_insert BEFORE INSERT ON orders
-WHEN NEW.language NOT IN ('nb', 'en', 'nn')
+WHEN NEW.language NOT IN ('nb', 'en')
 BEGIN
     SELECT RAISE(ABORT, 'orders.language: invalid value');
 END;
 CREATE TRIGGER orders_language_valid_update BEFORE UPDATE OF language ON orders
-WHEN NEW.language NOT IN ('nb', 'en', 'nn')
+WHEN NEW.language NOT IN ('nb', 'en')
 BEGIN
     SELECT RAISE(ABORT, 'orders.language: invalid value');
 END;
 UPDATE orders SET language = language
-WHERE language NOT IN ('nb', 'en', 'nn');
+WHERE language NOT IN ('nb', 'en');
 
 -- order_events.from_status (nullable)
 CREATE TRIGGER order_events_from_status_valid_insert BEFORE INSERT ON order_events

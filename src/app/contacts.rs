@@ -63,6 +63,9 @@ pub enum StepError {
     Conflict(Box<Order>),
     #[error("invalid input")]
     Invalid(FieldErrors, Box<Order>),
+    /// The form did not say which version of the order it was made from.
+    #[error("no order version")]
+    BadVersion,
     /// The order is gone (it cannot be, while a link to it works).
     #[error("no such order")]
     Gone,
@@ -83,62 +86,76 @@ impl From<MoveError> for StepError {
     }
 }
 
-/// A contact's step on the order, as that contact.
-async fn take_step(
-    ctx: &Context,
-    link: &Link,
-    role: ContactRole,
-    request: (Action, i64),
-    details: impl FnOnce(&Order) -> Result<MoveDetails, FieldErrors>,
-) -> Result<Order, StepError> {
+/// Whether the link's contact may take `action` on the order as the link read it: the
+/// other contact's step is refused first, then a step the order's status does not allow
+/// (before any of the step's input is judged). The transaction checks the status again.
+fn may_take(link: &Link, role: ContactRole, action: Action) -> Result<(), StepError> {
     if link.role != role {
         return Err(StepError::NotYourStep);
     }
-    let (action, expected_version) = request;
-    let request = MoveRequest {
-        action,
-        expected_version,
-        actor: role.actor(),
-    };
-    Ok(move_order(ctx, &link.order.reference, &request, details).await?)
+    let order = &link.order;
+    match order.status.transition(order.environment, action) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(StepError::NotPossibleNow(Box::new(order.clone()))),
+    }
 }
 
-/// The consumer has delegated the scope to the vendor in Altinn.
+/// Moves the order as the link's contact.
+async fn take_step(
+    ctx: &Context,
+    link: &Link,
+    action: Action,
+    version: Option<i64>,
+    details: MoveDetails,
+) -> Result<Order, StepError> {
+    let request = MoveRequest {
+        action,
+        expected_version: version.ok_or(StepError::BadVersion)?,
+        actor: link.role.actor(),
+    };
+    Ok(move_order(ctx, &link.order.reference, &request, |_| Ok(details)).await?)
+}
+
+/// The consumer has delegated the scope to the vendor in Altinn. `version` is the one the
+/// page showed.
 pub async fn confirm_delegation(
     ctx: &Context,
     link: &Link,
-    version: i64,
+    version: Option<i64>,
 ) -> Result<Order, StepError> {
-    let request = (Action::ConfirmDelegation, version);
-    take_step(ctx, link, ContactRole::Consumer, request, |_| {
-        Ok(MoveDetails::default())
-    })
-    .await
+    if link.role != ContactRole::Consumer {
+        return Err(StepError::NotYourStep);
+    }
+    let details = MoveDetails::default();
+    take_step(ctx, link, Action::ConfirmDelegation, version, details).await
 }
 
 /// The vendor takes its order back, saying why.
 pub async fn withdraw(
     ctx: &Context,
     link: &Link,
-    version: i64,
+    version: Option<i64>,
     reason: &str,
 ) -> Result<Order, StepError> {
-    let request = (Action::Withdraw, version);
-    take_step(
-        ctx,
-        link,
-        ContactRole::Vendor,
-        request,
-        |_| match optional_text(reason, super::workflow::MAX_TEXT, true) {
-            Ok(Some(reason)) => Ok(MoveDetails {
-                comment: Some(reason),
-                ..MoveDetails::default()
-            }),
-            Ok(None) => Err(vec![("withdraw_reason", FieldError::new(codes::REQUIRED))]),
-            Err(error) => Err(vec![("withdraw_reason", error)]),
-        },
+    may_take(link, ContactRole::Vendor, Action::Withdraw)?;
+    let reason = match optional_text(reason, super::workflow::MAX_TEXT, true) {
+        Ok(Some(reason)) => reason,
+        Ok(None) => return Err(invalid(link, FieldError::new(codes::REQUIRED))),
+        Err(error) => return Err(invalid(link, error)),
+    };
+    let details = MoveDetails {
+        comment: Some(reason),
+        ..MoveDetails::default()
+    };
+    take_step(ctx, link, Action::Withdraw, version, details).await
+}
+
+/// The withdrawal's reason is not valid.
+fn invalid(link: &Link, error: FieldError) -> StepError {
+    StepError::Invalid(
+        vec![("withdraw_reason", error)],
+        Box::new(link.order.clone()),
     )
-    .await
 }
 
 /// The outcome of a token check: the order as it stands afterwards and every check's result.
@@ -161,18 +178,9 @@ pub async fn verify_token(
     link: &Link,
     access_token: &str,
 ) -> Result<TokenChecked, StepError> {
-    let order = &link.order;
-    if link.role != ContactRole::Vendor {
-        return Err(StepError::NotYourStep);
-    }
     // Checked before the token is, so no check runs for an order not at this step.
-    if order
-        .status
-        .transition(order.environment, Action::VerifyToken)
-        .is_err()
-    {
-        return Err(StepError::NotPossibleNow(Box::new(order.clone())));
-    }
+    may_take(link, ContactRole::Vendor, Action::VerifyToken)?;
+    let order = &link.order;
     let access_token = access_token.trim();
     if access_token.is_empty() {
         let required = vec![("access_token", FieldError::new(codes::REQUIRED))];
@@ -199,15 +207,12 @@ pub async fn verify_token(
             report,
         });
     }
-    let summary = serde_json::to_value(&report.summary).ok();
-    let request = (Action::VerifyToken, order.version);
-    let moved = take_step(ctx, link, ContactRole::Vendor, request, |_| {
-        Ok(MoveDetails {
-            event_details: summary,
-            ..MoveDetails::default()
-        })
-    })
-    .await?;
+    let details = MoveDetails {
+        event_details: serde_json::to_value(&report.summary).ok(),
+        ..MoveDetails::default()
+    };
+    let version = Some(order.version);
+    let moved = take_step(ctx, link, Action::VerifyToken, version, details).await?;
     Ok(TokenChecked {
         order: moved,
         report,

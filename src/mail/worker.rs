@@ -66,8 +66,10 @@ impl MailWorker {
 
     /// Sends every message that is due now; returns how many were claimed.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        // A connection per statement: none is held while a message is being sent.
         let mut conn = self.db.acquire().await?;
         let claimed = outbox::claim_due(&mut conn, self.db.backend(), LEASE, BATCH).await?;
+        drop(conn);
         for mail in &claimed {
             let outcome = match self.build(mail) {
                 Ok(message) => self.transport.send(&message, &mail.id).await,
@@ -75,7 +77,7 @@ impl MailWorker {
             };
             match outcome {
                 Ok(()) => {
-                    outbox::mark_sent(&mut conn, &mail.id).await?;
+                    outbox::mark_sent(&mut *self.db.acquire().await?, &mail.id).await?;
                     tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
                 }
                 Err(err) => {
@@ -85,7 +87,13 @@ impl MailWorker {
                         retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
                         "mail not sent"
                     );
-                    outbox::mark_attempt_failed(&mut conn, &mail.id, &err, retry_in).await?;
+                    outbox::mark_attempt_failed(
+                        &mut *self.db.acquire().await?,
+                        &mail.id,
+                        &err,
+                        retry_in,
+                    )
+                    .await?;
                 }
             }
         }

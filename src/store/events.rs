@@ -68,7 +68,6 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Event>, sq
     .await?;
     rows.iter()
         .map(|row| {
-            let details: Option<String> = row.try_get("details")?;
             Ok(Event {
                 occurred_at: time(row, "occurred_at")?,
                 actor: row.try_get("actor")?,
@@ -76,7 +75,7 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Event>, sq
                 from_status: parsed_opt(row, "from_status", OrderStatus::parse)?,
                 to_status: parsed_opt(row, "to_status", OrderStatus::parse)?,
                 comment: row.try_get("comment")?,
-                details: details.and_then(|d| serde_json::from_str(&d).ok()),
+                details: parsed_opt(row, "details", |d| serde_json::from_str(d).ok())?,
             })
         })
         .collect()

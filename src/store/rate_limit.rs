@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Conn, parse_timestamp, sha256_hex, timestamp};
+use super::{Conn, sha256_hex, time, timestamp};
 
 /// Throttle keys: hashed so the table holds neither login names nor addresses.
 pub fn key(kind: &str, value: &str) -> String {
@@ -43,9 +43,9 @@ pub async fn count(
         .fetch_one(&mut *conn)
         .await?;
         let attempts: i64 = row.try_get("attempts")?;
-        let started: String = row.try_get("window_start")?;
+        let started = time(&row, "window_start")?;
         if attempts > *limit {
-            let until = parse_timestamp(&started).unwrap_or(now) + window;
+            let until = started + window;
             if retry_at.is_none_or(|r| until > r) {
                 retry_at = Some(until);
             }

@@ -199,6 +199,7 @@ impl From<StepError> for AppError {
             StepError::NotYourStep => AppError::Forbidden("track.not_your_step"),
             StepError::NotPossibleNow(_) | StepError::Conflict(_) => AppError::Conflict,
             StepError::Invalid(..) => AppError::BadRequest("error_page.invalid"),
+            StepError::BadVersion => AppError::BadRequest("admin.order.bad_version"),
             StepError::Gone => AppError::NotFound,
             StepError::Failed(failure) => failure.into(),
         }

@@ -54,8 +54,15 @@ impl FromRequest for Visit {
 
 /// An URL-encoded form as submitted, read within `RRH_MAX_BODY_BYTES`; the last value of
 /// each field wins (a browser sends each once).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Form(HashMap<String, String>);
+
+/// Only the field names: a form may carry a password or a pasted access token.
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
 
 impl Form {
     /// The field's value, empty when it was not sent.

@@ -544,6 +544,16 @@ async fn admins_see_failed_mail_in_the_outbox_and_can_send_it_again() {
             403,
             "case handlers do not see the outbox"
         );
+        // Nor can they send mail again: the answer names the role, whatever the form carried.
+        let retry = "/admin/outbox/0192f0c1-0000-7000-8000-000000000000/retry";
+        let response = handler.post(retry, &[]).await;
+        assert_eq!(response.status(), 403);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert!(
+            text(&page, "main").contains("administratorer"),
+            "{}",
+            text(&page, "main")
+        );
         let admin = app.logged_in("admin@brreg.no", "admin").await;
         assert_eq!(handler.get("/admin/users").await.status(), 403);
         let (status, users) = admin.get_html("/admin/users").await;

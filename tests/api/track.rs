@@ -140,6 +140,36 @@ on_both_databases! {
         assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("delegated"));
     }
 
+    async fn a_withdrawal_from_a_stale_page_is_judged_by_its_reason_first(app) {
+        let reference = app.order(&valid_json()).await;
+        let (vendor, _) = track_links(&app, &reference).await;
+        let (_, page) = app.get_html(&vendor).await;
+        let stale = |reason: &'static str| {
+            [
+                ("csrf_token", attr(&page, "input[name=csrf_token]", "value")),
+                ("version", attr(&page, "input[name=version]", "value")),
+                ("withdraw_reason", reason.to_owned()),
+            ]
+        };
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        browser.act(&reference, "start_tt02_loading", &[]).await;
+        // The page is stale, but the missing reason is what the vendor must fix first.
+        let post = |form| app.client.post(app.url(&format!("{vendor}/withdrawal"))).form(&form).send();
+        let response = post(stale("  ")).await.unwrap();
+        assert_eq!(response.status(), 422);
+        let answer = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(attr(&answer, ".error-summary a", "href"), "#withdraw_reason");
+        // With a reason, the stale version is refused and nothing changes.
+        assert_eq!(post(stale("Feil kunde.")).await.unwrap().status(), 409);
+        assert_eq!(app.order_column(&reference, "status").await.as_deref(), Some("tt02_loading"));
+        // A step the order cannot take any more is refused as such, whatever the version.
+        browser.act(&reference, "reject", &[("reason", "Ukjent kunde.")]).await;
+        let response = post(stale("Feil kunde.")).await.unwrap();
+        assert_eq!(response.status(), 409);
+        let answer = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert!(text(&answer, ".error-summary").contains("Avvist"), "{}", text(&answer, ".error-summary"));
+    }
+
     async fn the_vendor_withdraws_with_a_reason_both_contacts_read(app) {
         let reference = app.order(&valid_json()).await;
         let (vendor, consumer) = track_links(&app, &reference).await;

@@ -13,7 +13,7 @@ pub async fn confirm_delegation(
     visit: Visit,
     posted: ContactForm,
 ) -> Result<HttpResponse, AppError> {
-    let version = posted.form.version()?;
+    let version = posted.form.version().ok();
     match contacts::confirm_delegation(&visit.ctx, &posted.link, version).await {
         Ok(_) => Ok(see_other(format!(
             "/track/{}?done=delegation",
@@ -27,7 +27,7 @@ pub async fn confirm_delegation(
 }
 
 pub async fn withdraw(visit: Visit, posted: ContactForm) -> Result<HttpResponse, AppError> {
-    let version = posted.form.version()?;
+    let version = posted.form.version().ok();
     let reason = posted.form.get("withdraw_reason");
     match contacts::withdraw(&visit.ctx, &posted.link, version, reason).await {
         Ok(_) => Ok(see_other(format!("/track/{}?done=withdrawn", posted.token))),
