@@ -86,6 +86,19 @@ const NUMBER: Widget = Widget::Input {
     width: "short",
 };
 
+/// How a field is stored, and what the purge leaves in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// A NOT NULL text column; purged to `''`.
+    Text,
+    /// A nullable text column, NULL when not given; purged to NULL.
+    Optional,
+    /// A JSON array of strings; purged to `[]`.
+    List,
+    /// A flag kept as the time it was set (`<name>` → `test_data_acknowledged_at`).
+    SetAt(&'static str),
+}
+
 /// One field of the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderField {
@@ -100,6 +113,28 @@ pub struct OrderField {
     pub hint: bool,
     /// Personal data: emptied when the order is purged.
     pub personal: bool,
+    pub stored: Stored,
+    /// A column of the CSV export (the flag is not: its time says no more than the status).
+    pub csv: bool,
+}
+
+impl OrderField {
+    /// The `orders` column the field is kept in.
+    pub fn column(&self) -> &'static str {
+        match self.stored {
+            Stored::SetAt(column) => column,
+            _ => self.name,
+        }
+    }
+
+    /// What the purge sets the column to, for personal data.
+    pub fn purged(&self) -> &'static str {
+        match self.stored {
+            Stored::Text => "''",
+            Stored::Optional | Stored::SetAt(_) => "NULL",
+            Stored::List => "'[]'",
+        }
+    }
 }
 
 const fn field(
@@ -110,6 +145,12 @@ const fn field(
     flags: (bool, bool, bool),
 ) -> OrderField {
     let (required, hint, personal) = flags;
+    let stored = match input {
+        Input::List => Stored::List,
+        Input::Flag => Stored::SetAt("test_data_acknowledged_at"),
+        Input::Text if required => Stored::Text,
+        Input::Text => Stored::Optional,
+    };
     OrderField {
         name,
         input,
@@ -118,6 +159,8 @@ const fn field(
         required,
         hint,
         personal,
+        stored,
+        csv: !matches!(input, Input::Flag),
     }
 }
 
@@ -239,6 +282,15 @@ pub const FIELD_ORDER: [&str; ORDER_FIELDS.len()] = {
 /// The field with this name, if the order has one.
 pub fn order_field(name: &str) -> Option<&'static OrderField> {
     ORDER_FIELDS.iter().find(|f| f.name == name)
+}
+
+/// The `orders` columns of every field, in table order, comma-separated for SQL.
+pub fn columns() -> String {
+    ORDER_FIELDS
+        .iter()
+        .map(OrderField::column)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The fields of one section, in table order.

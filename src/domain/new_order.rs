@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+#[cfg(doc)]
+use super::fields::ORDER_FIELDS;
 use super::fields::{FIELD_ORDER, Input, order_field};
 use super::{
     EmailAddress, Environment, FieldError, IpRange, MobileNumber, OrgName, OrgNumber, Scope,
@@ -140,6 +142,18 @@ impl Party {
 
     pub fn contact_phone(&self) -> &MobileNumber {
         &self.contact_phone
+    }
+
+    /// One of the party's values as stored, by the field name's part after the party's.
+    fn stored_value(&self, part: &str) -> Option<Option<String>> {
+        Some(match part {
+            "org_number" => Some(self.org_number.as_str().to_owned()),
+            "org_name" => Some(self.org_name.as_str().to_owned()),
+            "contact_name" => self.contact_name.clone(),
+            "contact_email" => Some(self.contact_email.as_str().to_owned()),
+            "contact_phone" => Some(self.contact_phone.as_str().to_owned()),
+            _ => return None,
+        })
     }
 }
 
@@ -384,6 +398,31 @@ impl NewOrder {
     /// Always false for production orders, where the question is not asked.
     pub fn acknowledged_test_data(&self) -> bool {
         self.acknowledged_test_data
+    }
+
+    /// The value stored for the field `name` of [`ORDER_FIELDS`], `None` for SQL NULL; `at`
+    /// is the time the order is taken, which a set flag keeps. The one place a field's
+    /// typed value becomes its stored text; a test checks it knows every field.
+    pub fn stored_value(&self, name: &str, at: &str) -> Option<String> {
+        let party = |party: &Party, part: &str| party.stored_value(part).flatten();
+        if let Some(part) = name.strip_prefix("vendor_") {
+            return party(&self.vendor, part);
+        }
+        if let Some(part) = name.strip_prefix("consumer_") {
+            return party(&self.consumer, part);
+        }
+        match name {
+            "environment" => Some(self.environment.as_str().to_owned()),
+            "scope" => Some(self.scope.as_str().to_owned()),
+            "ip_addresses" => {
+                let ips: Vec<String> = self.ip_ranges.iter().map(ToString::to_string).collect();
+                serde_json::to_string(&ips).ok()
+            }
+            "acknowledge_test_data" => self.acknowledged_test_data.then(|| at.to_owned()),
+            "maskinporten_client_id" => self.maskinporten_client_id.clone(),
+            "message" => self.message.clone(),
+            _ => None,
+        }
     }
 }
 
@@ -689,6 +728,29 @@ mod tests {
         assert_eq!(fields, expected);
         assert_eq!(e.get("scope"), Some(&FieldError::new(codes::REQUIRED)));
         assert_eq!(e.get("vendor_contact_name"), None);
+    }
+
+    #[test]
+    fn every_field_of_the_table_has_a_stored_value() {
+        let order = parse(&valid_test_input().with("consumer_contact_name", "Ola")).unwrap();
+        for field in crate::domain::fields::ORDER_FIELDS {
+            let value = order.stored_value(field.name, "2026-11-26T10:00:00.000000Z");
+            assert!(
+                value.is_some_and(|v| !v.is_empty()),
+                "{} is not stored",
+                field.name
+            );
+        }
+        assert_eq!(
+            order.stored_value("vendor_org_name", "-").as_deref(),
+            Some("Leverandøren AS")
+        );
+        assert_eq!(
+            order.stored_value("ip_addresses", "-").as_deref(),
+            Some(r#"["8.8.8.8","2a00:1450:4001::/48"]"#)
+        );
+        assert_eq!(order.stored_value("no_such_field", "-"), None);
+        assert_eq!(order.stored_value("vendor_no_such_part", "-"), None);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::Lang;
 use crate::auth::Role;
-use crate::domain::{ALL_CODES, Action, ContactRole, Environment, FIELD_ORDER, OrderStatus};
+use crate::domain::{
+    ALL_CODES, Action, ContactRole, Environment, FIELD_ORDER, ORDER_FIELDS, OrderStatus,
+};
 use crate::mail::MailState;
 use crate::maskinporten::CHECKS;
 
@@ -165,12 +167,17 @@ fn families() -> Vec<Family> {
                 .into_iter()
                 .map(|name| format!("field.{name}")),
         ),
-        // templates/_macros.html: the hint (`tr.hint`) of a field given `hint = true`.
+        // templates/_macros.html: the hint (`tr.hint`) of a field given `hint = true`, and of
+        // every field the table marks as hinted (public/order_form.html).
         family(
             "hint.{name}",
             form.iter()
                 .filter(|(_, hint)| **hint)
-                .map(|(name, _)| format!("hint.{name}")),
+                .map(|(name, _)| *name)
+                .chain(ORDER_FIELDS.iter().filter(|f| f.hint).map(|f| f.name))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|name| format!("hint.{name}")),
         ),
         // mail/render.rs `links_mail`: which contact each link sent again is for.
         family(
@@ -285,6 +292,11 @@ fn form_fields_in_templates() -> BTreeMap<&'static str, bool> {
             for (at, _) in source.match_indices(&call) {
                 let rest = &source[at + call.len()..];
                 let arguments = call_arguments(rest);
+                // public/order_form.html renders the order's fields from the field table
+                // (`f.name`); their keys come from ORDER_FIELDS in `families`.
+                if arguments.as_ref().and_then(|a| a.get(2)).copied() == Some("f.name") {
+                    continue;
+                }
                 // (form, tr, "name", named = value, ...)
                 let field = arguments
                     .as_ref()

@@ -45,8 +45,9 @@ pub async fn find(
 ) -> Result<Option<(Order, ContactRole)>, sqlx::Error> {
     // The link is joined as a subquery with its own column names, so the order's columns
     // need no prefix.
+    let columns = ORDER_COLUMNS.as_str();
     let sql = format!(
-        "SELECT {ORDER_COLUMNS}, link.link_role FROM orders
+        "SELECT {columns}, link.link_role FROM orders
          JOIN (SELECT order_id, role AS link_role FROM contact_links WHERE token_hash = $1) link
            ON link.order_id = orders.id"
     );
@@ -67,8 +68,9 @@ pub async fn orders_for_email(
     email: &str,
     oldest_closed: DateTime<Utc>,
 ) -> Result<Vec<Order>, sqlx::Error> {
+    let columns = ORDER_COLUMNS.as_str();
     let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders
+        "SELECT {columns} FROM orders
          WHERE (LOWER(vendor_contact_email) = $1 OR LOWER(consumer_contact_email) = $1)
            AND (closed_at IS NULL OR closed_at >= $2)
          ORDER BY created_at"

@@ -1,11 +1,14 @@
 //! Queries on `orders`. Rows come back as [`Order`], with every enumerated column parsed
 //! into its domain type; a value that does not parse is an error, never a default.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Conn, parsed, time, time_opt, timestamp};
+use crate::domain::fields::{self, ORDER_FIELDS};
 use crate::domain::{Environment, NewOrder, OrderStatus, OrgNumber, Scope};
 use crate::i18n::Lang;
 
@@ -45,13 +48,41 @@ pub struct Order {
     pub registry_check: Option<String>,
 }
 
-/// The columns [`from_row`] reads.
-pub const ORDER_COLUMNS: &str = "id, reference, status, version, environment, scope,
-    vendor_org_number, vendor_org_name, vendor_contact_name, vendor_contact_email,
-    vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
-    consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
-    message, test_data_acknowledged_at, language, created_at, updated_at, closed_at,
-    assigned_to, tt02_identity, registry_check";
+/// The columns [`from_row`] reads: the service's own, then every field's.
+pub static ORDER_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "id, reference, status, version, language, created_at, updated_at, closed_at, \
+         assigned_to, tt02_identity, registry_check, {}",
+        fields::columns()
+    )
+});
+
+impl Order {
+    /// A field's value as the CSV export writes it (IP ranges separated by spaces, an absent
+    /// value empty); `None` for a name that is not one of [`ORDER_FIELDS`]' exported fields.
+    /// A test checks it knows every one.
+    pub fn export_text(&self, name: &str) -> Option<String> {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        Some(match name {
+            "environment" => self.environment.as_str().to_owned(),
+            "scope" => self.scope.to_string(),
+            "vendor_org_number" => self.vendor_org_number.to_string(),
+            "vendor_org_name" => self.vendor_org_name.clone(),
+            "vendor_contact_name" => text(&self.vendor_contact_name),
+            "vendor_contact_email" => self.vendor_contact_email.clone(),
+            "vendor_contact_phone" => self.vendor_contact_phone.clone(),
+            "consumer_org_number" => self.consumer_org_number.to_string(),
+            "consumer_org_name" => self.consumer_org_name.clone(),
+            "consumer_contact_name" => text(&self.consumer_contact_name),
+            "consumer_contact_email" => self.consumer_contact_email.clone(),
+            "consumer_contact_phone" => self.consumer_contact_phone.clone(),
+            "ip_addresses" => self.ip_addresses.join(" "),
+            "maskinporten_client_id" => text(&self.maskinporten_client_id),
+            "message" => text(&self.message),
+            _ => return None,
+        })
+    }
+}
 
 pub fn from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let org_number = |column: &str| parsed(row, column, |raw| OrgNumber::parse(raw).ok());
@@ -96,54 +127,44 @@ pub struct NewOrderRow<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// The INSERT for a new order: the service's columns, then every field's column, in the
+/// table's order.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    const SERVICE_PARAMS: usize = 7;
+    let params: Vec<String> = (1..=ORDER_FIELDS.len())
+        .map(|i| format!("${}", SERVICE_PARAMS + i))
+        .collect();
+    format!(
+        "INSERT INTO orders (id, reference, status, version, language, created_at, updated_at,
+            search_text, registry_check, {})
+         VALUES ($1, $2, $3, 1, $4, $5, $5, $6, $7, {})",
+        fields::columns(),
+        params.join(", ")
+    )
+});
+
 pub async fn insert(conn: &mut Conn, row: &NewOrderRow<'_>) -> Result<(), sqlx::Error> {
     let order = row.order;
     let now = timestamp(row.at);
-    let vendor = order.vendor();
-    let consumer = order.consumer();
-    let ips: Vec<String> = order.ip_ranges().iter().map(|ip| ip.to_string()).collect();
-    let ips = serde_json::to_string(&ips).unwrap_or_else(|_| "[]".into());
-    let acknowledged = order.acknowledged_test_data().then(|| now.clone());
-    sqlx::query(
-        "INSERT INTO orders (id, reference, status, version, environment, scope,
-            vendor_org_number, vendor_org_name, vendor_contact_name, vendor_contact_email,
-            vendor_contact_phone, consumer_org_number, consumer_org_name, consumer_contact_name,
-            consumer_contact_email, consumer_contact_phone, ip_addresses, maskinporten_client_id,
-            message, test_data_acknowledged_at, language, created_at, updated_at, search_text,
-            registry_check)
-         VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $21, $22, $23)",
-    )
-    .bind(row.id)
-    .bind(row.reference)
-    .bind(OrderStatus::Received.as_str())
-    .bind(order.environment().as_str())
-    .bind(order.scope().as_str())
-    .bind(vendor.org_number().as_str())
-    .bind(vendor.org_name().as_str())
-    .bind(vendor.contact_name().map(str::to_owned))
-    .bind(vendor.contact_email().as_str())
-    .bind(vendor.contact_phone().as_str())
-    .bind(consumer.org_number().as_str())
-    .bind(consumer.org_name().as_str())
-    .bind(consumer.contact_name().map(str::to_owned))
-    .bind(consumer.contact_email().as_str())
-    .bind(consumer.contact_phone().as_str())
-    .bind(ips)
-    .bind(order.maskinporten_client_id().map(str::to_owned))
-    .bind(order.message().map(str::to_owned))
-    .bind(acknowledged)
-    .bind(row.language.code())
-    .bind(&now)
-    .bind(search_text(&[
+    let (vendor, consumer) = (order.vendor(), order.consumer());
+    let search = search_text(&[
         vendor.org_name().as_str(),
         consumer.org_name().as_str(),
         vendor.contact_email().as_str(),
         consumer.contact_email().as_str(),
-    ]))
-    .bind(row.registry_check.map(str::to_owned))
-    .execute(conn)
-    .await?;
+    ]);
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(INSERT.as_str()))
+        .bind(row.id)
+        .bind(row.reference)
+        .bind(OrderStatus::Received.as_str())
+        .bind(row.language.code())
+        .bind(now.clone())
+        .bind(search)
+        .bind(row.registry_check.map(str::to_owned));
+    for field in ORDER_FIELDS {
+        query = query.bind(order.stored_value(field.name, &now));
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -167,8 +188,9 @@ pub async fn find_by_reference(
     conn: &mut Conn,
     reference: &str,
 ) -> Result<Option<Order>, sqlx::Error> {
+    let columns = ORDER_COLUMNS.as_str();
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE reference = $1"
+        "SELECT {columns} FROM orders WHERE reference = $1"
     )))
     .bind(reference)
     .fetch_optional(conn)

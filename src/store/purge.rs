@@ -1,9 +1,27 @@
 //! Removing personal data from orders that ended long enough ago. What stays is the order's
 //! skeleton: reference, organisations, environment, scope, status and times, for statistics.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 
 use super::{Conn, timestamp};
+use crate::domain::fields::ORDER_FIELDS;
+
+/// Empties the order's personal fields (as the field table marks them) and the TT02
+/// identity; the skeleton stays.
+static PURGE_ORDERS: LazyLock<String> = LazyLock::new(|| {
+    let fields: Vec<String> = ORDER_FIELDS
+        .iter()
+        .filter(|f| f.personal)
+        .map(|f| format!("{} = {}", f.column(), f.purged()))
+        .collect();
+    format!(
+        "UPDATE orders SET {}, tt02_identity = NULL, search_text = '', purged_at = $2
+         WHERE closed_at IS NOT NULL AND closed_at < $1 AND purged_at IS NULL",
+        fields.join(", ")
+    )
+});
 
 /// Purges every order that ended before `cutoff` and is not purged yet; returns how many.
 /// Contacts, IP addresses, client id, free text and the TT02 identity go from the order;
@@ -25,17 +43,11 @@ pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64
             .execute(&mut *conn)
             .await?;
     }
-    let purged = sqlx::query(
-        "UPDATE orders SET vendor_contact_name = NULL, vendor_contact_email = '',
-            vendor_contact_phone = '', consumer_contact_name = NULL, consumer_contact_email = '',
-            consumer_contact_phone = '', ip_addresses = '[]', maskinporten_client_id = NULL,
-            message = NULL, tt02_identity = NULL, search_text = '', purged_at = $2
-         WHERE closed_at IS NOT NULL AND closed_at < $1 AND purged_at IS NULL",
-    )
-    .bind(&cutoff)
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let purged = sqlx::query(sqlx::AssertSqlSafe(PURGE_ORDERS.as_str()))
+        .bind(&cutoff)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(purged)
 }

@@ -197,7 +197,7 @@ pub async fn export_batch(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Order>, sqlx::Error> {
-    fetch(conn, ORDER_COLUMNS, filter, after, limit)
+    fetch(conn, &ORDER_COLUMNS, filter, after, limit)
         .await?
         .iter()
         .map(from_row)

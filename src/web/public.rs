@@ -12,9 +12,11 @@ use super::{client_key, csrf, see_other};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
 use crate::domain::{
-    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderInput, fields, ip,
+    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderField, OrderInput, Section,
+    fields, ip,
 };
 use crate::i18n::{Lang, Tr};
+use fields::Widget;
 
 #[derive(Template)]
 #[template(path = "public/landing.html")]
@@ -38,8 +40,41 @@ struct OrderFormPage {
     page: Page,
     form: FormView,
     csrf_token: String,
+    sections: Vec<FormSection>,
     environments: Vec<RadioOption>,
     scopes: Vec<RadioOption>,
+}
+
+impl OrderFormPage {
+    /// The choices of a radio field.
+    fn choices(&self, name: &str) -> &[RadioOption] {
+        match name {
+            "environment" => &self.environments,
+            _ => &self.scopes,
+        }
+    }
+}
+
+/// One part of the form, with its fields from the field table.
+struct FormSection {
+    id: &'static str,
+    heading: String,
+    hint: Option<String>,
+    fields: Vec<&'static OrderField>,
+}
+
+fn form_sections() -> Vec<FormSection> {
+    Section::ALL
+        .into_iter()
+        .map(|section| FormSection {
+            id: section.as_str(),
+            heading: format!("form.section_{}", section.as_str()),
+            hint: section
+                .has_hint()
+                .then(|| format!("form.section_{}_hint", section.as_str())),
+            fields: fields::in_section(section).collect(),
+        })
+        .collect()
 }
 
 fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> OrderFormPage {
@@ -70,6 +105,7 @@ fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> Order
         page,
         form,
         csrf_token,
+        sections: form_sections(),
         environments,
         scopes,
     }

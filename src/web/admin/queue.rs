@@ -1,6 +1,7 @@
 //! The queue page and its CSV export. Both read the same filters from the query string.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -12,7 +13,7 @@ use crate::app::{
     self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
 };
 use crate::domain::calendar::working_days_between;
-use crate::domain::{Environment, OrderStatus};
+use crate::domain::{Environment, ORDER_FIELDS, OrderStatus};
 use crate::i18n::Tr;
 use crate::web::error::{AppError, html};
 use crate::web::extract::Visit;
@@ -305,58 +306,41 @@ const BOM: &str = "\u{feff}";
 const SEPARATOR: char = ';';
 const EXPORT_BATCH: i64 = 500;
 
-pub const CSV_COLUMNS: [&str; 22] = [
-    "reference",
-    "status",
-    "environment",
-    "scope",
-    "vendor_org_number",
-    "vendor_org_name",
-    "vendor_contact_name",
-    "vendor_contact_email",
-    "vendor_contact_phone",
-    "consumer_org_number",
-    "consumer_org_name",
-    "consumer_contact_name",
-    "consumer_contact_email",
-    "consumer_contact_phone",
-    "ip_addresses",
-    "maskinporten_client_id",
-    "message",
-    "language",
-    "assigned_to",
-    "created_at",
-    "updated_at",
-    "version",
-];
+/// The export's columns: the reference and status, every exported field of the order in the
+/// field table's order, then the service's own.
+pub static CSV_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let fields = ORDER_FIELDS.iter().filter(|f| f.csv).map(|f| f.name);
+    ["reference", "status"]
+        .into_iter()
+        .chain(fields)
+        .chain([
+            "language",
+            "assigned_to",
+            "created_at",
+            "updated_at",
+            "version",
+        ])
+        .collect()
+});
 
 /// One order as a CSV line, in [`CSV_COLUMNS`]' order.
 fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
     let assignee = o.assigned_to.as_ref().and_then(|id| names.get(id));
-    csv_line(&[
-        &o.reference,
-        o.status.as_str(),
-        o.environment.as_str(),
-        o.scope.as_str(),
-        o.vendor_org_number.as_str(),
-        &o.vendor_org_name,
-        o.vendor_contact_name.as_deref().unwrap_or(""),
-        &o.vendor_contact_email,
-        &o.vendor_contact_phone,
-        o.consumer_org_number.as_str(),
-        &o.consumer_org_name,
-        o.consumer_contact_name.as_deref().unwrap_or(""),
-        &o.consumer_contact_email,
-        &o.consumer_contact_phone,
-        &o.ip_addresses.join(" "),
-        o.maskinporten_client_id.as_deref().unwrap_or(""),
-        o.message.as_deref().unwrap_or(""),
-        o.language.code(),
-        assignee.map(String::as_str).unwrap_or(""),
-        &stored_time(o.created_at),
-        &stored_time(o.updated_at),
-        &o.version.to_string(),
-    ])
+    let cells: Vec<String> = CSV_COLUMNS
+        .iter()
+        .map(|column| match *column {
+            "reference" => o.reference.clone(),
+            "status" => o.status.as_str().to_owned(),
+            "language" => o.language.code().to_owned(),
+            "assigned_to" => assignee.cloned().unwrap_or_default(),
+            "created_at" => stored_time(o.created_at),
+            "updated_at" => stored_time(o.updated_at),
+            "version" => o.version.to_string(),
+            field => o.export_text(field).unwrap_or_default(),
+        })
+        .collect();
+    let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+    csv_line(&cells)
 }
 
 /// A time as the CSV has always written it: the stored UTC text.
@@ -452,6 +436,18 @@ mod tests {
         assert_eq!(csv_cell("Ærlig Økonomi AS"), "Ærlig Økonomi AS");
         assert_eq!(csv_cell("a;b"), "\"a;b\"");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn the_export_has_the_columns_it_always_had_and_every_exported_field() {
+        assert_eq!(
+            CSV_COLUMNS.join(";"),
+            "reference;status;environment;scope;vendor_org_number;vendor_org_name;\
+             vendor_contact_name;vendor_contact_email;vendor_contact_phone;consumer_org_number;\
+             consumer_org_name;consumer_contact_name;consumer_contact_email;\
+             consumer_contact_phone;ip_addresses;maskinporten_client_id;message;language;\
+             assigned_to;created_at;updated_at;version"
+        );
     }
 
     #[test]
