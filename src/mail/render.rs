@@ -86,6 +86,46 @@ impl OrderFacts {
         }
     }
 
+    /// An order as stored, for the emails about it after it came in.
+    pub fn from_stored(order: &Order, settings: &Settings) -> Self {
+        let party = |org_number: &crate::domain::OrgNumber,
+                     org_name: &str,
+                     contact_name: &Option<String>,
+                     contact_email: &str,
+                     contact_phone: &str| PartyFacts {
+            org_number: org_number.to_string(),
+            org_name: org_name.to_owned(),
+            contact_name: contact_name.clone(),
+            contact_email: contact_email.to_owned(),
+            contact_phone: contact_phone.to_owned(),
+        };
+        Self {
+            reference: order.reference.clone(),
+            environment: order.environment.as_str().to_owned(),
+            scope: order.scope.to_string(),
+            delegation_schema: settings.scopes.delegation_schema_of_stored(&order.scope),
+            vendor: party(
+                &order.vendor_org_number,
+                &order.vendor_org_name,
+                &order.vendor_contact_name,
+                &order.vendor_contact_email,
+                &order.vendor_contact_phone,
+            ),
+            consumer: party(
+                &order.consumer_org_number,
+                &order.consumer_org_name,
+                &order.consumer_contact_name,
+                &order.consumer_contact_email,
+                &order.consumer_contact_phone,
+            ),
+            ip_addresses: order.ip_addresses.clone(),
+            maskinporten_client_id: order.maskinporten_client_id.clone(),
+            message: order.message.clone(),
+            acknowledged_test_data: order.test_data_acknowledged_at.is_some(),
+            submitted_at: order.created_at.format("%d.%m.%Y %H:%M UTC").to_string(),
+        }
+    }
+
     pub fn is_test(&self) -> bool {
         self.environment == "test"
     }
@@ -235,7 +275,7 @@ pub fn new_order_mails(
 /// A status-change email, with every sentence filled in for both templates.
 struct StatusChange<'a> {
     tr: Tr,
-    o: &'a Order,
+    o: OrderFacts,
     subject: String,
     environment: &'static str,
     happened: String,
@@ -284,7 +324,7 @@ pub fn status_change_mails(
     ];
     let change = StatusChange {
         tr,
-        o: order,
+        o: OrderFacts::from_stored(order, settings),
         subject: tr.fill("mail.status.subject", &values),
         environment,
         happened: tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values),
