@@ -1,27 +1,22 @@
 //! Contact email addresses.
 
-use std::fmt;
-
-use serde::Serialize;
 use validator::ValidateEmail;
 
+use super::named::text_value;
 use super::{FieldError, codes};
 
 /// RFC 5321's limit on a forward path, so any address we keep can be mailed.
 pub const EMAIL_MAX: usize = 254;
 
-/// An address we can send to: HTML-form syntax (as `validator` checks it) with a
-/// domain name that has a dot. Local part as typed, domain lower-cased.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct EmailAddress(String);
+text_value! {
+    /// An address we can send to: HTML-form syntax (as `validator` checks it) with a
+    /// domain name that has a dot. Local part as typed, domain lower-cased.
+    pub struct EmailAddress;
+}
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<EmailAddress, FieldError> {
-        let address = raw.trim();
-        if address.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let address = super::required(raw)?;
         if address.chars().count() > EMAIL_MAX {
             return Err(FieldError::new(codes::TOO_LONG));
         }
@@ -36,16 +31,6 @@ impl EmailAddress {
             return Err(invalid());
         }
         Ok(EmailAddress(format!("{local}@{}", domain.to_lowercase())))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

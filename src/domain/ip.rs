@@ -72,10 +72,7 @@ pub struct IpRange(IpNet);
 
 impl IpRange {
     pub fn parse(raw: &str) -> Result<IpRange, FieldError> {
-        let entry = raw.trim();
-        if entry.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let entry = super::required(raw)?;
         let net = if entry.contains('/') {
             entry.parse::<IpNet>().ok()
         } else {

@@ -55,6 +55,15 @@ impl FieldError {
     }
 }
 
+/// The input without surrounding whitespace, or `required` when nothing is left: how every
+/// required field's parse starts.
+pub fn required(raw: &str) -> Result<&str, FieldError> {
+    match raw.trim() {
+        "" => Err(FieldError::new(codes::REQUIRED)),
+        text => Ok(text),
+    }
+}
+
 /// The stable error codes, as constants so a typo is a compile error rather than a
 /// message missing from the catalog.
 pub mod codes {

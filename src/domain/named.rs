@@ -1,4 +1,4 @@
-//! Enums that are stored and sent by name.
+//! Values that are stored and sent by name or as text.
 
 /// An enum whose every variant has a stable name (a stored value, a form value, a catalog
 /// key's last part): gives `ALL` in declaration order, `as_str`, `parse` (exactly the names,
@@ -39,6 +39,32 @@ macro_rules! named_enum {
 }
 
 pub(crate) use named_enum;
+
+/// A value held as the text it was checked into (an address, a number, a name): the
+/// struct with a private field, so only its own `parse` makes one, plus `as_str`, `Display`
+/// and serialisation as the plain string.
+macro_rules! text_value {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        $vis struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+pub(crate) use text_value;
 
 #[cfg(test)]
 mod tests {

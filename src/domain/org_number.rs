@@ -1,15 +1,13 @@
 //! Norwegian organisation numbers (organisasjonsnummer).
 
-use std::fmt;
-
-use serde::Serialize;
-
+use super::named::text_value;
 use super::{FieldError, codes};
 
-/// A 9-digit organisation number with a valid modulus-11 check digit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct OrgNumber(String);
+text_value! {
+    /// A 9-digit organisation number with a valid modulus-11 check digit.
+    #[derive(PartialOrd, Ord)]
+    pub struct OrgNumber;
+}
 
 const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
 
@@ -54,16 +52,6 @@ impl OrgNumber {
             return Err(FieldError::new(codes::ORG_NUMBER_CHECKSUM));
         }
         Ok(OrgNumber(digits))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrgNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

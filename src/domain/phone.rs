@@ -1,27 +1,22 @@
 //! Contact mobile numbers.
 
-use std::fmt;
-
 use phonenumber::{Mode, PhoneNumber, Type, country, metadata::DATABASE};
-use serde::Serialize;
 
+use super::named::text_value;
 use super::{FieldError, codes};
 
 /// Longer input is not a phone number; the cap also keeps the parser's work bounded.
 const PHONE_INPUT_MAX: usize = 32;
 
-/// A mobile number in E.164 form ("+4791234567"). Norwegian numbers may be typed
-/// nationally ("912 34 567") or with `+47`/`0047`; other countries need their code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct MobileNumber(String);
+text_value! {
+    /// A mobile number in E.164 form ("+4791234567"). Norwegian numbers may be typed
+    /// nationally ("912 34 567") or with `+47`/`0047`; other countries need their code.
+    pub struct MobileNumber;
+}
 
 impl MobileNumber {
     pub fn parse(raw: &str) -> Result<MobileNumber, FieldError> {
-        let input = raw.trim();
-        if input.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let input = super::required(raw)?;
         let invalid = || FieldError::new(codes::PHONE_INVALID);
         // Only digits and the usual separators: the parser would otherwise read letters
         // as vanity digits ("9123456A") and words as extensions ("ext 12", "#12").
@@ -40,10 +35,6 @@ impl MobileNumber {
             _ => return Err(FieldError::new(codes::PHONE_NOT_MOBILE)),
         }
         Ok(MobileNumber(number.format().mode(Mode::E164).to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -64,12 +55,6 @@ fn parse_number(input: &str) -> Option<PhoneNumber> {
         return Some(n);
     }
     phonenumber::parse(Some(country::Id::NO), input).ok()
-}
-
-impl fmt::Display for MobileNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,14 @@
 //! Maskinporten scopes an order can be for, and the Altinn delegation schema of each.
 //! The list is configuration: the registry adds scopes over time.
 
-use std::fmt;
-
-use serde::Serialize;
-
+use super::named::text_value;
 use super::{FieldError, codes};
 use crate::domain::text::is_forbidden_control;
 
-/// A scope that was configured when the order was made.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Scope(String);
+text_value! {
+    /// A scope that was configured when the order was made.
+    pub struct Scope;
+}
 
 impl Scope {
     /// Rebuilds a scope read back from storage. Only the syntax is checked: the scope
@@ -22,16 +19,6 @@ impl Scope {
         } else {
             Err(FieldError::new(codes::INVALID_CHOICE))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -115,10 +102,7 @@ impl ScopeCatalog {
 
     /// Turns a form or API value into a configured scope.
     pub fn parse_scope(&self, raw: &str) -> Result<Scope, FieldError> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let name = super::required(raw)?;
         self.entries
             .iter()
             .find(|e| e.name == name)

@@ -1,9 +1,6 @@
 //! Free text: organisation names, contact names, client ids, the message.
 
-use std::fmt;
-
-use serde::Serialize;
-
+use super::named::text_value;
 use super::{FieldError, codes};
 
 /// Longest organisation name we keep; Enhetsregisteret names are far shorter.
@@ -15,17 +12,14 @@ pub(crate) fn is_forbidden_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// An organisation's name as typed: 1-200 characters after trimming, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct OrgName(String);
+text_value! {
+    /// An organisation's name as typed: 1-200 characters after trimming, no control characters.
+    pub struct OrgName;
+}
 
 impl OrgName {
     pub fn parse(raw: &str) -> Result<OrgName, FieldError> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let name = super::required(raw)?;
         // Characters, not bytes: "Brønnøysund" must not count double.
         if name.chars().count() > ORG_NAME_MAX {
             return Err(FieldError::new(codes::TOO_LONG));
@@ -34,16 +28,6 @@ impl OrgName {
             return Err(FieldError::new(codes::CONTROL_CHARACTERS));
         }
         Ok(OrgName(name.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrgName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
