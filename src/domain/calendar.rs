@@ -34,30 +34,16 @@ mod tests {
     #[test]
     fn weekends_do_not_count() {
         // 2026-11-20 is a Friday.
-        assert_eq!(
-            working_days_between(at(2026, 11, 20, 15), at(2026, 11, 20, 23)),
-            0
-        );
-        assert_eq!(
-            working_days_between(at(2026, 11, 20, 15), at(2026, 11, 22, 12)),
-            0
-        );
-        assert_eq!(
-            working_days_between(at(2026, 11, 20, 15), at(2026, 11, 23, 8)),
-            1
-        );
-        assert_eq!(
-            working_days_between(at(2026, 11, 20, 15), at(2026, 11, 25, 8)),
-            3
-        );
-        assert_eq!(
-            working_days_between(at(2026, 11, 20, 15), at(2026, 12, 4, 8)),
-            10
-        );
-        assert_eq!(
-            working_days_between(at(2026, 11, 25, 8), at(2026, 11, 20, 8)),
-            0
-        );
+        for (from, to, expected) in [
+            (at(2026, 11, 20, 15), at(2026, 11, 20, 23), 0), // the same evening
+            (at(2026, 11, 20, 15), at(2026, 11, 22, 12), 0), // Sunday
+            (at(2026, 11, 20, 15), at(2026, 11, 23, 8), 1),  // Monday
+            (at(2026, 11, 20, 15), at(2026, 11, 25, 8), 3),  // Wednesday
+            (at(2026, 11, 20, 15), at(2026, 12, 4, 8), 10),  // Friday two weeks on
+            (at(2026, 11, 25, 8), at(2026, 11, 20, 8), 0),   // backwards
+        ] {
+            assert_eq!(working_days_between(from, to), expected, "{from} to {to}");
+        }
     }
 
     #[test]

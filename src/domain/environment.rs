@@ -50,7 +50,7 @@ impl fmt::Display for Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::test_support::serialized;
+    use crate::domain::test_support::{assert_displays_and_serializes_as, assert_refused};
 
     #[test]
     fn parses_the_two_names() {
@@ -63,22 +63,19 @@ mod tests {
 
     #[test]
     fn empty_is_required_and_anything_else_invalid() {
-        assert_eq!(Environment::parse(" ").unwrap_err().code, codes::REQUIRED);
-        for bad in ["Test", "PRODUCTION", "tt02", "prod", "test production"] {
-            assert_eq!(
-                Environment::parse(bad).unwrap_err().code,
-                codes::INVALID_CHOICE,
-                "{bad:?}"
-            );
-        }
+        assert_refused(Environment::parse, codes::REQUIRED, [" "]);
+        assert_refused(
+            Environment::parse,
+            codes::INVALID_CHOICE,
+            ["Test", "PRODUCTION", "tt02", "prod", "test production"],
+        );
     }
 
     #[test]
     fn names_round_trip() {
         for env in Environment::ALL {
             assert_eq!(Environment::parse(env.as_str()), Ok(env));
-            assert_eq!(env.to_string(), env.as_str());
-            assert_eq!(serialized(&env), env.as_str());
+            assert_displays_and_serializes_as(&env, env.as_str());
         }
     }
 

@@ -176,96 +176,25 @@ use Input::{Flag, List, Text};
 use Section::{Consumer, Order, Other, Test, Vendor};
 
 /// Every field, in the order of the registry's guide: the form, errors, the CSV and the
-/// registry's email follow it.
+/// registry's email follow it. One line per field, as a table reads.
+#[rustfmt::skip]
 pub const ORDER_FIELDS: [OrderField; 16] = [
     field("environment", Text, Order, Widget::Radios, REQUIRED_HINT),
     field("scope", Text, Order, Widget::Radios, REQUIRED_HINT),
     field("vendor_org_number", Text, Vendor, NUMBER, REQUIRED_HINT),
-    field(
-        "vendor_org_name",
-        Text,
-        Vendor,
-        text("text", "organization", "full"),
-        REQUIRED,
-    ),
-    field(
-        "vendor_contact_name",
-        Text,
-        Vendor,
-        text("text", "name", "full"),
-        OPTIONAL_PERSONAL,
-    ),
-    field(
-        "vendor_contact_email",
-        Text,
-        Vendor,
-        text("email", "email", "full"),
-        PERSONAL,
-    ),
-    field(
-        "vendor_contact_phone",
-        Text,
-        Vendor,
-        text("tel", "tel", "medium"),
-        PERSONAL_HINT,
-    ),
+    field("vendor_org_name", Text, Vendor, text("text", "organization", "full"), REQUIRED),
+    field("vendor_contact_name", Text, Vendor, text("text", "name", "full"), OPTIONAL_PERSONAL),
+    field("vendor_contact_email", Text, Vendor, text("email", "email", "full"), PERSONAL),
+    field("vendor_contact_phone", Text, Vendor, text("tel", "tel", "medium"), PERSONAL_HINT),
     field("consumer_org_number", Text, Consumer, NUMBER, REQUIRED_HINT),
-    field(
-        "consumer_org_name",
-        Text,
-        Consumer,
-        text("text", "off", "full"),
-        REQUIRED,
-    ),
-    field(
-        "consumer_contact_name",
-        Text,
-        Consumer,
-        text("text", "off", "full"),
-        OPTIONAL_PERSONAL,
-    ),
-    field(
-        "consumer_contact_email",
-        Text,
-        Consumer,
-        text("email", "off", "full"),
-        PERSONAL,
-    ),
-    field(
-        "consumer_contact_phone",
-        Text,
-        Consumer,
-        text("tel", "off", "medium"),
-        PERSONAL_HINT,
-    ),
-    field(
-        "ip_addresses",
-        List,
-        Test,
-        Widget::Textarea { rows: 3 },
-        PERSONAL_HINT,
-    ),
-    field(
-        "acknowledge_test_data",
-        Flag,
-        Test,
-        Widget::Checkbox,
-        REQUIRED_HINT,
-    ),
-    field(
-        "maskinporten_client_id",
-        Text,
-        Other,
-        text("text", "off", "full"),
-        OPTIONAL_PERSONAL_HINT,
-    ),
-    field(
-        "message",
-        Text,
-        Other,
-        Widget::Textarea { rows: 5 },
-        OPTIONAL_PERSONAL_HINT,
-    ),
+    field("consumer_org_name", Text, Consumer, text("text", "off", "full"), REQUIRED),
+    field("consumer_contact_name", Text, Consumer, text("text", "off", "full"), OPTIONAL_PERSONAL),
+    field("consumer_contact_email", Text, Consumer, text("email", "off", "full"), PERSONAL),
+    field("consumer_contact_phone", Text, Consumer, text("tel", "off", "medium"), PERSONAL_HINT),
+    field("ip_addresses", List, Test, Widget::Textarea { rows: 3 }, PERSONAL_HINT),
+    field("acknowledge_test_data", Flag, Test, Widget::Checkbox, REQUIRED_HINT),
+    field("maskinporten_client_id", Text, Other, text("text", "off", "full"), OPTIONAL_PERSONAL_HINT),
+    field("message", Text, Other, Widget::Textarea { rows: 5 }, OPTIONAL_PERSONAL_HINT),
 ];
 
 /// The fields' names in table order; errors are reported in this order.

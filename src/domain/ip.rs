@@ -172,7 +172,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::test_support::serialized;
+    use crate::domain::test_support::{assert_refused, serialized};
 
     fn shown(raw: &str) -> String {
         match IpRange::parse(raw) {
@@ -181,8 +181,30 @@ mod tests {
         }
     }
 
-    fn err(raw: &str) -> FieldError {
-        IpRange::parse(raw).unwrap_err()
+    /// Asserts that each entry is shown as typed.
+    #[track_caller]
+    fn assert_public(entries: &[&str]) {
+        for entry in entries {
+            assert_eq!(shown(entry), *entry, "{entry:?}");
+        }
+    }
+
+    /// Asserts that each entry is refused with `code`, and that the error names the entry
+    /// (trimmed), so the form can say which of the list's entries is wrong.
+    #[track_caller]
+    fn assert_refused_naming_it<S: AsRef<str>>(
+        code: &'static str,
+        entries: impl IntoIterator<Item = S>,
+    ) {
+        for entry in entries {
+            let entry = entry.as_ref();
+            let error = IpRange::parse(entry).unwrap_err();
+            assert_eq!(
+                error,
+                FieldError::with_value(code, entry.trim()),
+                "{entry:?}"
+            );
+        }
     }
 
     fn strings(entries: &[&str]) -> Vec<String> {
@@ -191,13 +213,17 @@ mod tests {
 
     #[test]
     fn accepts_public_addresses_and_ranges() {
-        assert_eq!(shown("8.8.8.8"), "8.8.8.8");
-        assert_eq!(shown(" 8.8.8.8/32 "), "8.8.8.8");
-        assert_eq!(shown("1.1.1.0/24"), "1.1.1.0/24");
-        assert_eq!(shown("2a00:1450:4001::/48"), "2a00:1450:4001::/48");
-        assert_eq!(shown("2A00:1450:4001:0::0/64"), "2a00:1450:4001::/64");
-        assert_eq!(shown("2001:4860:4860::8888"), "2001:4860:4860::8888");
-        assert_eq!(shown("2001:4860:4860::8888/128"), "2001:4860:4860::8888");
+        for (raw, canonical) in [
+            ("8.8.8.8", "8.8.8.8"),
+            (" 8.8.8.8/32 ", "8.8.8.8"),
+            ("1.1.1.0/24", "1.1.1.0/24"),
+            ("2a00:1450:4001::/48", "2a00:1450:4001::/48"),
+            ("2A00:1450:4001:0::0/64", "2a00:1450:4001::/64"),
+            ("2001:4860:4860::8888", "2001:4860:4860::8888"),
+            ("2001:4860:4860::8888/128", "2001:4860:4860::8888"),
+        ] {
+            assert_eq!(shown(raw), canonical, "{raw:?}");
+        }
     }
 
     #[test]
@@ -212,119 +238,98 @@ mod tests {
 
     #[test]
     fn serializes_in_canonical_form() {
-        assert_eq!(
-            serialized(&IpRange::parse("8.8.8.8/32").unwrap()),
-            "8.8.8.8"
-        );
-        assert_eq!(
-            serialized(&IpRange::parse("1.1.1.0/24").unwrap()),
-            "1.1.1.0/24"
-        );
+        for (raw, canonical) in [("8.8.8.8/32", "8.8.8.8"), ("1.1.1.0/24", "1.1.1.0/24")] {
+            assert_eq!(
+                serialized(&IpRange::parse(raw).unwrap()),
+                canonical,
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]
     fn not_an_address_is_invalid_and_names_the_entry() {
-        for bad in [
-            "example.com",
-            "8.8.8",
-            "8.8.8.8.8",
-            "256.1.1.1",
-            "010.1.1.1",
-            "8.8.8.8/",
-            "8.8.8.8/33",
-            "8.8.8.8/-1",
-            "/24",
-            "2001:4860::8888::1",
-            "2a00:1450:4001::/129",
-            "fe80::1%eth0",
-            "8.8.8.8 8.8.4.4",
-        ] {
-            assert_eq!(
-                err(bad),
-                FieldError::with_value(codes::IP_INVALID, bad),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            err("  nope "),
-            FieldError::with_value(codes::IP_INVALID, "nope")
+        assert_refused_naming_it(
+            codes::IP_INVALID,
+            [
+                "example.com",
+                "8.8.8",
+                "8.8.8.8.8",
+                "256.1.1.1",
+                "010.1.1.1",
+                "8.8.8.8/",
+                "8.8.8.8/33",
+                "8.8.8.8/-1",
+                "/24",
+                "2001:4860::8888::1",
+                "2a00:1450:4001::/129",
+                "fe80::1%eth0",
+                "8.8.8.8 8.8.4.4",
+                "  nope ", // named without the surrounding spaces
+            ],
         );
-        assert_eq!(err(" ").code, codes::REQUIRED);
+        assert_refused(IpRange::parse, codes::REQUIRED, [" "]);
     }
 
     #[test]
     fn host_bits_set_is_refused() {
-        assert_eq!(
-            err("203.0.114.5/24"),
-            FieldError::with_value(codes::IP_HOST_BITS, "203.0.114.5/24")
+        assert_refused_naming_it(
+            codes::IP_HOST_BITS,
+            ["203.0.114.5/24", "2a00:1450:4001::1/48"],
         );
-        assert_eq!(err("2a00:1450:4001::1/48").code, codes::IP_HOST_BITS);
     }
 
     #[test]
     fn ipv4_boundary_prefixes() {
-        assert_eq!(shown("1.1.1.0/24"), "1.1.1.0/24");
-        assert_eq!(shown("1.1.1.0/25"), "1.1.1.0/25");
-        assert_eq!(
-            err("1.1.0.0/23"),
-            FieldError::with_value(codes::IP_RANGE_TOO_WIDE, "1.1.0.0/23")
-        );
-        assert_eq!(err("0.0.0.0/0").code, codes::IP_RANGE_TOO_WIDE);
+        assert_public(&["1.1.1.0/24", "1.1.1.0/25"]);
+        assert_refused_naming_it(codes::IP_RANGE_TOO_WIDE, ["1.1.0.0/23", "0.0.0.0/0"]);
     }
 
     #[test]
     fn ipv6_boundary_prefixes() {
-        assert_eq!(shown("2a00:1450:4001::/48"), "2a00:1450:4001::/48");
-        assert_eq!(
-            err("2a00:1450:4000::/47"),
-            FieldError::with_value(codes::IP_RANGE_TOO_WIDE, "2a00:1450:4000::/47")
-        );
-        assert_eq!(err("::/0").code, codes::IP_RANGE_TOO_WIDE);
+        assert_public(&["2a00:1450:4001::/48"]);
+        assert_refused_naming_it(codes::IP_RANGE_TOO_WIDE, ["2a00:1450:4000::/47", "::/0"]);
     }
 
     #[test]
     fn every_non_public_ipv4_block_is_refused() {
-        for bad in [
-            "0.0.0.0",
-            "0.1.2.3",
-            "10.0.0.1",
-            "10.255.255.0/24",
-            "100.64.0.1",
-            "100.127.255.255",
-            "127.0.0.1",
-            "169.254.1.1",
-            "172.16.0.1",
-            "172.31.255.0/24",
-            "192.0.0.8",
-            "192.0.2.1",
-            "192.88.99.1",
-            "192.168.1.0/24",
-            "198.18.0.1",
-            "198.19.255.255",
-            "198.51.100.7",
-            "203.0.113.0/24",
-            "224.0.0.1",
-            "239.255.255.250",
-            "240.0.0.1",
-            "255.255.255.255",
-        ] {
-            assert_eq!(
-                err(bad),
-                FieldError::with_value(codes::IP_NOT_PUBLIC, bad),
-                "{bad:?}"
-            );
-        }
-        for block in V4_NOT_PUBLIC {
-            let first = block.network().to_string();
-            let last = block.broadcast().to_string();
-            assert_eq!(err(&first).code, codes::IP_NOT_PUBLIC, "{first}");
-            assert_eq!(err(&last).code, codes::IP_NOT_PUBLIC, "{last}");
-        }
+        assert_refused_naming_it(
+            codes::IP_NOT_PUBLIC,
+            [
+                "0.0.0.0",
+                "0.1.2.3",
+                "10.0.0.1",
+                "10.255.255.0/24",
+                "100.64.0.1",
+                "100.127.255.255",
+                "127.0.0.1",
+                "169.254.1.1",
+                "172.16.0.1",
+                "172.31.255.0/24",
+                "192.0.0.8",
+                "192.0.2.1",
+                "192.88.99.1",
+                "192.168.1.0/24",
+                "198.18.0.1",
+                "198.19.255.255",
+                "198.51.100.7",
+                "203.0.113.0/24",
+                "224.0.0.1",
+                "239.255.255.250",
+                "240.0.0.1",
+                "255.255.255.255",
+            ],
+        );
+        // The first and the last address of every block on the list.
+        let ends = V4_NOT_PUBLIC
+            .iter()
+            .flat_map(|block| [block.network(), block.broadcast()].map(|a| a.to_string()));
+        assert_refused_naming_it(codes::IP_NOT_PUBLIC, ends);
     }
 
     #[test]
     fn neighbours_of_non_public_ipv4_blocks_are_public() {
-        for ok in [
+        assert_public(&[
             "1.0.0.0",
             "9.255.255.255",
             "11.0.0.0",
@@ -342,58 +347,52 @@ mod tests {
             "203.0.112.0/24",
             "203.0.114.0/24",
             "223.255.255.0/24",
-        ] {
-            assert_eq!(shown(ok), ok);
-        }
+        ]);
     }
 
     #[test]
     fn every_non_public_ipv6_block_is_refused() {
-        for bad in [
-            "::",
-            "::1",
-            "::ffff:8.8.8.8",
-            "::8.8.8.8",
-            "64:ff9b::808:808",
-            "100::1",
-            "2001::1",
-            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
-            "2001:1ff:ffff::/48",
-            "2001:db8::1",
-            "2001:db8:1::/48",
-            "2002:c000:204::1",
-            "3fff::1",
-            "fc00::1",
-            "fd12:3456:789a::/48",
-            "fe80::1",
-            "ff02::1",
-            "4000::1",
-            "e000::/48",
-        ] {
-            assert_eq!(
-                err(bad),
-                FieldError::with_value(codes::IP_NOT_PUBLIC, bad),
-                "{bad:?}"
-            );
-        }
-        for block in V6_NOT_PUBLIC {
-            let first = block.network().to_string();
-            assert_eq!(err(&first).code, codes::IP_NOT_PUBLIC, "{first}");
-        }
+        assert_refused_naming_it(
+            codes::IP_NOT_PUBLIC,
+            [
+                "::",
+                "::1",
+                "::ffff:8.8.8.8",
+                "::8.8.8.8",
+                "64:ff9b::808:808",
+                "100::1",
+                "2001::1",
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                "2001:1ff:ffff::/48",
+                "2001:db8::1",
+                "2001:db8:1::/48",
+                "2002:c000:204::1",
+                "3fff::1",
+                "fc00::1",
+                "fd12:3456:789a::/48",
+                "fe80::1",
+                "ff02::1",
+                "4000::1",
+                "e000::/48",
+            ],
+        );
+        // The first address of every block on the list.
+        let firsts = V6_NOT_PUBLIC
+            .iter()
+            .map(|block| block.network().to_string());
+        assert_refused_naming_it(codes::IP_NOT_PUBLIC, firsts);
     }
 
     #[test]
     fn neighbours_of_non_public_ipv6_blocks_are_public() {
-        for ok in [
+        assert_public(&[
             "2001:200::1",
             "2001:db7:ffff::/48",
             "2001:db9::/48",
             "2003::1",
             "2c0f:f248::1",
             "3fff:1000::1",
-        ] {
-            assert_eq!(shown(ok), ok);
-        }
+        ]);
     }
 
     #[test]

@@ -64,6 +64,31 @@ pub fn required(raw: &str) -> Result<&str, FieldError> {
     }
 }
 
+/// The digits of a number as people type it: spaces (non-breaking ones too, from copying off
+/// web pages) are grouping only; `required` when nothing is left. Other characters stay, for
+/// the caller's format check.
+pub fn digits_of(raw: &str) -> Result<String, FieldError> {
+    let digits: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{00A0}' | '\u{202F}'))
+        .collect();
+    if digits.is_empty() {
+        return Err(FieldError::new(codes::REQUIRED));
+    }
+    Ok(digits)
+}
+
+/// [`required`], and at most `max` characters (not bytes: "Brønnøysund" must not count
+/// double).
+pub fn required_within(raw: &str, max: usize) -> Result<&str, FieldError> {
+    let text = required(raw)?;
+    if text.chars().count() > max {
+        return Err(FieldError::new(codes::TOO_LONG));
+    }
+    Ok(text)
+}
+
 /// The stable error codes, as constants so a typo is a compile error rather than a
 /// message missing from the catalog.
 pub mod codes {
@@ -122,16 +147,19 @@ pub const ALL_CODES: &[&str] = &[
 mod tests {
     use super::*;
 
+    /// Each name once, and in snake_case: stable names that clients and the catalog key on.
+    pub(crate) fn assert_unique_snake_case<'a>(names: impl IntoIterator<Item = &'a str>) {
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            assert!(seen.insert(name), "{name} twice");
+            let snake = name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            assert!(snake, "{name} is not snake_case");
+        }
+    }
+
     #[test]
     fn codes_are_unique_snake_case_and_complete() {
-        let mut seen = std::collections::HashSet::new();
-        for code in ALL_CODES {
-            assert!(seen.insert(*code), "duplicate code {code}");
-            assert!(
-                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{code} is not snake_case"
-            );
-        }
+        assert_unique_snake_case(ALL_CODES.iter().copied());
         assert_eq!(ALL_CODES.len(), 22);
     }
 

@@ -2,7 +2,7 @@
 
 /// An enum whose every variant has a stable name (a stored value, a form value, a catalog
 /// key's last part): gives `ALL` in declaration order, `as_str`, `parse` (exactly the names,
-/// nothing else) and `Display`.
+/// nothing else), `Display`, and serialisation as the name.
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -33,6 +33,12 @@ macro_rules! named_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
     };

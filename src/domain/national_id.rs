@@ -17,19 +17,7 @@ const D_NUMBER_DAY_OFFSET: u8 = 40;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SyntheticNationalId(String);
 
-/// 11 - (weighted sum mod 11), where 11 means 0 and 10 means no valid digit exists.
-fn mod11(digits: &[u8], weights: &[u32]) -> Option<u8> {
-    let sum: u32 = digits
-        .iter()
-        .zip(weights)
-        .map(|(d, w)| u32::from(*d) * w)
-        .sum();
-    match 11 - sum % 11 {
-        11 => Some(0),
-        10 => None,
-        k => u8::try_from(k).ok(),
-    }
-}
+use super::org_number::mod11;
 
 /// The two control digits (k1, k2) for the first nine digits (values 0-9, not ASCII),
 /// or `None` when either comes out as 10: no valid number starts with those digits.
@@ -48,14 +36,7 @@ pub fn control_digits(first9: &[u8; 9]) -> Option<[u8; 2]> {
 
 impl SyntheticNationalId {
     pub fn parse(raw: &str) -> Result<SyntheticNationalId, FieldError> {
-        let digits: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{00A0}' | '\u{202F}'))
-            .collect();
-        if digits.is_empty() {
-            return Err(FieldError::new(codes::REQUIRED));
-        }
+        let digits = super::digits_of(raw)?;
         let format = || FieldError::new(codes::NATIONAL_ID_FORMAT);
         if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format());
@@ -131,6 +112,7 @@ fn is_calendar_day(day: u8, month: u8, year: u8, individual: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::test_support::assert_refused;
     use proptest::prelude::*;
 
     /// Builds a valid number from the digits as written (offsets already applied), trying
@@ -190,46 +172,57 @@ mod tests {
     #[test]
     fn refuses_a_real_looking_number() {
         let real = build(1, 6, 90, 123);
-        assert_eq!(code(&real), codes::NATIONAL_ID_NOT_SYNTHETIC);
         let real_d_number = build(55, 12, 5, 600);
-        assert_eq!(code(&real_d_number), codes::NATIONAL_ID_NOT_SYNTHETIC);
+        assert_refused(
+            SyntheticNationalId::parse,
+            codes::NATIONAL_ID_NOT_SYNTHETIC,
+            [real, real_d_number],
+        );
     }
 
     #[test]
     fn refuses_bad_control_digits() {
         let n = build(1, 86, 90, 123);
-        let mut k2 = n.clone().into_bytes();
-        k2[10] = if k2[10] == b'9' { b'0' } else { k2[10] + 1 };
-        assert_eq!(
-            code(&String::from_utf8(k2).unwrap()),
-            codes::NATIONAL_ID_CHECKSUM
-        );
-        let mut k1 = n.into_bytes();
-        k1[9] = if k1[9] == b'9' { b'0' } else { k1[9] + 1 };
-        assert_eq!(
-            code(&String::from_utf8(k1).unwrap()),
-            codes::NATIONAL_ID_CHECKSUM
+        // k2 (position 10), then k1 (position 9), each one up, 9 going round to 0.
+        let one_control_digit_off = [10, 9].map(|pos| {
+            let mut digits = n.clone().into_bytes();
+            digits[pos] = if digits[pos] == b'9' {
+                b'0'
+            } else {
+                digits[pos] + 1
+            };
+            String::from_utf8(digits).unwrap()
+        });
+        assert_refused(
+            SyntheticNationalId::parse,
+            codes::NATIONAL_ID_CHECKSUM,
+            one_control_digit_off,
         );
     }
 
     #[test]
     fn empty_is_required() {
-        assert_eq!(code(""), codes::REQUIRED);
-        assert_eq!(code("   "), codes::REQUIRED);
+        assert_refused(SyntheticNationalId::parse, codes::REQUIRED, ["", "   "]);
     }
 
     #[test]
     fn wrong_shape_is_a_format_error() {
         let n = build(1, 86, 90, 123);
-        assert_eq!(code(&n[..10]), codes::NATIONAL_ID_FORMAT);
-        assert_eq!(code(&format!("{n}0")), codes::NATIONAL_ID_FORMAT);
-        assert_eq!(code("0186901234x"), codes::NATIONAL_ID_FORMAT);
-        assert_eq!(code(&n.replace('8', "-")), codes::NATIONAL_ID_FORMAT);
+        assert_refused(
+            SyntheticNationalId::parse,
+            codes::NATIONAL_ID_FORMAT,
+            [
+                n[..10].to_owned(),
+                format!("{n}0"),
+                "0186901234x".to_owned(),
+                n.replace('8', "-"),
+            ],
+        );
     }
 
     #[test]
     fn dates_that_do_not_exist_are_format_errors() {
-        for (day, month, year, individual) in [
+        let numbers = [
             (1, 13, 90, 100),  // month 13, real-looking
             (1, 0, 90, 100),   // month 0
             (1, 93, 90, 100),  // synthetic month 13
@@ -241,18 +234,26 @@ mod tests {
             (72, 81, 90, 100), // D-number day 32
             (29, 82, 1, 100),  // 29 February 2001
             (29, 82, 0, 100),  // 29 February 1900
-        ] {
-            let n = build(day, month, year, individual);
-            assert_eq!(code(&n), codes::NATIONAL_ID_FORMAT, "{n}");
-        }
+        ]
+        .map(|(day, month, year, individual)| build(day, month, year, individual));
+        assert_refused(
+            SyntheticNationalId::parse,
+            codes::NATIONAL_ID_FORMAT,
+            numbers,
+        );
     }
 
     #[test]
     fn leap_days_exist_where_they_should() {
-        assert!(SyntheticNationalId::parse(&build(29, 82, 4, 100)).is_ok());
-        assert!(SyntheticNationalId::parse(&build(29, 82, 0, 500)).is_ok()); // 2000
-        assert!(SyntheticNationalId::parse(&build(69, 82, 0, 500)).is_ok()); // D-number
-        assert!(SyntheticNationalId::parse(&build(31, 92, 99, 100)).is_ok());
+        for (day, month, year, individual) in [
+            (29, 82, 4, 100),
+            (29, 82, 0, 500), // 2000
+            (69, 82, 0, 500), // D-number
+            (31, 92, 99, 100),
+        ] {
+            let n = build(day, month, year, individual);
+            assert!(SyntheticNationalId::parse(&n).is_ok(), "{n}");
+        }
     }
 
     proptest! {

@@ -475,6 +475,19 @@ mod tests {
         }
     }
 
+    /// Sets each (field, value) on the valid test order and asserts that exactly those
+    /// fields are refused, each with its code; `changes` is in form order, as errors are.
+    #[track_caller]
+    fn assert_refused_fields(changes: Vec<(&'static str, InputValue, &'static str)>) {
+        let mut input = valid_test_input();
+        let mut expected = Vec::new();
+        for (field, value, code) in changes {
+            input = input.with(field, value);
+            expected.push((field, code));
+        }
+        assert_eq!(errors(&input), expected);
+    }
+
     #[test]
     fn a_valid_test_order() {
         let order = parse(&valid_test_input()).unwrap();
@@ -517,21 +530,20 @@ mod tests {
 
     #[test]
     fn an_empty_form_reports_every_required_field_in_form_order() {
-        assert_eq!(
-            errors(&OrderInput::default()),
-            [
-                ("environment", codes::REQUIRED),
-                ("scope", codes::REQUIRED),
-                ("vendor_org_number", codes::REQUIRED),
-                ("vendor_org_name", codes::REQUIRED),
-                ("vendor_contact_email", codes::REQUIRED),
-                ("vendor_contact_phone", codes::REQUIRED),
-                ("consumer_org_number", codes::REQUIRED),
-                ("consumer_org_name", codes::REQUIRED),
-                ("consumer_contact_email", codes::REQUIRED),
-                ("consumer_contact_phone", codes::REQUIRED),
-            ]
-        );
+        let required = [
+            "environment",
+            "scope",
+            "vendor_org_number",
+            "vendor_org_name",
+            "vendor_contact_email",
+            "vendor_contact_phone",
+            "consumer_org_number",
+            "consumer_org_name",
+            "consumer_contact_email",
+            "consumer_contact_phone",
+        ];
+        let expected = required.map(|field| (field, codes::REQUIRED));
+        assert_eq!(errors(&OrderInput::default()), expected);
     }
 
     #[test]
@@ -567,11 +579,10 @@ mod tests {
 
     #[test]
     fn test_orders_need_the_acknowledgement() {
-        let input = valid_test_input().with("acknowledge_test_data", false);
-        assert_eq!(
-            errors(&input),
-            [("acknowledge_test_data", codes::ACKNOWLEDGE_REQUIRED)]
-        );
+        #[rustfmt::skip]
+        assert_refused_fields(vec![
+            ("acknowledge_test_data", false.into(), codes::ACKNOWLEDGE_REQUIRED),
+        ]);
     }
 
     #[test]
@@ -597,71 +608,41 @@ mod tests {
 
     #[test]
     fn vendor_and_consumer_must_differ() {
-        let input = valid_test_input().with("consumer_org_number", "310149942");
-        assert_eq!(
-            errors(&input),
-            [("consumer_org_number", codes::SAME_ORG_NUMBER)]
-        );
-    }
-
-    #[test]
-    fn same_org_number_is_found_whatever_else_is_wrong() {
-        let input = valid_test_input()
-            .with("consumer_org_number", "310149942")
-            .with("vendor_contact_email", "nope")
-            .with("consumer_contact_phone", "22 22 22 22");
-        assert_eq!(
-            errors(&input),
-            [
-                ("vendor_contact_email", codes::EMAIL_INVALID),
-                ("consumer_org_number", codes::SAME_ORG_NUMBER),
-                ("consumer_contact_phone", codes::PHONE_NOT_MOBILE),
-            ]
-        );
-    }
-
-    #[test]
-    fn same_org_number_only_when_both_parse() {
-        let input = valid_test_input()
-            .with("vendor_org_number", "974760674")
-            .with("consumer_org_number", "974760674");
-        assert_eq!(
-            errors(&input),
-            [
-                ("vendor_org_number", codes::ORG_NUMBER_CHECKSUM),
-                ("consumer_org_number", codes::ORG_NUMBER_CHECKSUM),
-            ]
-        );
+        #[rustfmt::skip]
+        let cases = [
+            vec![("consumer_org_number", "310149942".into(), codes::SAME_ORG_NUMBER)],
+            // The same number is found whatever else is wrong.
+            vec![
+                ("vendor_contact_email", "nope".into(), codes::EMAIL_INVALID),
+                ("consumer_org_number", "310149942".into(), codes::SAME_ORG_NUMBER),
+                ("consumer_contact_phone", "22 22 22 22".into(), codes::PHONE_NOT_MOBILE),
+            ],
+            // Only numbers that both parse are compared.
+            vec![
+                ("vendor_org_number", "974760674".into(), codes::ORG_NUMBER_CHECKSUM),
+                ("consumer_org_number", "974760674".into(), codes::ORG_NUMBER_CHECKSUM),
+            ],
+        ];
+        for changes in cases {
+            assert_refused_fields(changes);
+        }
     }
 
     #[test]
     fn each_party_field_is_checked() {
-        let input = valid_test_input()
-            .with("vendor_org_number", "12345678")
-            .with("vendor_org_name", "Bad\u{7}Name")
-            .with("vendor_contact_name", "x".repeat(201))
-            .with("vendor_contact_email", "kari@localhost")
-            .with("vendor_contact_phone", "22 22 22 22")
-            .with("consumer_org_number", "974760674")
-            .with("consumer_org_name", "y".repeat(201))
-            .with("consumer_contact_name", "Ola\nNordmann")
-            .with("consumer_contact_email", "")
-            .with("consumer_contact_phone", "abc");
-        assert_eq!(
-            errors(&input),
-            [
-                ("vendor_org_number", codes::ORG_NUMBER_FORMAT),
-                ("vendor_org_name", codes::CONTROL_CHARACTERS),
-                ("vendor_contact_name", codes::TOO_LONG),
-                ("vendor_contact_email", codes::EMAIL_INVALID),
-                ("vendor_contact_phone", codes::PHONE_NOT_MOBILE),
-                ("consumer_org_number", codes::ORG_NUMBER_CHECKSUM),
-                ("consumer_org_name", codes::TOO_LONG),
-                ("consumer_contact_name", codes::CONTROL_CHARACTERS),
-                ("consumer_contact_email", codes::REQUIRED),
-                ("consumer_contact_phone", codes::PHONE_INVALID),
-            ]
-        );
+        #[rustfmt::skip]
+        assert_refused_fields(vec![
+            ("vendor_org_number", "12345678".into(), codes::ORG_NUMBER_FORMAT),
+            ("vendor_org_name", "Bad\u{7}Name".into(), codes::CONTROL_CHARACTERS),
+            ("vendor_contact_name", "x".repeat(201).into(), codes::TOO_LONG),
+            ("vendor_contact_email", "kari@localhost".into(), codes::EMAIL_INVALID),
+            ("vendor_contact_phone", "22 22 22 22".into(), codes::PHONE_NOT_MOBILE),
+            ("consumer_org_number", "974760674".into(), codes::ORG_NUMBER_CHECKSUM),
+            ("consumer_org_name", "y".repeat(201).into(), codes::TOO_LONG),
+            ("consumer_contact_name", "Ola\nNordmann".into(), codes::CONTROL_CHARACTERS),
+            ("consumer_contact_email", "".into(), codes::REQUIRED),
+            ("consumer_contact_phone", "abc".into(), codes::PHONE_INVALID),
+        ]);
     }
 
     #[test]
@@ -673,16 +654,11 @@ mod tests {
         let order = parse(&input).unwrap();
         assert_eq!(order.message().map(|m| m.chars().count()), Some(2000));
 
-        let input = valid_test_input()
-            .with("maskinporten_client_id", "c".repeat(201))
-            .with("message", "m".repeat(2001));
-        assert_eq!(
-            errors(&input),
-            [
-                ("maskinporten_client_id", codes::TOO_LONG),
-                ("message", codes::TOO_LONG),
-            ]
-        );
+        #[rustfmt::skip]
+        assert_refused_fields(vec![
+            ("maskinporten_client_id", "c".repeat(201).into(), codes::TOO_LONG),
+            ("message", "m".repeat(2001).into(), codes::TOO_LONG),
+        ]);
     }
 
     #[test]
@@ -699,16 +675,11 @@ mod tests {
 
     #[test]
     fn control_characters_in_client_id_and_message() {
-        let input = valid_test_input()
-            .with("maskinporten_client_id", "abc\ndef")
-            .with("message", "line\u{0}");
-        assert_eq!(
-            errors(&input),
-            [
-                ("maskinporten_client_id", codes::CONTROL_CHARACTERS),
-                ("message", codes::CONTROL_CHARACTERS),
-            ]
-        );
+        #[rustfmt::skip]
+        assert_refused_fields(vec![
+            ("maskinporten_client_id", "abc\ndef".into(), codes::CONTROL_CHARACTERS),
+            ("message", "line\u{0}".into(), codes::CONTROL_CHARACTERS),
+        ]);
     }
 
     #[test]
@@ -741,16 +712,14 @@ mod tests {
                 field.name
             );
         }
-        assert_eq!(
-            order.stored_value("vendor_org_name", "-").as_deref(),
-            Some("Leverandøren AS")
-        );
-        assert_eq!(
-            order.stored_value("ip_addresses", "-").as_deref(),
-            Some(r#"["8.8.8.8","2a00:1450:4001::/48"]"#)
-        );
-        assert_eq!(order.stored_value("no_such_field", "-"), None);
-        assert_eq!(order.stored_value("vendor_no_such_part", "-"), None);
+        for (name, expected) in [
+            ("vendor_org_name", Some("Leverandøren AS")),
+            ("ip_addresses", Some(r#"["8.8.8.8","2a00:1450:4001::/48"]"#)),
+            ("no_such_field", None),
+            ("vendor_no_such_part", None),
+        ] {
+            assert_eq!(order.stored_value(name, "-").as_deref(), expected, "{name}");
+        }
     }
 
     #[test]
@@ -760,22 +729,16 @@ mod tests {
         assert_eq!(input.text("scope"), "");
         assert!(input.list("ip_addresses").is_empty());
         assert!(!input.flag("acknowledge_test_data"));
-        assert_eq!(
-            input.set("unknown_field", "x".into()),
-            Err(NotTaken::UnknownField)
-        );
-        assert_eq!(
-            input.set("ip_addresses", "8.8.8.8".into()),
-            Err(NotTaken::WrongShape(Input::List))
-        );
-        assert_eq!(
-            input.set("acknowledge_test_data", "yes".into()),
-            Err(NotTaken::WrongShape(Input::Flag))
-        );
-        assert_eq!(
-            input.set("scope", true.into()),
-            Err(NotTaken::WrongShape(Input::Text))
-        );
+        #[rustfmt::skip]
+        let refusals = [
+            ("unknown_field", "x".into(), NotTaken::UnknownField),
+            ("ip_addresses", "8.8.8.8".into(), NotTaken::WrongShape(Input::List)),
+            ("acknowledge_test_data", "yes".into(), NotTaken::WrongShape(Input::Flag)),
+            ("scope", true.into(), NotTaken::WrongShape(Input::Text)),
+        ];
+        for (name, value, refusal) in refusals {
+            assert_eq!(input.set(name, value), Err(refusal), "{name}");
+        }
         // Every field of the table takes a value of its own shape.
         for field in crate::domain::fields::ORDER_FIELDS {
             let value = match field.input {

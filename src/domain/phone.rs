@@ -60,7 +60,7 @@ fn parse_number(input: &str) -> Option<PhoneNumber> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::test_support::serialized;
+    use crate::domain::test_support::{assert_displays_and_serializes_as, assert_refused};
     use proptest::prelude::*;
 
     fn e164(raw: &str) -> String {
@@ -68,10 +68,6 @@ mod tests {
             Ok(n) => n.as_str().to_owned(),
             Err(e) => panic!("{raw:?} refused: {}", e.code),
         }
-    }
-
-    fn code(raw: &str) -> &'static str {
-        MobileNumber::parse(raw).unwrap_err().code
     }
 
     #[test]
@@ -117,77 +113,85 @@ mod tests {
     #[test]
     fn display_and_serialize_are_e164() {
         let n = MobileNumber::parse("912 34 567").unwrap();
-        assert_eq!(n.to_string(), "+4791234567");
-        assert_eq!(serialized(&n), "+4791234567");
+        assert_displays_and_serializes_as(&n, "+4791234567");
     }
 
     #[test]
-    fn norwegian_landline_is_not_mobile() {
-        assert_eq!(code("22 22 22 22"), codes::PHONE_NOT_MOBILE);
-        assert_eq!(code("+47 22 22 22 22"), codes::PHONE_NOT_MOBILE);
-    }
-
-    #[test]
-    fn norwegian_service_numbers_are_not_mobile() {
-        assert_eq!(code("800 12 345"), codes::PHONE_NOT_MOBILE); // toll free
-        assert_eq!(code("820 12 345"), codes::PHONE_NOT_MOBILE); // premium rate
-        assert_eq!(code("880 12 345"), codes::PHONE_NOT_MOBILE); // personal number
-        assert_eq!(code("85 00 00 00"), codes::PHONE_NOT_MOBILE); // VoIP
+    fn landlines_and_service_numbers_are_not_mobile() {
+        assert_refused(
+            MobileNumber::parse,
+            codes::PHONE_NOT_MOBILE,
+            [
+                // Norwegian landlines.
+                "22 22 22 22",
+                "+47 22 22 22 22",
+                // Norwegian service numbers.
+                "800 12 345",  // toll free
+                "820 12 345",  // premium rate
+                "880 12 345",  // personal number
+                "85 00 00 00", // VoIP
+                // A foreign landline.
+                "+49 30 123456",
+            ],
+        );
     }
 
     #[test]
     fn foreign_mobiles_with_country_code() {
-        assert_eq!(e164("+46 70 123 45 67"), "+46701234567");
-        assert_eq!(e164("0046 70 123 45 67"), "+46701234567");
-        assert_eq!(e164("+358 40 1234567"), "+358401234567");
-        // Where the plan cannot tell mobiles from landlines, we give the benefit of the doubt.
-        assert_eq!(e164("+45 20 12 34 56"), "+4520123456");
-        assert_eq!(e164("+1 202 555 0123"), "+12025550123");
-    }
-
-    #[test]
-    fn foreign_landline_is_not_mobile() {
-        assert_eq!(code("+49 30 123456"), codes::PHONE_NOT_MOBILE);
+        for (raw, expected) in [
+            ("+46 70 123 45 67", "+46701234567"),
+            ("0046 70 123 45 67", "+46701234567"),
+            ("+358 40 1234567", "+358401234567"),
+            // Where the plan cannot tell mobiles from landlines, we give the benefit of the doubt.
+            ("+45 20 12 34 56", "+4520123456"),
+            ("+1 202 555 0123", "+12025550123"),
+        ] {
+            assert_eq!(e164(raw), expected, "{raw:?}");
+        }
     }
 
     #[test]
     fn foreign_mobile_without_country_code_is_invalid() {
         // Read as a Norwegian number, which it is not.
-        assert_eq!(code("070 123 45 67"), codes::PHONE_INVALID);
-        assert_eq!(code("46 70 123 45 67"), codes::PHONE_INVALID);
+        assert_refused(
+            MobileNumber::parse,
+            codes::PHONE_INVALID,
+            ["070 123 45 67", "46 70 123 45 67"],
+        );
     }
 
     #[test]
     fn empty_is_required() {
-        assert_eq!(code(""), codes::REQUIRED);
-        assert_eq!(code("   "), codes::REQUIRED);
+        assert_refused(MobileNumber::parse, codes::REQUIRED, ["", "   "]);
     }
 
     #[test]
     fn garbage_is_invalid() {
-        for bad in [
-            "abc",
-            "12",
-            "+",
-            "1234567",
-            "912 34 567 8",
-            "9123456A",
-            "91234567 ext 12",
-            "91234567#12",
-            "tel:+4791234567",
-            "+999 1234",
-            "999999999999999999999",
-            "+47 912\n34 567",
-            "+47 9\u{0}12 34 567",
-        ] {
-            assert_eq!(code(bad), codes::PHONE_INVALID, "{bad:?}");
-        }
+        assert_refused(
+            MobileNumber::parse,
+            codes::PHONE_INVALID,
+            [
+                "abc",
+                "12",
+                "+",
+                "1234567",
+                "912 34 567 8",
+                "9123456A",
+                "91234567 ext 12",
+                "91234567#12",
+                "tel:+4791234567",
+                "+999 1234",
+                "999999999999999999999",
+                "+47 912\n34 567",
+                "+47 9\u{0}12 34 567",
+            ],
+        );
     }
 
     #[test]
     fn overlong_input_is_invalid() {
         let raw = format!("+47 {}91234567", " ".repeat(40));
-        assert_eq!(code(&raw), codes::PHONE_INVALID);
+        assert_refused(MobileNumber::parse, codes::PHONE_INVALID, [raw]);
     }
 
     proptest! {

@@ -149,7 +149,7 @@ fn is_scope_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::test_support::serialized;
+    use crate::domain::test_support::{assert_displays_and_serializes_as, assert_refused};
 
     const OFFENTLIG: &str =
         "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av";
@@ -177,27 +177,24 @@ mod tests {
             Some(RAPPORTERINGSPLIKTIG)
         );
         assert_eq!(scope.as_str(), "brreg:reelle/rapporteringspliktig");
-        assert_eq!(scope.to_string(), "brreg:reelle/rapporteringspliktig");
-        assert_eq!(serialized(&scope), "brreg:reelle/rapporteringspliktig");
+        assert_displays_and_serializes_as(&scope, "brreg:reelle/rapporteringspliktig");
     }
 
     #[test]
     fn parse_scope_rules() {
         let catalog = ScopeCatalog::default();
-        assert_eq!(catalog.parse_scope("").unwrap_err().code, codes::REQUIRED);
-        assert_eq!(catalog.parse_scope("  ").unwrap_err().code, codes::REQUIRED);
-        for bad in [
-            "brreg:reelle/media",
-            "BRREG:reelle/offentlig",
-            "brreg:reelle/offentlig2",
-            "offentlig",
-        ] {
-            assert_eq!(
-                catalog.parse_scope(bad).unwrap_err().code,
-                codes::INVALID_CHOICE,
-                "{bad:?}"
-            );
-        }
+        let parse_scope = |raw: &str| catalog.parse_scope(raw);
+        assert_refused(parse_scope, codes::REQUIRED, ["", "  "]);
+        assert_refused(
+            parse_scope,
+            codes::INVALID_CHOICE,
+            [
+                "brreg:reelle/media",
+                "BRREG:reelle/offentlig",
+                "brreg:reelle/offentlig2",
+                "offentlig",
+            ],
+        );
     }
 
     #[test]
@@ -270,9 +267,6 @@ mod tests {
         let catalog = ScopeCatalog::parse("a:b=Schema").unwrap();
         let old = Scope::from_stored("brreg:reelle/offentlig").unwrap();
         assert_eq!(catalog.delegation_schema(&old), None);
-        assert_eq!(
-            Scope::from_stored("not a scope").unwrap_err().code,
-            codes::INVALID_CHOICE
-        );
+        assert_refused(Scope::from_stored, codes::INVALID_CHOICE, ["not a scope"]);
     }
 }

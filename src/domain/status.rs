@@ -7,22 +7,26 @@
 //! any open state -> rejected | withdrawn
 //! ```
 
-use serde::Serialize;
-
 use super::Environment;
 use super::named::named_enum;
 
 named_enum! {
-    #[derive(Serialize)]
-    #[serde(rename_all = "snake_case")]
+    /// Where an order stands; the names are stored and sent as they are.
     pub enum OrderStatus {
+        /// The registry has the order; the case handlers' step.
         Received = "received",
+        /// The registry is loading both organisations into TT02 (test only).
         Tt02Loading = "tt02_loading",
+        /// Both are in TT02 and the consumer has its login identity (test only).
         Tt02Loaded = "tt02_loaded",
+        /// The consumer has delegated the scope to the vendor in Altinn.
         Delegated = "delegated",
+        /// The vendor fetched a delegated token for the consumer.
         TokenVerified = "token_verified",
         Completed = "completed",
+        /// Refused by the registry, with a reason.
         Rejected = "rejected",
+        /// Taken back by the vendor, with a reason.
         Withdrawn = "withdrawn",
     }
 }
@@ -39,8 +43,6 @@ impl OrderStatus {
 
 named_enum! {
     /// What someone does to an order. Each action leads to exactly one status.
-    #[derive(Serialize)]
-    #[serde(rename_all = "snake_case")]
     pub enum Action {
         /// The registry starts loading both organisations into TT02 (test only).
         StartTt02Loading = "start_tt02_loading",

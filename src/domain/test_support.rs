@@ -1,7 +1,36 @@
 //! Test-only helpers shared by the domain tests.
 
+use std::fmt::{Debug, Display};
+
 use serde::Serialize;
 use serde::ser::{Error as _, Impossible, Serializer};
+
+use super::FieldError;
+
+/// Asserts that `parse` refuses each of `inputs` with the error code `code`. A failure names
+/// the input, so one call can check a whole table of inputs that break the same rule.
+#[track_caller]
+pub(crate) fn assert_refused<T: Debug, S: AsRef<str>>(
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+    code: &str,
+    inputs: impl IntoIterator<Item = S>,
+) {
+    for input in inputs {
+        let input = input.as_ref();
+        match parse(input) {
+            Ok(value) => panic!("{input:?} was accepted as {value:?}, expected {code}"),
+            Err(e) => assert_eq!(e.code, code, "{input:?}"),
+        }
+    }
+}
+
+/// Asserts that `value` reads as `expected` both where it is displayed and where it is
+/// serialized, as the domain's text values and names must.
+#[track_caller]
+pub(crate) fn assert_displays_and_serializes_as<T: Display + Serialize>(value: &T, expected: &str) {
+    assert_eq!(value.to_string(), expected, "Display");
+    assert_eq!(serialized(value), expected, "serialized");
+}
 
 /// What a value serializes to, for values that serialize as a plain string (all the
 /// domain newtypes do). Avoids a JSON dev-dependency just to look at one string.

@@ -98,14 +98,10 @@ pub async fn claim_due(
         .await?;
     rows.iter()
         .map(|row| {
-            let recipients: String = row.try_get("recipients")?;
             Ok(ClaimedMail {
                 id: row.try_get("id")?,
                 message_id: row.try_get("message_id")?,
-                to: serde_json::from_str(&recipients).map_err(|e| sqlx::Error::ColumnDecode {
-                    index: "recipients".into(),
-                    source: Box::new(e),
-                })?,
+                to: recipients(row)?,
                 reply_to: row.try_get("reply_to")?,
                 subject: row.try_get("subject")?,
                 text: row.try_get("body_text")?,
@@ -179,16 +175,17 @@ pub struct MailSummary {
 const SUMMARY_COLUMNS: &str = "m.id, o.reference, m.kind, m.recipients, m.subject, m.status,
     m.attempts, m.last_error, m.created_at, m.sent_at";
 
+/// The stored JSON list of addresses.
+fn recipients(row: &sqlx::any::AnyRow) -> Result<Vec<String>, sqlx::Error> {
+    parsed(row, "recipients", |raw| serde_json::from_str(raw).ok())
+}
+
 fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<MailSummary, sqlx::Error> {
-    let recipients: String = row.try_get("recipients")?;
     Ok(MailSummary {
         id: row.try_get("id")?,
         order_reference: row.try_get("reference")?,
         kind: row.try_get("kind")?,
-        to: serde_json::from_str(&recipients).map_err(|e| sqlx::Error::ColumnDecode {
-            index: "recipients".into(),
-            source: Box::new(e),
-        })?,
+        to: recipients(row)?,
         subject: row.try_get("subject")?,
         status: parsed(row, "status", MailState::parse)?,
         attempts: row.try_get("attempts")?,

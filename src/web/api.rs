@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::error::AppError;
 use super::extract::read_body;
 use super::lang::Language;
-use super::view::field_message;
+use super::view::{field_message, wait_message};
 use super::{client_key, request_context};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_API, Context};
@@ -64,7 +64,7 @@ pub async fn create_order(
             .insert_header(("retry-after", (minutes * 60).to_string()))
             .json(json!({
                 "error": "rate_limited",
-                "message": tr.fill("error.too_many_orders", &[("minutes", &minutes.to_string())]),
+                "message": wait_message(tr, "error.too_many_orders", minutes),
                 "request_id": request_context().id,
             }))),
         Err(SubmitError::Duplicate) => Ok(HttpResponse::Conflict().json(json!({

@@ -7,7 +7,7 @@ use askama::Template;
 use super::error::{AppError, html, with_cookie};
 use super::extract::{Form, Visit, read_body};
 use super::lang::Language;
-use super::view::{FormView, Page, RadioOption};
+use super::view::{FormView, Page, RadioOption, wait_message};
 use super::{client_key, csrf, see_other};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
@@ -25,13 +25,8 @@ struct LandingPage {
 }
 
 pub async fn landing(lang: Language) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
-    html(
-        StatusCode::OK,
-        &LandingPage {
-            page: Page::new(tr, tr.t("landing.title"), Some("/")),
-        },
-    )
+    let page = Page::new(lang.tr(), lang.tr().t("landing.title"), Some("/"));
+    html(StatusCode::OK, &LandingPage { page })
 }
 
 #[derive(Template)]
@@ -78,8 +73,7 @@ fn form_sections() -> Vec<FormSection> {
 }
 
 fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> OrderFormPage {
-    let mut page = Page::new(tr, tr.t("form.title"), Some("/orders/new"));
-    page.has_errors = form.has_errors();
+    let page = Page::new(tr, tr.t("form.title"), Some("/orders/new")).with_form(&form);
     let environments = Environment::ALL
         .iter()
         .map(|env| RadioOption {
@@ -179,8 +173,7 @@ pub async fn submit_order(
             lang.code()
         ))),
         Err(SubmitError::RateLimited { minutes }) => {
-            let minutes = minutes.to_string();
-            let message = tr.fill("error.too_many_orders", &[("minutes", &minutes)]);
+            let message = wait_message(tr, "error.too_many_orders", minutes);
             form.add_error("environment", message);
             answer(form, StatusCode::TOO_MANY_REQUESTS)
         }

@@ -39,6 +39,12 @@ impl Page {
         }
     }
 
+    /// The page of a form: the error summary's landmark follows the form's state.
+    pub fn with_form(mut self, form: &FormView) -> Self {
+        self.has_errors = form.has_errors();
+        self
+    }
+
     /// A workspace page for the logged-in user.
     pub fn workspace(tr: Tr, title: &str, path: &str, session: SessionNav) -> Self {
         Self {
@@ -167,6 +173,12 @@ pub struct RadioOption {
     pub value: String,
     pub label: String,
     pub hint: String,
+}
+
+/// "Try again in N minutes" for a limit that was reached, from the catalog text `key` with
+/// its `{minutes}` placeholder.
+pub fn wait_message(tr: Tr, key: &str, minutes: i64) -> String {
+    tr.fill(key, &[("minutes", &minutes.to_string())])
 }
 
 /// A time as people read it: `25.11.2026 14:03 UTC`.

@@ -13,7 +13,7 @@ use crate::app::Context;
 use crate::app::accounts::{self, LoginError};
 use crate::web::error::{AppError, html, with_cookie};
 use crate::web::extract::{Form, StaffForm, Visit};
-use crate::web::view::{FormView, Page};
+use crate::web::view::{FormView, Page, wait_message};
 use crate::web::{client_key, csrf, see_other};
 
 #[derive(Template)]
@@ -43,10 +43,8 @@ fn render(
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let tr = visit.tr();
-    let (token, cookie) = csrf::issue_for(&visit.req, &visit.ctx);
-    let mut page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login"));
-    page.has_errors = form.has_errors();
+    let (tr, (token, cookie)) = (visit.tr(), csrf::issue_for(&visit.req, &visit.ctx));
+    let page = Page::new(tr, tr.t("admin.login.title"), Some("/admin/login")).with_form(&form);
     with_cookie(
         html(
             status,
@@ -115,9 +113,7 @@ pub async fn submit(visit: Visit, values: Form) -> Result<HttpResponse, AppError
             )),
         ),
         Err(LoginError::Throttled { minutes }) => {
-            let minutes = minutes.to_string();
-            let message = tr.fill("admin.login.throttled", &[("minutes", &minutes)]);
-            form.add_error("email", message);
+            form.add_error("email", wait_message(tr, "admin.login.throttled", minutes));
             answer(form, StatusCode::TOO_MANY_REQUESTS)
         }
         Err(LoginError::Refused) => {

@@ -260,8 +260,7 @@ impl<'a> CasePage<'a> {
             .collect();
         let title = tr.fill("admin.order.title", &[("reference", &order.reference)]);
         let path = format!("/admin/orders/{}", order.reference);
-        let mut page = Page::workspace(tr, &title, &path, user.nav());
-        page.has_errors = form.has_errors();
+        let page = Page::workspace(tr, &title, &path, user.nav()).with_form(&form);
         let assigned_to = order.assigned_to.as_deref();
         let scopes = &self.ctx.settings.scopes;
         let view = OrderPage {

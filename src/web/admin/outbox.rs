@@ -33,18 +33,23 @@ struct OutboxPage {
     limit: i64,
 }
 
+/// The tab the query names (`status`), failed messages by default.
+fn tab(query: &HashMap<String, String>) -> Result<MailState, AppError> {
+    match query.get("status").map(String::as_str) {
+        None | Some("") => Ok(MailState::Failed),
+        Some(raw) => MailState::parse(raw)
+            .filter(|state| TABS.contains(state))
+            .ok_or(AppError::BadRequest("admin.outbox.bad_status")),
+    }
+}
+
 pub async fn page(
     admin: Admin,
     visit: Visit,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
+    let current = tab(&query)?;
     let (tr, ctx) = (visit.tr(), &visit.ctx);
-    let current = match query.get("status").map(String::as_str) {
-        None | Some("") => MailState::Failed,
-        Some(raw) => MailState::parse(raw)
-            .filter(|state| TABS.contains(state))
-            .ok_or(AppError::BadRequest("admin.outbox.bad_status"))?,
-    };
     let counts = app::outbox::counts(ctx).await?;
     let count = |tab: MailState| -> i64 {
         counts

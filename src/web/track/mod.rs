@@ -101,8 +101,8 @@ impl<'a> ContactPage<'a> {
         let vendor = self.role == ContactRole::Vendor;
         let events = public_events(tr, contacts::timeline(ctx, &order).await?);
         let title = tr.fill("track.title", &[("reference", &order.reference)]);
-        let mut page = Page::new(tr, &title, Some(&format!("/track/{}", self.token)));
-        page.has_errors = answer.form.has_errors();
+        let path = format!("/track/{}", self.token);
+        let page = Page::new(tr, &title, Some(&path)).with_form(&answer.form);
         let view = TrackPage {
             page,
             form: answer.form,

@@ -10,7 +10,7 @@ use crate::app::contacts::{self, ResendError};
 use crate::domain::EmailAddress;
 use crate::web::error::{AppError, html, with_cookie};
 use crate::web::extract::{Form, Visit};
-use crate::web::view::{FormView, Page, field_message};
+use crate::web::view::{FormView, Page, field_message, wait_message};
 use crate::web::{client_key, csrf, see_other};
 
 #[derive(Template)]
@@ -30,8 +30,7 @@ fn resend_page(
 ) -> Result<HttpResponse, AppError> {
     let tr = visit.tr();
     let (csrf_token, cookie) = csrf::issue_for(&visit.req, &visit.ctx);
-    let mut page = Page::new(tr, tr.t("resend.title"), Some("/track"));
-    page.has_errors = form.has_errors();
+    let page = Page::new(tr, tr.t("resend.title"), Some("/track")).with_form(&form);
     let view = ResendPage {
         page,
         form,
@@ -72,8 +71,7 @@ pub async fn resend(visit: Visit, values: Form) -> Result<HttpResponse, AppError
     match contacts::reissue_links(ctx, &email, visit.lang.0, &client).await {
         Ok(()) => Ok(see_other("/track?sent=1")),
         Err(ResendError::Throttled { minutes }) => {
-            let minutes = minutes.to_string();
-            let message = tr.fill("resend.throttled", &[("minutes", &minutes)]);
+            let message = wait_message(tr, "resend.throttled", minutes);
             form.add_error("contact_email", message);
             answer(form, StatusCode::TOO_MANY_REQUESTS)
         }
