@@ -107,6 +107,25 @@ fn registry_lines(tr: Tr, stored: Option<&str>) -> Vec<RegistryLine> {
     .collect()
 }
 
+/// Another order between the same two organisations, as the page lists it.
+pub struct OtherOrder {
+    pub reference: String,
+    pub status: &'static str,
+    pub scope: String,
+    pub environment: &'static str,
+}
+
+impl OtherOrder {
+    fn new(tr: Tr, row: &QueueRow) -> Self {
+        OtherOrder {
+            reference: row.reference.clone(),
+            status: status_label(tr, row.status),
+            scope: row.scope.to_string(),
+            environment: environment_label(tr, row.environment),
+        }
+    }
+}
+
 /// An action form offered on the page.
 pub struct ActionForm {
     pub action: &'static str,
@@ -128,7 +147,7 @@ struct OrderPage {
     assigned_to_me: bool,
     actions: Vec<ActionForm>,
     timeline: Vec<TimelineItem>,
-    same_pair: Vec<QueueRow>,
+    same_pair: Vec<OtherOrder>,
     notice: Option<&'static str>,
     csrf_token: String,
     created: String,
@@ -272,7 +291,11 @@ impl<'a> CasePage<'a> {
             assignee: assigned_to.and_then(|id| file.names.get(id).cloned()),
             assigned_to_me: assigned_to == Some(user.user.id.as_str()),
             actions,
-            same_pair: file.same_pair.clone(),
+            same_pair: file
+                .same_pair
+                .iter()
+                .map(|row| OtherOrder::new(tr, row))
+                .collect(),
             timeline: timeline(tr, file),
             notice,
             csrf_token: user.csrf_token.clone(),

@@ -14,7 +14,7 @@ use crate::web::csrf;
 use crate::web::error::{AppError, html};
 use crate::web::extract::{Form, Visit};
 use crate::web::see_other;
-use crate::web::view::{Page, display_time, mail_state_label};
+use crate::web::view::{Page, display_time, iso_time, mail_state_label};
 
 /// The tabs; `pending` includes the messages being sent.
 const TABS: [MailState; 3] = [MailState::Failed, MailState::Pending, MailState::Sent];
@@ -26,11 +26,42 @@ struct OutboxPage {
     page: Page,
     current: &'static str,
     tabs: Vec<(&'static str, String, i64)>,
-    /// Each message with its creation and sending times in display form.
-    mails: Vec<(MailSummary, String, Option<String>)>,
+    mails: Vec<MailLine>,
     notice: Option<&'static str>,
     csrf_token: String,
     limit: i64,
+}
+
+/// One message as the outbox lists it: addressing and state, never the body.
+struct MailLine {
+    id: String,
+    created: String,
+    created_iso: String,
+    reference: Option<String>,
+    to: String,
+    subject: String,
+    attempts: i64,
+    sent: Option<String>,
+    last_error: Option<String>,
+    /// Offered for sending again.
+    failed: bool,
+}
+
+impl MailLine {
+    fn new(mail: MailSummary) -> Self {
+        MailLine {
+            created: display_time(mail.created_at),
+            created_iso: iso_time(mail.created_at),
+            sent: mail.sent_at.map(display_time),
+            failed: mail.status == MailState::Failed,
+            to: mail.to.join(", "),
+            id: mail.id,
+            reference: mail.order_reference,
+            subject: mail.subject,
+            attempts: mail.attempts,
+            last_error: mail.last_error,
+        }
+    }
 }
 
 /// The tab the query names (`status`), failed messages by default.
@@ -79,11 +110,7 @@ pub async fn page(
         mails: app::outbox::list(ctx, current, LIMIT)
             .await?
             .into_iter()
-            .map(|mail| {
-                let created = display_time(mail.created_at);
-                let sent = mail.sent_at.map(display_time);
-                (mail, created, sent)
-            })
+            .map(MailLine::new)
             .collect(),
         notice,
         csrf_token: admin.0.csrf_token.clone(),
