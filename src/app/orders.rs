@@ -130,7 +130,7 @@ async fn store(
         consumer: links::new_token(),
     };
     let facts = OrderFacts::from_new(order, reference, &ctx.settings, now);
-    let mails = render::new_order_mails(&facts, lang, &ctx.settings, &tokens)?;
+    let mails = render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens)?;
 
     let mut tx = ctx.db.begin_write().await?;
     if orders::open_duplicate_exists(&mut tx, order).await? {

@@ -4,6 +4,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
+use crate::domain::fields::{self, Section};
 use crate::domain::{ContactRole, NewOrder, Party};
 use crate::i18n::{Lang, Tr};
 use crate::store::orders::Order;
@@ -138,7 +139,42 @@ struct RegistryOrderText<'a> {
     tr: Tr,
     o: &'a OrderFacts,
     environment: &'static str,
+    /// Each party's fields, from the field table.
+    parties: Vec<(&'static str, Vec<FieldLine>)>,
+    /// The fields at the end (client id, message), from the field table.
+    other: Vec<FieldLine>,
     case_url: String,
+}
+
+/// One field in the registry's email: its label and its value as submitted.
+struct FieldLine {
+    label: String,
+    value: String,
+    /// Free text that may span lines starts on a line of its own.
+    multiline: bool,
+}
+
+/// The lines of one section of the field table, in its order, from the order as stored.
+fn field_lines(tr: Tr, order: &NewOrder, section: Section) -> Vec<FieldLine> {
+    fields::in_section(section)
+        .map(|field| {
+            // A party's fields share their labels; the heading says whose they are.
+            let party_part = ["vendor_", "consumer_"]
+                .into_iter()
+                .find_map(|prefix| field.name.strip_prefix(prefix));
+            let label = match party_part {
+                Some(part) => tr.t(&format!("mail.registry.{part}")).to_owned(),
+                None => tr.label(field.name).to_owned(),
+            };
+            let value = order.stored_value(field.name, "");
+            FieldLine {
+                label,
+                multiline: value.is_some()
+                    && matches!(field.widget, fields::Widget::Textarea { .. }),
+                value: value.unwrap_or_else(|| tr.t("mail.not_given").to_owned()),
+            }
+        })
+        .collect()
 }
 
 /// Which contact a confirmation goes to; the texts differ in what that contact does next.
@@ -183,8 +219,22 @@ fn environment_name(tr: Tr, environment: &str) -> &'static str {
 
 /// The structured email to the registry's mailbox: every field in the guide's order, the
 /// reference in the subject, Reply-To the vendor's contact, and a link to the case.
-fn registry_mail(facts: &OrderFacts, settings: &Settings) -> Result<OutgoingMail, askama::Error> {
+fn registry_mail(
+    facts: &OrderFacts,
+    order: &NewOrder,
+    settings: &Settings,
+) -> Result<OutgoingMail, askama::Error> {
     let nb = Tr::new(Lang::Nb);
+    let parties = vec![
+        (
+            nb.t("mail.registry.vendor_heading"),
+            field_lines(nb, order, Section::Vendor),
+        ),
+        (
+            nb.t("mail.registry.consumer_heading"),
+            field_lines(nb, order, Section::Consumer),
+        ),
+    ];
     Ok(OutgoingMail {
         kind: "registry_new_order",
         to: vec![settings.mail.registry_mailbox.clone()],
@@ -202,6 +252,8 @@ fn registry_mail(facts: &OrderFacts, settings: &Settings) -> Result<OutgoingMail
             tr: nb,
             o: facts,
             environment: environment_name(nb, &facts.environment),
+            parties,
+            other: field_lines(nb, order, Section::Other),
             case_url: format!("{}/admin/orders/{}", settings.base_url, facts.reference),
         }
         .render()?,
@@ -212,11 +264,12 @@ fn registry_mail(facts: &OrderFacts, settings: &Settings) -> Result<OutgoingMail
 /// The emails a new order causes: one to the registry, one confirmation to each contact.
 pub fn new_order_mails(
     facts: &OrderFacts,
+    order: &NewOrder,
     lang: Lang,
     settings: &Settings,
     tokens: &ContactTokens,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
-    let registry = registry_mail(facts, settings)?;
+    let registry = registry_mail(facts, order, settings)?;
     let tr = Tr::new(lang);
     let next_delegate = tr.fill(
         if facts.is_test() {

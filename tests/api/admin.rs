@@ -567,7 +567,7 @@ async fn admins_see_failed_mail_in_the_outbox_and_can_send_it_again() {
         assert_eq!(status, 200);
         let rows = select(&page, "table.outbox tbody tr");
         assert_eq!(rows.len(), 1);
-        // Machines read the time as RFC 3339, people as Oslo-style text.
+        // Machines read the time as RFC 3339; people read the text.
         let datetime = attr(&page, "table.outbox time", "datetime");
         assert!(
             chrono::DateTime::parse_from_rfc3339(&datetime).is_ok(),

@@ -1,8 +1,9 @@
-//! The field table against the storage: every field of an order is written, read back into
-//! the export, and purged when it is personal data. A field added to the table but not wired
+//! The field table against the storage: every field of an order is written, mailed to the
+//! registry (where its section is), read back into the export, and purged when it is
+//! personal data. A field added to the table but not wired
 //! through the SQL, the read model or the export fails here, naming the field.
 
-use rrh_tt02::domain::ORDER_FIELDS;
+use rrh_tt02::domain::{ORDER_FIELDS, Section};
 
 use crate::helpers::*;
 use crate::on_both_databases;
@@ -36,6 +37,18 @@ on_both_databases! {
             let value = app.order_column(&reference, field.column()).await;
             assert!(value.as_deref().is_some_and(|v| !v.is_empty() && v != "[]"), "{} not written: {value:?}", field.name);
             stored.push(value);
+        }
+
+        // Mailed: each party's fields and the closing free texts are in the registry's email.
+        let mails = app.smtp.wait_for(3).await;
+        let registry = mails.iter().find(|m| m.rcpt_to == ["opendata.rrh@brreg.no"]).unwrap();
+        let body = registry.parsed().body_text(0).unwrap().to_string();
+        let mailed = [Section::Vendor, Section::Consumer, Section::Other];
+        for (field, value) in ORDER_FIELDS.iter().zip(&stored) {
+            if mailed.contains(&field.section) {
+                let value = value.as_deref().unwrap();
+                assert!(body.contains(value), "{} ({value}) not in the registry's email:\n{body}", field.name);
+            }
         }
 
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
