@@ -99,6 +99,11 @@ pub enum Stored {
     SetAt(&'static str),
 }
 
+/// The longest one-line free text (names, ids), in characters.
+pub const SHORT_TEXT_MAX: usize = 200;
+/// The longest free text that may span lines (the message to the registry).
+pub const LONG_TEXT_MAX: usize = 2000;
+
 /// One field of the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderField {
@@ -124,6 +129,17 @@ impl OrderField {
         match self.stored {
             Stored::SetAt(column) => column,
             _ => self.name,
+        }
+    }
+
+    /// For an optional free text (a name, an id, a message): the most characters it takes,
+    /// and whether it may span lines. Such fields are checked, stored, exported, mailed and
+    /// purged by their table entry alone.
+    pub fn free_text(&self) -> Option<(usize, bool)> {
+        match (self.stored, self.widget) {
+            (Stored::Optional, Widget::Textarea { .. }) => Some((LONG_TEXT_MAX, true)),
+            (Stored::Optional, _) => Some((SHORT_TEXT_MAX, false)),
+            _ => None,
         }
     }
 

@@ -4,18 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-#[cfg(doc)]
-use super::fields::ORDER_FIELDS;
-use super::fields::{FIELD_ORDER, Input, order_field};
+use super::fields::{FIELD_ORDER, Input, ORDER_FIELDS, order_field};
 use super::{
     EmailAddress, Environment, FieldError, IpRange, MobileNumber, OrgName, OrgNumber, Scope,
     ScopeCatalog, codes, ip, optional_text,
 };
-
-/// Contact names and the client id: generous, but bounded.
-pub const SHORT_TEXT_MAX: usize = 200;
-/// The free-text message to the registry.
-pub const MESSAGE_MAX: usize = 2000;
 
 /// One field's value as it arrived, in the shape its [`Input`] kind says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +111,6 @@ impl OrderInput {
 pub struct Party {
     org_number: OrgNumber,
     org_name: OrgName,
-    contact_name: Option<String>,
     contact_email: EmailAddress,
     contact_phone: MobileNumber,
 }
@@ -130,10 +122,6 @@ impl Party {
 
     pub fn org_name(&self) -> &OrgName {
         &self.org_name
-    }
-
-    pub fn contact_name(&self) -> Option<&str> {
-        self.contact_name.as_deref()
     }
 
     pub fn contact_email(&self) -> &EmailAddress {
@@ -149,7 +137,6 @@ impl Party {
         Some(match part {
             "org_number" => Some(self.org_number.as_str().to_owned()),
             "org_name" => Some(self.org_name.as_str().to_owned()),
-            "contact_name" => self.contact_name.clone(),
             "contact_email" => Some(self.contact_email.as_str().to_owned()),
             "contact_phone" => Some(self.contact_phone.as_str().to_owned()),
             _ => return None,
@@ -165,8 +152,8 @@ pub struct NewOrder {
     vendor: Party,
     consumer: Party,
     ip_ranges: Vec<IpRange>,
-    maskinporten_client_id: Option<String>,
-    message: Option<String>,
+    /// The optional free texts that were given, by field name (see `OrderField::free_text`).
+    free_texts: BTreeMap<&'static str, String>,
     acknowledged_test_data: bool,
 }
 
@@ -216,7 +203,6 @@ impl Collector {
 struct PartyFields<'a> {
     org_number: (&'static str, &'a str),
     org_name: (&'static str, &'a str),
-    contact_name: (&'static str, &'a str),
     contact_email: (&'static str, &'a str),
     contact_phone: (&'static str, &'a str),
 }
@@ -226,7 +212,6 @@ struct PartyFields<'a> {
 struct PartyParts {
     org_number: Option<OrgNumber>,
     org_name: Option<OrgName>,
-    contact_name: Option<Option<String>>,
     contact_email: Option<EmailAddress>,
     contact_phone: Option<MobileNumber>,
 }
@@ -237,8 +222,6 @@ impl PartyFields<'_> {
         let org_number = errors.check(field, OrgNumber::parse(raw));
         let (field, raw) = self.org_name;
         let org_name = errors.check(field, OrgName::parse(raw));
-        let (field, raw) = self.contact_name;
-        let contact_name = errors.check(field, optional_text(raw, SHORT_TEXT_MAX, false));
         let (field, raw) = self.contact_email;
         let contact_email = errors.check(field, EmailAddress::parse(raw));
         let (field, raw) = self.contact_phone;
@@ -246,7 +229,6 @@ impl PartyFields<'_> {
         PartyParts {
             org_number,
             org_name,
-            contact_name,
             contact_email,
             contact_phone,
         }
@@ -258,7 +240,6 @@ impl PartyParts {
         Some(Party {
             org_number: self.org_number?,
             org_name: self.org_name?,
-            contact_name: self.contact_name?,
             contact_email: self.contact_email?,
             contact_phone: self.contact_phone?,
         })
@@ -277,7 +258,6 @@ impl NewOrder {
         let vendor = PartyFields {
             org_number: ("vendor_org_number", input.text("vendor_org_number")),
             org_name: ("vendor_org_name", input.text("vendor_org_name")),
-            contact_name: ("vendor_contact_name", input.text("vendor_contact_name")),
             contact_email: ("vendor_contact_email", input.text("vendor_contact_email")),
             contact_phone: ("vendor_contact_phone", input.text("vendor_contact_phone")),
         }
@@ -285,7 +265,6 @@ impl NewOrder {
         let consumer = PartyFields {
             org_number: ("consumer_org_number", input.text("consumer_org_number")),
             org_name: ("consumer_org_name", input.text("consumer_org_name")),
-            contact_name: ("consumer_contact_name", input.text("consumer_contact_name")),
             contact_email: (
                 "consumer_contact_email",
                 input.text("consumer_contact_email"),
@@ -326,14 +305,17 @@ impl NewOrder {
             _ => (Some(Vec::new()), false),
         };
 
-        let maskinporten_client_id = errors.check(
-            "maskinporten_client_id",
-            optional_text(input.text("maskinporten_client_id"), SHORT_TEXT_MAX, false),
-        );
-        let message = errors.check(
-            "message",
-            optional_text(input.text("message"), MESSAGE_MAX, true),
-        );
+        // The optional free texts are checked by their table entry alone.
+        let mut free_texts = BTreeMap::new();
+        for field in ORDER_FIELDS {
+            let Some((max, multiline)) = field.free_text() else {
+                continue;
+            };
+            let text = optional_text(input.text(field.name), max, multiline);
+            if let Some(Some(text)) = errors.check(field.name, text) {
+                free_texts.insert(field.name, text);
+            }
+        }
 
         match (
             environment,
@@ -341,27 +323,20 @@ impl NewOrder {
             vendor.into_party(),
             consumer.into_party(),
             ip_ranges,
-            maskinporten_client_id,
-            message,
         ) {
-            (
-                Some(environment),
-                Some(scope),
-                Some(vendor),
-                Some(consumer),
-                Some(ip_ranges),
-                Some(maskinporten_client_id),
-                Some(message),
-            ) if errors.errors.is_empty() => Ok(NewOrder {
-                environment,
-                scope,
-                vendor,
-                consumer,
-                ip_ranges,
-                maskinporten_client_id,
-                message,
-                acknowledged_test_data,
-            }),
+            (Some(environment), Some(scope), Some(vendor), Some(consumer), Some(ip_ranges))
+                if errors.errors.is_empty() =>
+            {
+                Ok(NewOrder {
+                    environment,
+                    scope,
+                    vendor,
+                    consumer,
+                    ip_ranges,
+                    free_texts,
+                    acknowledged_test_data,
+                })
+            }
             _ => Err(errors.finish()),
         }
     }
@@ -387,12 +362,17 @@ impl NewOrder {
         &self.ip_ranges
     }
 
+    /// An optional free text's value (a contact's name, the client id, the message), if given.
+    pub fn free_text(&self, name: &str) -> Option<&str> {
+        self.free_texts.get(name).map(String::as_str)
+    }
+
     pub fn maskinporten_client_id(&self) -> Option<&str> {
-        self.maskinporten_client_id.as_deref()
+        self.free_text("maskinporten_client_id")
     }
 
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.free_text("message")
     }
 
     /// Always false for production orders, where the question is not asked.
@@ -404,6 +384,9 @@ impl NewOrder {
     /// is the time the order is taken, which a set flag keeps. The one place a field's
     /// typed value becomes its stored text; a test checks it knows every field.
     pub fn stored_value(&self, name: &str, at: &str) -> Option<String> {
+        if order_field(name).is_some_and(|f| f.free_text().is_some()) {
+            return self.free_text(name).map(str::to_owned);
+        }
         let party = |party: &Party, part: &str| party.stored_value(part).flatten();
         if let Some(part) = name.strip_prefix("vendor_") {
             return party(&self.vendor, part);
@@ -419,8 +402,6 @@ impl NewOrder {
                 serde_json::to_string(&ips).ok()
             }
             "acknowledge_test_data" => self.acknowledged_test_data.then(|| at.to_owned()),
-            "maskinporten_client_id" => self.maskinporten_client_id.clone(),
-            "message" => self.message.clone(),
             _ => None,
         }
     }
@@ -497,13 +478,16 @@ mod tests {
         let vendor = order.vendor();
         assert_eq!(vendor.org_number().as_str(), "310149942");
         assert_eq!(vendor.org_name().as_str(), "Leverandøren AS");
-        assert_eq!(vendor.contact_name(), Some("Kari Nordmann"));
+        assert_eq!(
+            order.free_text("vendor_contact_name"),
+            Some("Kari Nordmann")
+        );
         assert_eq!(vendor.contact_email().as_str(), "kari@leverandoren.no");
         assert_eq!(vendor.contact_phone().as_str(), "+4791234567");
 
         let consumer = order.consumer();
         assert_eq!(consumer.org_number().as_str(), "313876144");
-        assert_eq!(consumer.contact_name(), None);
+        assert_eq!(order.free_text("consumer_contact_name"), None);
         assert_eq!(consumer.contact_phone().as_str(), "+46701234567");
 
         let ips: Vec<String> = order.ip_ranges().iter().map(ToString::to_string).collect();
@@ -668,7 +652,7 @@ mod tests {
             .with("maskinporten_client_id", String::new())
             .with("message", " \r\n ");
         let order = parse(&input).unwrap();
-        assert_eq!(order.vendor().contact_name(), None);
+        assert_eq!(order.free_text("vendor_contact_name"), None);
         assert_eq!(order.maskinporten_client_id(), None);
         assert_eq!(order.message(), None);
     }

@@ -34,11 +34,11 @@ pub struct PartyFacts {
 }
 
 impl PartyFacts {
-    fn from_party(party: &Party) -> Self {
+    fn from_party(party: &Party, contact_name: Option<&str>) -> Self {
         Self {
             org_number: party.org_number().as_str().to_owned(),
             org_name: party.org_name().as_str().to_owned(),
-            contact_name: party.contact_name().map(str::to_owned),
+            contact_name: contact_name.map(str::to_owned),
             contact_email: party.contact_email().as_str().to_owned(),
             contact_phone: party.contact_phone().as_str().to_owned(),
         }
@@ -77,8 +77,11 @@ impl OrderFacts {
                 .delegation_schema(order.scope())
                 .unwrap_or_default()
                 .to_owned(),
-            vendor: PartyFacts::from_party(order.vendor()),
-            consumer: PartyFacts::from_party(order.consumer()),
+            vendor: PartyFacts::from_party(order.vendor(), order.free_text("vendor_contact_name")),
+            consumer: PartyFacts::from_party(
+                order.consumer(),
+                order.free_text("consumer_contact_name"),
+            ),
             ip_addresses: order.ip_ranges().iter().map(ToString::to_string).collect(),
             maskinporten_client_id: order.maskinporten_client_id().map(str::to_owned),
             message: order.message().map(str::to_owned),
@@ -89,14 +92,15 @@ impl OrderFacts {
 
     /// An order as stored, for the emails about it after it came in.
     pub fn from_stored(order: &Order, settings: &Settings) -> Self {
+        let text = |name: &str| order.free_text(name).map(str::to_owned);
         let party = |org_number: &crate::domain::OrgNumber,
                      org_name: &str,
-                     contact_name: &Option<String>,
+                     contact_name: Option<String>,
                      contact_email: &str,
                      contact_phone: &str| PartyFacts {
             org_number: org_number.to_string(),
             org_name: org_name.to_owned(),
-            contact_name: contact_name.clone(),
+            contact_name,
             contact_email: contact_email.to_owned(),
             contact_phone: contact_phone.to_owned(),
         };
@@ -108,20 +112,20 @@ impl OrderFacts {
             vendor: party(
                 &order.vendor_org_number,
                 &order.vendor_org_name,
-                &order.vendor_contact_name,
+                text("vendor_contact_name"),
                 &order.vendor_contact_email,
                 &order.vendor_contact_phone,
             ),
             consumer: party(
                 &order.consumer_org_number,
                 &order.consumer_org_name,
-                &order.consumer_contact_name,
+                text("consumer_contact_name"),
                 &order.consumer_contact_email,
                 &order.consumer_contact_phone,
             ),
             ip_addresses: order.ip_addresses.clone(),
-            maskinporten_client_id: order.maskinporten_client_id.clone(),
-            message: order.message.clone(),
+            maskinporten_client_id: text("maskinporten_client_id"),
+            message: text("message"),
             acknowledged_test_data: order.test_data_acknowledged_at.is_some(),
             submitted_at: order.created_at.format("%d.%m.%Y %H:%M UTC").to_string(),
         }

@@ -1,6 +1,7 @@
 //! Queries on `orders`. Rows come back as [`Order`], with every enumerated column parsed
 //! into its domain type; a value that does not parse is an error, never a default.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -24,18 +25,17 @@ pub struct Order {
     pub scope: Scope,
     pub vendor_org_number: OrgNumber,
     pub vendor_org_name: String,
-    pub vendor_contact_name: Option<String>,
     /// Empty once personal data is purged, like the other contact fields.
     pub vendor_contact_email: String,
     pub vendor_contact_phone: String,
     pub consumer_org_number: OrgNumber,
     pub consumer_org_name: String,
-    pub consumer_contact_name: Option<String>,
     pub consumer_contact_email: String,
     pub consumer_contact_phone: String,
     pub ip_addresses: Vec<String>,
-    pub maskinporten_client_id: Option<String>,
-    pub message: Option<String>,
+    /// The optional free texts that were given (a contact's name, the client id, the
+    /// message), by field name; read generically from the field table.
+    pub free_texts: BTreeMap<&'static str, String>,
     pub test_data_acknowledged_at: Option<DateTime<Utc>>,
     pub language: Lang,
     pub created_at: DateTime<Utc>,
@@ -57,28 +57,42 @@ pub static ORDER_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Every optional free text of the field table that the row has a value for.
+fn free_texts(row: &AnyRow) -> Result<BTreeMap<&'static str, String>, sqlx::Error> {
+    let mut texts = BTreeMap::new();
+    for field in ORDER_FIELDS.iter().filter(|f| f.free_text().is_some()) {
+        if let Some(text) = row.try_get::<Option<String>, _>(field.column())? {
+            texts.insert(field.name, text);
+        }
+    }
+    Ok(texts)
+}
+
 impl Order {
+    /// An optional free text's value (a contact's name, the client id, the message), if given.
+    pub fn free_text(&self, name: &str) -> Option<&str> {
+        self.free_texts.get(name).map(String::as_str)
+    }
+
     /// A field's value as the CSV export writes it (IP ranges separated by spaces, an absent
     /// value empty); `None` for a name that is not one of [`ORDER_FIELDS`]' exported fields.
     /// A test checks it knows every one.
     pub fn export_text(&self, name: &str) -> Option<String> {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        if fields::order_field(name).is_some_and(|f| f.free_text().is_some()) {
+            return Some(self.free_text(name).unwrap_or_default().to_owned());
+        }
         Some(match name {
             "environment" => self.environment.as_str().to_owned(),
             "scope" => self.scope.to_string(),
             "vendor_org_number" => self.vendor_org_number.to_string(),
             "vendor_org_name" => self.vendor_org_name.clone(),
-            "vendor_contact_name" => text(&self.vendor_contact_name),
             "vendor_contact_email" => self.vendor_contact_email.clone(),
             "vendor_contact_phone" => self.vendor_contact_phone.clone(),
             "consumer_org_number" => self.consumer_org_number.to_string(),
             "consumer_org_name" => self.consumer_org_name.clone(),
-            "consumer_contact_name" => text(&self.consumer_contact_name),
             "consumer_contact_email" => self.consumer_contact_email.clone(),
             "consumer_contact_phone" => self.consumer_contact_phone.clone(),
             "ip_addresses" => self.ip_addresses.join(" "),
-            "maskinporten_client_id" => text(&self.maskinporten_client_id),
-            "message" => text(&self.message),
             _ => return None,
         })
     }
@@ -95,17 +109,14 @@ pub fn from_row(row: &AnyRow) -> Result<Order, sqlx::Error> {
         scope: parsed(row, "scope", |raw| Scope::from_stored(raw).ok())?,
         vendor_org_number: org_number("vendor_org_number")?,
         vendor_org_name: row.try_get("vendor_org_name")?,
-        vendor_contact_name: row.try_get("vendor_contact_name")?,
         vendor_contact_email: row.try_get("vendor_contact_email")?,
         vendor_contact_phone: row.try_get("vendor_contact_phone")?,
         consumer_org_number: org_number("consumer_org_number")?,
         consumer_org_name: row.try_get("consumer_org_name")?,
-        consumer_contact_name: row.try_get("consumer_contact_name")?,
         consumer_contact_email: row.try_get("consumer_contact_email")?,
         consumer_contact_phone: row.try_get("consumer_contact_phone")?,
         ip_addresses: parsed(row, "ip_addresses", |raw| serde_json::from_str(raw).ok())?,
-        maskinporten_client_id: row.try_get("maskinporten_client_id")?,
-        message: row.try_get("message")?,
+        free_texts: free_texts(row)?,
         test_data_acknowledged_at: time_opt(row, "test_data_acknowledged_at")?,
         language: parsed(row, "language", Lang::from_code)?,
         created_at: time(row, "created_at")?,

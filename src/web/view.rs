@@ -222,6 +222,7 @@ pub struct OrderView {
 
 impl OrderView {
     pub fn new(order: &Order) -> Self {
+        let text = |name: &str| order.free_text(name).map(str::to_owned);
         Self {
             reference: order.reference.clone(),
             status: order.status.as_str(),
@@ -231,18 +232,18 @@ impl OrderView {
             tt02_identity: order.tt02_identity.clone(),
             vendor_org_number: order.vendor_org_number.to_string(),
             vendor_org_name: order.vendor_org_name.clone(),
-            vendor_contact_name: order.vendor_contact_name.clone(),
+            vendor_contact_name: text("vendor_contact_name"),
             vendor_contact_email: order.vendor_contact_email.clone(),
             vendor_contact_phone: order.vendor_contact_phone.clone(),
             consumer_org_number: order.consumer_org_number.to_string(),
             consumer_org_name: order.consumer_org_name.clone(),
-            consumer_contact_name: order.consumer_contact_name.clone(),
+            consumer_contact_name: text("consumer_contact_name"),
             consumer_contact_email: order.consumer_contact_email.clone(),
             consumer_contact_phone: order.consumer_contact_phone.clone(),
-            maskinporten_client_id: order.maskinporten_client_id.clone(),
+            maskinporten_client_id: text("maskinporten_client_id"),
             ip_addresses: order.ip_addresses.clone(),
             acknowledged: order.test_data_acknowledged_at.is_some(),
-            message: order.message.clone(),
+            message: text("message"),
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn grant_help(order: &Order) -> GrantHelp {
     let now = Utc::now().timestamp();
     let claims = serde_json::json!({
         "aud": maskinporten::issuer(environment),
-        "iss": order.maskinporten_client_id.clone().unwrap_or_else(|| "<client_id>".into()),
+        "iss": order.free_text("maskinporten_client_id").unwrap_or("<client_id>"),
         "scope": order.scope.as_str(),
         "consumer_org": order.consumer_org_number.as_str(),
         "iat": now,
