@@ -70,6 +70,8 @@ pub async fn create_order(
         Err(SubmitError::Duplicate) => Ok(HttpResponse::Conflict().json(json!({
             "error": "duplicate_open_order",
             "message": tr.t("error.duplicate_open_order"),
+            // Where that order's contacts get their private links again.
+            "track_url": format!("{}/track", ctx.settings.base_url),
             "request_id": request_context().id,
         }))),
         Err(SubmitError::Refused(refused)) => {

@@ -73,12 +73,35 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The error page's heading: what happened, when a person can tell; else that
+    /// something went wrong.
+    fn heading_key(&self) -> &'static str {
+        match self {
+            AppError::NotFound | AppError::NotFoundBecause(_) => "error_page.not_found_title",
+            _ => "error_page.title",
+        }
+    }
+
+    /// A link to where the person can go on, with its text's catalog key.
+    fn next_step(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            AppError::NotFoundBecause("track.link_not_found") => {
+                Some(("/track", "track.link_not_found_action"))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
     page: Page,
     heading: &'static str,
     message: &'static str,
+    /// Where to go from here, when there is a better place than the front page.
+    next: Option<(&'static str, &'static str)>,
     request_id: String,
 }
 
@@ -124,10 +147,12 @@ impl ResponseError for AppError {
                 "request_id": context.id,
             }));
         }
+        let heading = tr.t(self.heading_key());
         let page = ErrorPage {
-            page: Page::new(tr, tr.t("error_page.title"), None),
-            heading: tr.t("error_page.title"),
+            page: Page::new(tr, heading, None),
+            heading,
             message: tr.t(key),
+            next: self.next_step().map(|(href, text)| (href, tr.t(text))),
             request_id: context.id,
         };
         match page.render() {

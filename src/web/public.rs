@@ -180,6 +180,8 @@ pub async fn submit_order(
         Err(SubmitError::Duplicate) => {
             let message = tr.t("error.duplicate_open_order").to_owned();
             form.add_error("vendor_org_number", message);
+            // Its contacts can get their links again; the other order stays unnamed.
+            form.next = Some(("/track", "error.duplicate_open_order_track"));
             answer(form, StatusCode::CONFLICT)
         }
         Err(SubmitError::Refused(refused)) => {

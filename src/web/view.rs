@@ -80,6 +80,9 @@ pub struct ErrorItem {
 pub struct FormView {
     values: HashMap<String, String>,
     pub errors: Vec<ErrorItem>,
+    /// Where the person can go to sort the problem out (a path and the link text's catalog
+    /// key), shown in the error summary.
+    pub next: Option<(&'static str, &'static str)>,
 }
 
 impl FormView {
@@ -87,6 +90,7 @@ impl FormView {
         Self {
             values,
             errors: Vec::new(),
+            next: None,
         }
     }
 
@@ -186,9 +190,10 @@ pub fn display_time(at: DateTime<Utc>) -> String {
     at.format("%d.%m.%Y %H:%M UTC").to_string()
 }
 
-/// A time for `<time datetime>`: RFC 3339 in UTC, to the microsecond.
+/// A time for `<time datetime>`: RFC 3339 in UTC, to the millisecond (HTML allows at most
+/// three fractional digits).
 pub fn iso_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// An order as its pages show it: every value in display form, nothing to parse or look up

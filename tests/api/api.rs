@@ -117,6 +117,7 @@ on_both_databases! {
         assert_eq!(response.status(), 409);
         let answer: Value = response.json().await.unwrap();
         assert_eq!(answer["error"], "duplicate_open_order");
+        assert!(answer["track_url"].as_str().unwrap().ends_with("/track"), "{answer}");
         assert_eq!(app.count("orders").await, 1);
         assert_eq!(app.count("mail_outbox").await, 3);
     }

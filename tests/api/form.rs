@@ -145,6 +145,9 @@ on_both_databases! {
         let summary = text(&page, ".error-summary");
         assert!(summary.contains("åpen bestilling"), "{summary}");
         assert!(!summary.contains("ola@leverandor.no"));
+        // Its contacts are sent where they can get their links again; the order is not named.
+        assert_eq!(attr(&page, ".error-summary a#error-summary-next", "href"), "/track");
+        assert!(!page.html().contains("RRH-"), "the other order's reference stays hidden");
         // Another scope is another order.
         let other_scope = with(valid_form(), "scope", "brreg:reelle/rapporteringspliktig");
         assert_eq!(app.submit_form(&other_scope).await.status(), 303);

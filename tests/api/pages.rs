@@ -41,6 +41,7 @@ on_both_databases! {
         let page = scraper::Html::parse_document(&response.text().await.unwrap());
         assert_eq!(text(&page, "main code"), request_id);
         assert!(text(&page, "main").contains("Vi finner ikke siden"));
+        assert_eq!(text(&page, "h1"), "Vi finner ikke siden", "the heading says what happened");
     }
 
     async fn the_health_endpoints_report_the_process_and_the_database(app) {

@@ -43,6 +43,8 @@ on_both_databases! {
             assert_eq!(response.status(), 404, "{bad}");
             let page = scraper::Html::parse_document(&response.text().await.unwrap());
             assert!(text(&page, "main").contains("lenkene dine på nytt"), "{bad}");
+            // A way on, not a dead end.
+            assert_eq!(attr(&page, "main p a[href='/track']", "href"), "/track", "{bad}");
         }
     }
 

@@ -345,7 +345,7 @@ fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
 
 /// A time as the CSV has always written it: the stored UTC text.
 fn stored_time(at: chrono::DateTime<Utc>) -> String {
-    crate::web::view::iso_time(at)
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
