@@ -148,8 +148,12 @@ impl ResponseError for AppError {
             }));
         }
         let heading = tr.t(self.heading_key());
+        let page = match context.workspace() {
+            Some(nav) => Page::workspace(tr, heading, "/admin/orders", nav),
+            None => Page::new(tr, heading, None),
+        };
         let page = ErrorPage {
-            page: Page::new(tr, heading, None),
+            page,
             heading,
             message: tr.t(key),
             next: self.next_step().map(|(href, text)| (href, tr.t(text))),

@@ -106,6 +106,25 @@ pub struct RequestContext {
     pub lang: crate::i18n::Lang,
     /// JSON errors for the API, HTML pages for everything else.
     pub api: bool,
+    /// The workspace header of the case handler this request is from, once the session is
+    /// read, so an error page inside `/admin` keeps it.
+    pub workspace: std::sync::Arc<std::sync::Mutex<Option<view::SessionNav>>>,
+}
+
+impl RequestContext {
+    /// Remembers the logged-in case handler's header for this request's error pages.
+    pub fn set_workspace(nav: view::SessionNav) {
+        let _ = REQUEST_CONTEXT.try_with(|context| {
+            if let Ok(mut slot) = context.workspace.lock() {
+                *slot = Some(nav);
+            }
+        });
+    }
+
+    /// The workspace header, if this request came from a logged-in case handler.
+    pub fn workspace(&self) -> Option<view::SessionNav> {
+        self.workspace.lock().ok().and_then(|slot| slot.clone())
+    }
 }
 
 tokio::task_local! {
@@ -119,6 +138,7 @@ pub fn request_context() -> RequestContext {
             id: "-".into(),
             lang: crate::i18n::Lang::default(),
             api: false,
+            workspace: Default::default(),
         })
 }
 
@@ -143,6 +163,7 @@ pub async fn request_middleware(
         id: id.clone(),
         lang: lang::Language::resolve(req.request()),
         api: req.path().starts_with("/api/"),
+        workspace: Default::default(),
     };
     let result = REQUEST_CONTEXT
         .scope(context, next.call(req))

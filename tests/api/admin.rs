@@ -176,6 +176,20 @@ on_both_databases! {
         }
     }
 
+    async fn an_error_inside_the_workspace_keeps_the_workspace_header(app) {
+        let browser = app.logged_in("kari@brreg.no", "case-handler").await;
+        for (path, status) in [("/admin/orders/RRH-2222-2222", 404), ("/admin/outbox", 403)] {
+            let (got, page) = browser.get_html(path).await;
+            assert_eq!(got, status, "{path}");
+            // The header still names the user and offers the queue and the logout.
+            assert!(!select(&page, "header form[action='/admin/logout']").is_empty(), "{path}");
+            assert!(!select(&page, "header a[href='/admin/orders']").is_empty(), "{path}");
+        }
+        // Outside the workspace, or without a session, an error page has the public header.
+        let (_, page) = app.get_html("/no/such/page").await;
+        assert!(select(&page, "header form[action='/admin/logout']").is_empty());
+    }
+
     async fn a_disabled_account_cannot_log_in_and_loses_its_session(app) {
         let browser = app.logged_in("kari@brreg.no", "case-handler").await;
         rrh_tt02::app::accounts::disable(&app.context, "kari@brreg.no").await.unwrap();

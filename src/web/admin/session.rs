@@ -80,10 +80,12 @@ async fn load(req: HttpRequest) -> Result<CaseHandler, AppError> {
     let Some(session) = accounts::session(&ctx, &token).await? else {
         return Err(AppError::LoginRequired(target));
     };
-    Ok(CaseHandler {
+    let handler = CaseHandler {
         user: session.user,
         csrf_token: session.csrf_token,
-    })
+    };
+    crate::web::RequestContext::set_workspace(handler.nav());
+    Ok(handler)
 }
 
 impl FromRequest for CaseHandler {
