@@ -85,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .service(resource("/track/{token}/token").post(track::check_token))
         .configure(admin::routes)
+        .service(resource("/favicon.ico").get(public::favicon))
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))
         .service(

@@ -248,6 +248,15 @@ pub async fn receipt(
     html(StatusCode::OK, &page)
 }
 
+/// The site's icon, where browsers look for it by default. SVG, which every current browser
+/// takes, at a tenth of an ICO's size.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("cache-control", "public, max-age=86400"))
+        .body(include_str!("../../static/favicon.svg"))
+}
+
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -13,6 +13,19 @@ on_both_databases! {
         assert_eq!(select(&page, "header nav, main, footer").len(), 3);
     }
 
+    async fn every_page_describes_itself_and_the_icon_answers(app) {
+        for path in ["/", "/orders/new", "/help", "/track", "/admin/login", "/no/such/page"] {
+            let (_, page) = app.get_html(path).await;
+            let description = attr(&page, "meta[name=description]", "content");
+            assert!(description.contains("Maskinporten"), "{path}: {description}");
+            assert_eq!(attr(&page, "link[rel=icon]", "href"), "/favicon.ico", "{path}");
+        }
+        let icon = app.get("/favicon.ico").await;
+        assert_eq!(icon.status(), 200);
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+        assert!(icon.text().await.unwrap().starts_with("<svg"));
+    }
+
     async fn english_chosen_with_lang_is_remembered_on_the_next_page(app) {
         let (_, page) = app.get_html("/?lang=en").await;
         assert_eq!(attr(&page, "html", "lang"), "en");
