@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
 
 use super::transport::Transport;
@@ -132,9 +132,9 @@ impl MailWorker {
                 mail.text.clone(),
                 html.clone(),
             )),
-            None => builder
-                .header(ContentType::TEXT_PLAIN)
-                .body(mail.text.clone()),
+            // A single part, not a bare body: lettre then writes `MIME-Version`, which a
+            // message that declares its transfer encoding must have.
+            None => builder.singlepart(SinglePart::plain(mail.text.clone())),
         };
         built.map_err(|e| format!("building the message: {e}"))
     }

@@ -78,6 +78,9 @@ on_both_databases! {
         let page = scraper::Html::parse_document(&response.text().await.unwrap());
 
         assert!(text(&page, "title").starts_with("Feil:"), "{}", text(&page, "title"));
+        // The summary takes focus on load, without JavaScript, so keyboard and screen-reader
+        // users land on it.
+        assert!(!select(&page, ".error-summary[autofocus][tabindex='-1']").is_empty());
         let links: Vec<String> = select(&page, ".error-summary a")
             .iter()
             .map(|a| a.value().attr("href").unwrap().to_owned())

@@ -24,6 +24,7 @@ on_both_databases! {
         assert!(message.subject().unwrap().contains(&reference));
         assert_eq!(message.reply_to().unwrap().first().unwrap().address().unwrap(), "ola@leverandor.no");
         assert_eq!(message.from().unwrap().first().unwrap().address().unwrap(), "no-reply@rrh.test");
+        assert!(message.header_raw("MIME-Version").is_some_and(|v| v.trim() == "1.0"), "no MIME-Version");
         let message_id = message.message_id().unwrap().to_owned();
         assert!(message_id.ends_with("@rrh.test"), "{message_id}");
 
