@@ -179,6 +179,21 @@ fn families() -> Vec<Family> {
                 .into_iter()
                 .map(|name| format!("hint.{name}")),
         ),
+        // mail/render.rs `field_lines`: a party's fields in the registry's email are labelled
+        // by the part of the name after the party's (`vendor_org_number` → `org_number`).
+        family(
+            "mail.registry.{part}",
+            ORDER_FIELDS
+                .iter()
+                .filter_map(|f| {
+                    ["vendor_", "consumer_"]
+                        .into_iter()
+                        .find_map(|prefix| f.name.strip_prefix(prefix))
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|part| format!("mail.registry.{part}")),
+        ),
         // mail/render.rs `links_mail`: which contact each link sent again is for.
         family(
             "mail.links.role_{role}",
