@@ -86,7 +86,7 @@ impl OrderFacts {
             maskinporten_client_id: order.maskinporten_client_id().map(str::to_owned),
             message: order.message().map(str::to_owned),
             acknowledged_test_data: order.acknowledged_test_data(),
-            submitted_at: at.format("%d.%m.%Y %H:%M UTC").to_string(),
+            submitted_at: crate::domain::calendar::display(at),
         }
     }
 
@@ -127,7 +127,7 @@ impl OrderFacts {
             maskinporten_client_id: text("maskinporten_client_id"),
             message: text("message"),
             acknowledged_test_data: order.test_data_acknowledged_at.is_some(),
-            submitted_at: order.created_at.format("%d.%m.%Y %H:%M UTC").to_string(),
+            submitted_at: crate::domain::calendar::display(order.created_at),
         }
     }
 

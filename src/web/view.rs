@@ -185,9 +185,9 @@ pub fn wait_message(tr: Tr, key: &str, minutes: i64) -> String {
     tr.fill(key, &[("minutes", &minutes.to_string())])
 }
 
-/// A time as people read it: `25.11.2026 14:03 UTC`.
+/// A time as people read it, in Norwegian time: `25.11.2026 15:03`.
 pub fn display_time(at: DateTime<Utc>) -> String {
-    at.format("%d.%m.%Y %H:%M UTC").to_string()
+    crate::domain::calendar::display(at)
 }
 
 /// A time for `<time datetime>`: RFC 3339 in UTC, to the millisecond (HTML allows at most
