@@ -303,7 +303,10 @@ async fn contact_walk(app: TestApp) {
         claims["iss"], "<client_id>",
         "no client_id was given with the order"
     );
-    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 120);
+    // Times and jti are placeholders the vendor fills at signing, not values that expire.
+    assert_eq!(claims["iat"], "<now>");
+    assert_eq!(claims["exp"], "<now + 120>");
+    assert_eq!(claims["jti"], "<new uuid>");
     assert!(text(&page, "#grant-request").contains("https://test.maskinporten.no/token"));
 
     // The consumer's link cannot check a token.
@@ -391,6 +394,57 @@ async fn the_contacts_walk_an_order_from_received_to_token_verified() {
     on_both_with(
         &[("RRH_MASKINPORTEN_TEST_JWKS_URL", server.url.as_str())],
         contact_walk,
+    )
+    .await;
+}
+
+/// Maskinporten's keys cannot be fetched: the vendor is told the check could not be done
+/// (our side, 503), no check is marked as the token's failure, and the order stays.
+async fn outage_walk(app: TestApp) {
+    let mut body = valid_json();
+    body["environment"] = "production".into();
+    body.as_object_mut().unwrap().remove("ip_addresses");
+    body.as_object_mut()
+        .unwrap()
+        .remove("acknowledge_test_data");
+    let reference = app.order(&body).await;
+    let (vendor, consumer) = track_links(&app, &reference).await;
+    assert_eq!(
+        post_contact_step(&app, &consumer, "delegation", &[])
+            .await
+            .status(),
+        303
+    );
+    let mut claims = delegated_claims();
+    claims["iss"] = "https://maskinporten.no/".into();
+    let token = sign_token(maskinporten_key(), KID, &claims);
+    let response =
+        post_contact_step(&app, &vendor, "token", &[("access_token", token.as_str())]).await;
+    assert_eq!(response.status(), 503);
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(
+        text(&page, "#token-report-heading"),
+        "Sjekken kunne ikke gjøres nå"
+    );
+    assert!(
+        select(&page, "#token-report [data-outcome=failed]").is_empty(),
+        "nothing blamed on the token"
+    );
+    assert!(text(&page, "#token-report").contains("Feilen er hos oss"));
+    assert_eq!(
+        app.order_column(&reference, "status").await.as_deref(),
+        Some("delegated")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_maskinporten_s_keys_cannot_be_fetched_the_vendor_is_told_it_is_our_side() {
+    on_both_with(
+        &[
+            ("RRH_MASKINPORTEN_PROD_JWKS_URL", "http://127.0.0.1:9/jwk"),
+            ("RRH_MASKINPORTEN_TIMEOUT_MS", "1000"),
+        ],
+        outage_walk,
     )
     .await;
 }

@@ -3,7 +3,6 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use chrono::Utc;
 
 use super::{Answer, ContactPage};
 use crate::app::{Order, contacts};
@@ -31,20 +30,23 @@ pub struct CheckLine {
 
 pub struct ReportView {
     pub passed: bool,
+    /// Maskinporten's keys could not be fetched: the check could not be done, which is our
+    /// side's fault, not the token's.
+    pub unavailable: bool,
     pub lines: Vec<CheckLine>,
 }
 
 pub fn grant_help(order: &Order) -> GrantHelp {
     let environment = order.environment;
-    let now = Utc::now().timestamp();
     let claims = serde_json::json!({
         "aud": maskinporten::issuer(environment),
         "iss": order.free_text("maskinporten_client_id").unwrap_or("<client_id>"),
         "scope": order.scope.as_str(),
         "consumer_org": order.consumer_org_number.as_str(),
-        "iat": now,
-        "exp": now + 120,
-        "jti": uuid::Uuid::new_v4().to_string(),
+        // Placeholders, not live values that would expire two minutes after the page loaded.
+        "iat": "<now>",
+        "exp": "<now + 120>",
+        "jti": "<new uuid>",
     });
     let header = serde_json::json!({ "alg": "RS256", "kid": "<kid>" });
     GrantHelp {
@@ -78,6 +80,10 @@ fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
         .map(|check| {
             let (outcome, key) = match check.outcome {
                 Outcome::Passed => ("passed", "track.check.passed"),
+                // Not the token's failure: the keys to check it with could not be had.
+                Outcome::Failed if check.keys_unavailable => {
+                    ("not_checked", "track.check.not_checked")
+                }
                 Outcome::Failed => ("failed", "track.check.failed"),
                 Outcome::NotChecked => ("not_checked", "track.check.not_checked"),
             };
@@ -111,6 +117,7 @@ fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
         .collect();
     ReportView {
         passed: report.passed(),
+        unavailable: report.checks.iter().any(|c| c.keys_unavailable),
         lines,
     }
 }
@@ -126,7 +133,9 @@ pub async fn check_token(visit: Visit, posted: ContactForm) -> Result<HttpRespon
         Ok(checked) => checked,
         Err(error) => return page.refused(error, FormView::default()).await,
     };
-    let report = Some(report_view(tr, &checked.order, &checked.report));
+    let report = report_view(tr, &checked.order, &checked.report);
+    let unavailable = report.unavailable;
+    let report = Some(report);
     let answer = if checked.passed() {
         Answer {
             notice: Some("track.done_token"),
@@ -134,12 +143,18 @@ pub async fn check_token(visit: Visit, posted: ContactForm) -> Result<HttpRespon
             ..Answer::default()
         }
     } else {
+        // A failed token is the vendor's to fix (422); keys we could not fetch are ours (503).
+        let (key, status) = if unavailable {
+            ("track.check.unavailable", StatusCode::SERVICE_UNAVAILABLE)
+        } else {
+            ("track.check.some_failed", StatusCode::UNPROCESSABLE_ENTITY)
+        };
         let mut form = FormView::default();
-        form.add_error("token-report", tr.t("track.check.some_failed").to_owned());
+        form.add_error("token-report", tr.t(key).to_owned());
         Answer {
             form,
             report,
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             ..Answer::default()
         }
     };
