@@ -86,6 +86,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/token").post(track::check_token))
         .configure(admin::routes)
         .service(resource("/favicon.ico").get(public::favicon))
+        .service(resource("/privacy").get(public::privacy))
+        .service(resource("/accessibility").get(public::accessibility))
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))
         .service(

@@ -248,6 +248,41 @@ pub async fn receipt(
     html(StatusCode::OK, &page)
 }
 
+#[derive(Template)]
+#[template(path = "public/privacy.html")]
+struct PrivacyPage {
+    page: Page,
+    /// How long personal data is kept, with the configured number of days.
+    retention: String,
+}
+
+/// The privacy notice (personvernerklæring): what is collected, why, who sees it, for how long.
+pub async fn privacy(visit: Visit) -> Result<HttpResponse, AppError> {
+    let tr = visit.tr();
+    let days = visit.ctx.settings.purge_after_days.to_string();
+    let page = PrivacyPage {
+        page: Page::new(tr, tr.t("privacy.title"), Some("/privacy")),
+        retention: tr.fill("privacy.retention", &[("days", &days)]),
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "public/accessibility.html")]
+struct AccessibilityPage {
+    page: Page,
+}
+
+/// The accessibility statement (tilgjengelighetserklæring).
+pub async fn accessibility(lang: Language) -> Result<HttpResponse, AppError> {
+    let page = Page::new(
+        lang.tr(),
+        lang.tr().t("accessibility.title"),
+        Some("/accessibility"),
+    );
+    html(StatusCode::OK, &AccessibilityPage { page })
+}
+
 /// The site's icon, where browsers look for it by default. SVG, which every current browser
 /// takes, at a tenth of an ICO's size.
 pub async fn favicon() -> HttpResponse {

@@ -13,6 +13,29 @@ on_both_databases! {
         assert_eq!(select(&page, "header nav, main, footer").len(), 3);
     }
 
+    async fn the_privacy_notice_and_accessibility_statement_are_linked_from_every_page(app) {
+        for path in ["/", "/orders/new", "/help", "/track", "/admin/login", "/no/such/page"] {
+            let (_, page) = app.get_html(path).await;
+            for link in ["/privacy", "/accessibility"] {
+                assert!(!select(&page, &format!("footer a[href='{link}']")).is_empty(), "{path} {link}");
+            }
+        }
+        let (_, form) = app.get_html("/orders/new").await;
+        assert!(!select(&form, "main a[href='/privacy']").is_empty(), "the form links the notice");
+        assert_eq!(text(&form, "header .brand-owner"), "Brønnøysundregistrene", "who runs it");
+
+        let (status, privacy) = app.get_html("/privacy").await;
+        assert_eq!(status, 200);
+        assert_eq!(text(&privacy, "h1"), "Personvernerklæring");
+        // The retention it states is the configured one.
+        assert!(text(&privacy, "#retention").contains("365 dager"), "{}", text(&privacy, "#retention"));
+        let (status, statement) = app.get_html("/accessibility?lang=en").await;
+        assert_eq!(status, 200);
+        assert_eq!(text(&statement, "h1"), "Accessibility statement");
+        assert!(text(&statement, "main").contains("WCAG 2.1"));
+        assert!(!select(&statement, "#known-gaps li").is_empty());
+    }
+
     async fn every_page_describes_itself_and_the_icon_answers(app) {
         for path in ["/", "/orders/new", "/help", "/track", "/admin/login", "/no/such/page"] {
             let (_, page) = app.get_html(path).await;
