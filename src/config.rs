@@ -213,7 +213,7 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
             .unwrap_or_else(|| "data/mail".into())
             .into(),
         from: get("RRH_MAIL_FROM")
-            .unwrap_or_else(|| "RRH TT02-bestilling <no-reply@localhost>".into()),
+            .unwrap_or_else(|| "Register over reelle rettighetshavere <no-reply@localhost>".into()),
         registry_mailbox: get("RRH_REGISTRY_MAILBOX")
             .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
         message_id_domain: url::Url::parse(base_url)

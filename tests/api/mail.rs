@@ -80,7 +80,22 @@ on_both_databases! {
         assert!(vendor.body_text(0).unwrap().contains("What happens next"));
         // The registry's own email stays in Norwegian.
         let registry = received.iter().find(|m| m.rcpt_to == ["opendata.rrh@brreg.no"]).unwrap().parsed();
-        assert!(registry.subject().unwrap().starts_with("TT02-bestilling"));
+        assert!(registry.subject().unwrap().starts_with("Bestilling RRH-"));
+    }
+
+    async fn a_production_order_is_not_called_a_tt02_order(app) {
+        let mut body = valid_json();
+        body["environment"] = "production".into();
+        body.as_object_mut().unwrap().remove("ip_addresses");
+        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        assert_eq!(app.post_json(&body).await.status(), 201);
+        for mail in app.smtp.wait_for(3).await {
+            let subject = mail.parsed().subject().unwrap().to_owned();
+            assert!(!subject.contains("TT02"), "{subject}");
+        }
+        let (_, form) = app.get_html("/orders/new").await;
+        assert!(!text(&form, "h1").contains("TT02"));
+        assert!(!text(&form, "header .brand").contains("TT02"));
     }
 
     async fn a_temporary_smtp_failure_is_retried_until_the_mail_is_delivered(app) {

@@ -6,7 +6,7 @@ on_both_databases! {
         let (status, page) = app.get_html("/").await;
         assert_eq!(status, 200);
         assert_eq!(attr(&page, "html", "lang"), "nb");
-        assert_eq!(text(&page, "h1"), "Bestill TT02-tilgang for systemleverandør");
+        assert_eq!(text(&page, "h1"), "Bestill tilgang for systemleverandør");
         assert_eq!(select(&page, "main ol.steps li").len(), 4);
         assert!(!select(&page, "main a[href='/orders/new']").is_empty());
         assert!(!select(&page, "a.skip-link[href='#main']").is_empty());
@@ -52,10 +52,10 @@ on_both_databases! {
     async fn english_chosen_with_lang_is_remembered_on_the_next_page(app) {
         let (_, page) = app.get_html("/?lang=en").await;
         assert_eq!(attr(&page, "html", "lang"), "en");
-        assert_eq!(text(&page, "h1"), "Order TT02 access for a system vendor");
+        assert_eq!(text(&page, "h1"), "Order access for a system vendor");
         let (_, form) = app.get_html("/orders/new").await;
         assert_eq!(attr(&form, "html", "lang"), "en");
-        assert_eq!(text(&form, "h1"), "Order TT02 access");
+        assert_eq!(text(&form, "h1"), "Order access");
     }
 
     async fn the_browser_language_is_used_when_nothing_was_chosen(app) {
