@@ -179,10 +179,17 @@ pub struct RadioOption {
     pub hint: String,
 }
 
-/// "Try again in N minutes" for a limit that was reached, from the catalog text `key` with
-/// its `{minutes}` placeholder.
+/// "Wait N minutes" for a limit that was reached, from the catalog text `key` with its
+/// `{minutes}` placeholder, filled with the number and its unit in the right plural
+/// ("1 minutt", "5 minutter"): one and other are the only forms nb and en have.
 pub fn wait_message(tr: Tr, key: &str, minutes: i64) -> String {
-    tr.fill(key, &[("minutes", &minutes.to_string())])
+    let unit = if minutes == 1 {
+        "wait.minutes_one"
+    } else {
+        "wait.minutes_other"
+    };
+    let duration = tr.fill(unit, &[("n", &minutes.to_string())]);
+    tr.fill(key, &[("minutes", &duration)])
 }
 
 /// A time as people read it, in Norwegian time: `25.11.2026 15:03`.
@@ -266,4 +273,19 @@ pub fn environment_label(tr: Tr, environment: Environment) -> &'static str {
 /// A status's name in the page's language.
 pub fn status_label(tr: Tr, status: crate::domain::OrderStatus) -> &'static str {
     tr.t(&format!("status.{}", status.as_str()))
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn waiting_time_has_the_plural_the_number_needs() {
+        let nb = Tr::new(Lang::Nb);
+        let en = Tr::new(Lang::En);
+        assert!(wait_message(nb, "resend.throttled", 1).contains("Vent 1 minutt og"));
+        assert!(wait_message(nb, "resend.throttled", 5).contains("Vent 5 minutter og"));
+        assert!(wait_message(en, "resend.throttled", 1).contains("Wait 1 minute and"));
+        assert!(wait_message(en, "resend.throttled", 60).contains("Wait 60 minutes and"));
+    }
 }
