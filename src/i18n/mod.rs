@@ -117,6 +117,21 @@ impl Tr {
         }
     }
 
+    /// A status's name (`status.<status>`).
+    pub fn status(&self, status: crate::domain::OrderStatus) -> &'static str {
+        self.t(&format!("status.{}", status.as_str()))
+    }
+
+    /// An environment's name (`environment.<environment>`).
+    pub fn environment(&self, environment: crate::domain::Environment) -> &'static str {
+        self.t(&format!("environment.{}", environment.as_str()))
+    }
+
+    /// A workflow action's name on the case handler's buttons (`admin.action.<action>`).
+    pub fn action(&self, action: crate::domain::Action) -> &'static str {
+        self.t(&format!("admin.action.{}", action.as_str()))
+    }
+
     /// A form field's label (`field.<name>`).
     pub fn label(&self, field: &str) -> &'static str {
         self.t(&format!("field.{field}"))

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::domain::fields::{self, Section};
-use crate::domain::{ContactRole, NewOrder, Party};
+use crate::domain::{ContactRole, Environment, NewOrder, Party};
 use crate::i18n::{Lang, Tr};
 use crate::store::orders::Order;
 use crate::store::outbox::OutgoingMail;
@@ -23,25 +23,30 @@ pub struct IssuedLink {
     pub token: String,
 }
 
-/// One organisation and its contact, as the emails show them.
+/// One organisation and its contact's address, as the emails show and use them. (The
+/// registry's email lists the rest from the field table.)
 #[derive(Debug, Clone)]
 pub struct PartyFacts {
     pub org_number: String,
     pub org_name: String,
-    pub contact_name: Option<String>,
     pub contact_email: String,
-    pub contact_phone: String,
 }
 
 impl PartyFacts {
-    fn from_party(party: &Party, contact_name: Option<&str>) -> Self {
+    fn new(org_number: &str, org_name: &str, contact_email: &str) -> Self {
         Self {
-            org_number: party.org_number().as_str().to_owned(),
-            org_name: party.org_name().as_str().to_owned(),
-            contact_name: contact_name.map(str::to_owned),
-            contact_email: party.contact_email().as_str().to_owned(),
-            contact_phone: party.contact_phone().as_str().to_owned(),
+            org_number: org_number.to_owned(),
+            org_name: org_name.to_owned(),
+            contact_email: contact_email.to_owned(),
         }
+    }
+
+    fn from_party(party: &Party) -> Self {
+        Self::new(
+            party.org_number().as_str(),
+            party.org_name().as_str(),
+            party.contact_email().as_str(),
+        )
     }
 }
 
@@ -49,14 +54,12 @@ impl PartyFacts {
 #[derive(Debug, Clone)]
 pub struct OrderFacts {
     pub reference: String,
-    pub environment: String,
+    pub environment: Environment,
     pub scope: String,
     pub delegation_schema: String,
     pub vendor: PartyFacts,
     pub consumer: PartyFacts,
     pub ip_addresses: Vec<String>,
-    pub maskinporten_client_id: Option<String>,
-    pub message: Option<String>,
     pub acknowledged_test_data: bool,
     pub submitted_at: String,
 }
@@ -70,21 +73,12 @@ impl OrderFacts {
     ) -> Self {
         Self {
             reference: reference.to_owned(),
-            environment: order.environment().as_str().to_owned(),
+            environment: order.environment(),
             scope: order.scope().as_str().to_owned(),
-            delegation_schema: settings
-                .scopes
-                .delegation_schema(order.scope())
-                .unwrap_or_default()
-                .to_owned(),
-            vendor: PartyFacts::from_party(order.vendor(), order.free_text("vendor_contact_name")),
-            consumer: PartyFacts::from_party(
-                order.consumer(),
-                order.free_text("consumer_contact_name"),
-            ),
+            delegation_schema: settings.scopes.delegation_schema_of_stored(order.scope()),
+            vendor: PartyFacts::from_party(order.vendor()),
+            consumer: PartyFacts::from_party(order.consumer()),
             ip_addresses: order.ip_ranges().iter().map(ToString::to_string).collect(),
-            maskinporten_client_id: order.maskinporten_client_id().map(str::to_owned),
-            message: order.message().map(str::to_owned),
             acknowledged_test_data: order.acknowledged_test_data(),
             submitted_at: crate::domain::calendar::display(at),
         }
@@ -92,47 +86,51 @@ impl OrderFacts {
 
     /// An order as stored, for the emails about it after it came in.
     pub fn from_stored(order: &Order, settings: &Settings) -> Self {
-        let text = |name: &str| order.free_text(name).map(str::to_owned);
-        let party = |org_number: &crate::domain::OrgNumber,
-                     org_name: &str,
-                     contact_name: Option<String>,
-                     contact_email: &str,
-                     contact_phone: &str| PartyFacts {
-            org_number: org_number.to_string(),
-            org_name: org_name.to_owned(),
-            contact_name,
-            contact_email: contact_email.to_owned(),
-            contact_phone: contact_phone.to_owned(),
-        };
         Self {
             reference: order.reference.clone(),
-            environment: order.environment.as_str().to_owned(),
+            environment: order.environment,
             scope: order.scope.to_string(),
             delegation_schema: settings.scopes.delegation_schema_of_stored(&order.scope),
-            vendor: party(
-                &order.vendor_org_number,
+            vendor: PartyFacts::new(
+                order.vendor_org_number.as_str(),
                 &order.vendor_org_name,
-                text("vendor_contact_name"),
                 &order.vendor_contact_email,
-                &order.vendor_contact_phone,
             ),
-            consumer: party(
-                &order.consumer_org_number,
+            consumer: PartyFacts::new(
+                order.consumer_org_number.as_str(),
                 &order.consumer_org_name,
-                text("consumer_contact_name"),
                 &order.consumer_contact_email,
-                &order.consumer_contact_phone,
             ),
             ip_addresses: order.ip_addresses.clone(),
-            maskinporten_client_id: text("maskinporten_client_id"),
-            message: text("message"),
             acknowledged_test_data: order.test_data_acknowledged_at.is_some(),
             submitted_at: crate::domain::calendar::display(order.created_at),
         }
     }
 
     pub fn is_test(&self) -> bool {
-        self.environment == "test"
+        self.environment == Environment::Test
+    }
+
+    /// The placeholders the step texts (`mail.status.*`) are filled with; `environment` is the
+    /// environment's name in the reader's language.
+    pub fn step_values<'a>(&'a self, environment: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![
+            ("reference", &self.reference),
+            ("vendor", &self.vendor.org_name),
+            ("vendor_number", &self.vendor.org_number),
+            ("consumer", &self.consumer.org_name),
+            ("consumer_number", &self.consumer.org_number),
+            ("scope", &self.scope),
+            ("schema", &self.delegation_schema),
+            ("environment", environment),
+        ]
+    }
+
+    /// What comes next for an order at `status`, in the words of the status emails.
+    pub fn next_step(&self, tr: Tr, status: crate::domain::OrderStatus) -> String {
+        let environment = tr.environment(self.environment);
+        let key = format!("mail.status.next.{}", status.as_str());
+        tr.fill(&key, &self.step_values(environment))
     }
 }
 
@@ -217,10 +215,6 @@ pub fn track_url(settings: &Settings, token: &str, lang: Lang) -> String {
     format!("{}/track/{token}?lang={}", settings.base_url, lang.code())
 }
 
-fn environment_name(tr: Tr, environment: &str) -> &'static str {
-    tr.t(&format!("environment.{environment}"))
-}
-
 /// The structured email to the registry's mailbox: every field in the guide's order, the
 /// reference in the subject, Reply-To the vendor's contact, and a link to the case.
 fn registry_mail(
@@ -249,13 +243,13 @@ fn registry_mail(
                 ("reference", &facts.reference),
                 ("vendor", &facts.vendor.org_name),
                 ("consumer", &facts.consumer.org_name),
-                ("environment", environment_name(nb, &facts.environment)),
+                ("environment", nb.environment(facts.environment)),
             ],
         ),
         text: RegistryOrderText {
             tr: nb,
             o: facts,
-            environment: environment_name(nb, &facts.environment),
+            environment: nb.environment(facts.environment),
             parties,
             other: field_lines(nb, order, Section::Other),
             case_url: format!("{}/admin/orders/{}", settings.base_url, facts.reference),
@@ -312,7 +306,7 @@ pub fn new_order_mails(
                 "mail.confirmation.subject",
                 &[("reference", &facts.reference)],
             ),
-            environment: environment_name(tr, &facts.environment),
+            environment: tr.environment(facts.environment),
             intro,
             next_delegate: next_delegate.clone(),
             track_url: track_url(settings, token, lang),
@@ -366,22 +360,12 @@ pub fn status_change_mails(
     settings: &Settings,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let tr = Tr::new(order.language);
-    let environment = environment_name(tr, order.environment.as_str());
-    let schema = settings.scopes.delegation_schema_of_stored(&order.scope);
-    let values = [
-        ("reference", order.reference.as_str()),
-        ("vendor", order.vendor_org_name.as_str()),
-        ("vendor_number", order.vendor_org_number.as_str()),
-        ("consumer", order.consumer_org_name.as_str()),
-        ("consumer_number", order.consumer_org_number.as_str()),
-        ("scope", order.scope.as_str()),
-        ("schema", schema.as_str()),
-        ("environment", environment),
-        ("status", tr.t(&format!("status.{}", to.as_str()))),
-    ];
+    let facts = OrderFacts::from_stored(order, settings);
+    let environment = tr.environment(order.environment);
+    let mut values = facts.step_values(environment);
+    values.push(("status", tr.status(to)));
     let change = StatusChange {
         tr,
-        o: OrderFacts::from_stored(order, settings),
         subject: tr.fill("mail.status.subject", &values),
         environment,
         happened: tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values),
@@ -392,6 +376,7 @@ pub fn status_change_mails(
             "mail.status.comment"
         }),
         next: tr.fill(&format!("mail.status.next.{}", to.as_str()), &values),
+        o: facts,
         receipt_url: format!(
             "{}/orders/{}/receipt?lang={}",
             settings.base_url,

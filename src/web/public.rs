@@ -78,7 +78,7 @@ fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> Order
         .iter()
         .map(|env| RadioOption {
             value: env.as_str().to_owned(),
-            label: tr.t(&format!("environment.{}", env.as_str())).to_owned(),
+            label: tr.environment(*env).to_owned(),
             hint: tr
                 .t(&format!("environment.{}_hint", env.as_str()))
                 .to_owned(),
@@ -213,8 +213,8 @@ pub async fn orders_index() -> HttpResponse {
 struct ReceiptPage {
     page: Page,
     reference: String,
-    environment_key: String,
-    status_key: String,
+    environment: &'static str,
+    status: &'static str,
     scope: String,
     vendor_org_name: String,
     consumer_org_name: String,
@@ -237,8 +237,8 @@ pub async fn receipt(
             tr.t("receipt.title"),
             Some(&format!("/orders/{}/receipt", order.reference)),
         ),
-        environment_key: format!("environment.{}", order.environment.as_str()),
-        status_key: format!("status.{}", order.status.as_str()),
+        environment: tr.environment(order.environment),
+        status: tr.status(order.status),
         is_test: order.environment == Environment::Test,
         reference: order.reference,
         scope: order.scope.to_string(),

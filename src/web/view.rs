@@ -267,12 +267,12 @@ pub fn mail_state_label(tr: Tr, state: crate::mail::MailState) -> &'static str {
 
 /// An environment's name in the page's language.
 pub fn environment_label(tr: Tr, environment: Environment) -> &'static str {
-    tr.t(&format!("environment.{}", environment.as_str()))
+    tr.environment(environment)
 }
 
 /// A status's name in the page's language.
 pub fn status_label(tr: Tr, status: crate::domain::OrderStatus) -> &'static str {
-    tr.t(&format!("status.{}", status.as_str()))
+    tr.status(status)
 }
 
 #[cfg(test)]

@@ -272,7 +272,7 @@ impl<'a> CasePage<'a> {
             .into_iter()
             .map(|a| ActionForm {
                 action: a.as_str(),
-                label: tr.t(&format!("admin.action.{}", a.as_str())),
+                label: tr.action(a),
                 needs_identity: a == Action::MarkTt02Loaded,
                 is_reject: a == Action::Reject,
             })
@@ -323,7 +323,7 @@ impl<'a> CasePage<'a> {
                 (current, StatusCode::CONFLICT)
             }
             MoveError::Illegal(illegal, order) => {
-                let action = tr.t(&format!("admin.action.{}", illegal.action.as_str()));
+                let action = tr.action(illegal.action);
                 let status = status_label(tr, illegal.from);
                 let message = tr.fill(
                     "admin.order.illegal",

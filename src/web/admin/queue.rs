@@ -88,8 +88,8 @@ fn filter_query(query: &HashMap<String, String>) -> String {
 /// One queue line in display form.
 pub struct Line {
     pub reference: String,
-    pub status_key: String,
-    pub environment_key: String,
+    pub status: &'static str,
+    pub environment: &'static str,
     pub scope: String,
     pub vendor: String,
     pub consumer: String,
@@ -148,8 +148,8 @@ fn lines(tr: Tr, rows: &[QueueRow], names: &HashMap<String, String>, stale_days:
     rows.iter()
         .map(|row| Line {
             reference: row.reference.clone(),
-            status_key: format!("status.{}", row.status.as_str()),
-            environment_key: format!("environment.{}", row.environment.as_str()),
+            status: tr.status(row.status),
+            environment: tr.environment(row.environment),
             scope: row.scope.to_string(),
             vendor: row.vendor_org_name.clone(),
             consumer: row.consumer_org_name.clone(),
@@ -217,7 +217,7 @@ fn choices(tr: Tr, ctx: &Context) -> Choices {
     .chain(
         OrderStatus::ALL
             .iter()
-            .map(|s| option(s.as_str(), tr.t(&format!("status.{}", s.as_str())))),
+            .map(|s| option(s.as_str(), tr.status(*s))),
     )
     .collect();
     let any = || option("", tr.t("admin.queue.any"));
@@ -225,7 +225,7 @@ fn choices(tr: Tr, ctx: &Context) -> Choices {
         .chain(
             Environment::ALL
                 .iter()
-                .map(|e| option(e.as_str(), tr.t(&format!("environment.{}", e.as_str())))),
+                .map(|e| option(e.as_str(), tr.environment(*e))),
         )
         .collect();
     let scopes = ctx.settings.scopes.entries().iter();

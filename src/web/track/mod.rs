@@ -24,6 +24,7 @@ use crate::app::Order;
 use crate::app::contacts::{self, Link, StepError};
 use crate::domain::{Action, ContactRole, Environment};
 use crate::i18n::Tr;
+use crate::mail::render::OrderFacts;
 use token::{GrantHelp, ReportView, grant_help};
 
 pub use resend::{resend, resend_form};
@@ -93,10 +94,8 @@ impl<'a> ContactPage<'a> {
     pub async fn render(&self, order: Order, answer: Answer) -> Result<HttpResponse, AppError> {
         let (tr, ctx) = (self.visit.tr(), &self.visit.ctx);
         let (csrf_token, cookie) = csrf::issue_for(&self.visit.req, ctx);
-        let delegation_schema = ctx
-            .settings
-            .scopes
-            .delegation_schema_of_stored(&order.scope);
+        // What the page says comes next, in the same words as the emails.
+        let facts = OrderFacts::from_stored(&order, &ctx.settings);
         let allowed = order.status.allowed_actions(order.environment);
         let vendor = self.role == ContactRole::Vendor;
         let events = public_events(tr, contacts::timeline(ctx, &order).await?);
@@ -110,8 +109,8 @@ impl<'a> ContactPage<'a> {
             is_test: order.environment == Environment::Test,
             status_label: status_label(tr, order.status),
             environment_label: environment_label(tr, order.environment),
-            next_step: next_step(tr, &order, &delegation_schema),
-            delegation_schema,
+            next_step: facts.next_step(tr, order.status),
+            delegation_schema: facts.delegation_schema,
             can_confirm_delegation: !vendor && allowed.contains(&Action::ConfirmDelegation),
             can_withdraw: vendor && allowed.contains(&Action::Withdraw),
             grant: (vendor && order.status.is_open()).then(|| grant_help(&order)),
@@ -189,22 +188,6 @@ fn public_events(tr: Tr, events: Vec<crate::app::Event>) -> Vec<PublicEvent> {
             comment: e.comment,
         })
         .collect()
-}
-
-/// What the page says comes next, in the same words as the emails.
-fn next_step(tr: Tr, order: &Order, schema: &str) -> String {
-    tr.fill(
-        &format!("mail.status.next.{}", order.status.as_str()),
-        &[
-            ("vendor", &order.vendor_org_name),
-            ("vendor_number", order.vendor_org_number.as_str()),
-            ("consumer", &order.consumer_org_name),
-            ("consumer_number", order.consumer_org_number.as_str()),
-            ("scope", order.scope.as_str()),
-            ("schema", schema),
-            ("environment", environment_label(tr, order.environment)),
-        ],
-    )
 }
 
 pub async fn page(
