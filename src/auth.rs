@@ -15,6 +15,15 @@ crate::domain::named::named_enum! {
     }
 }
 
+/// A new secret token (contacts' links, sessions, the form's CSRF seed): 256 random bits,
+/// hex, so it survives any mail client and URL. Only its hash is ever stored.
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// Shortest password accepted by `user add` / `user passwd`.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 

@@ -74,14 +74,14 @@ pub async fn log_in(
     let workspace = &ctx.settings.workspace;
     let idle = chrono::Duration::from_std(workspace.session_idle).unwrap_or_default();
     let max = chrono::Duration::from_std(workspace.session_max).unwrap_or_default();
-    let token = crate::store::links::new_token();
+    let token = auth::random_token();
     let mut tx = ctx.db.begin_write().await?;
     rate_limit::forgive_login(&mut tx, &account_key, &address_key).await?;
     if let Some(previous) = previous {
         users::end_session(&mut tx, previous).await?;
     }
     users::delete_expired_sessions(&mut tx, now - idle, now - max).await?;
-    users::start_session(&mut tx, &user.id, &token, &crate::store::links::new_token()).await?;
+    users::start_session(&mut tx, &user.id, &token, &auth::random_token()).await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, "logged in");
     Ok(NewSession { token, user })
@@ -151,7 +151,6 @@ pub async fn add(
         .await
         .map_err(|err| match err {
             UserError::Exists => AccountError::Exists,
-            UserError::NotFound => AccountError::NotFound,
             UserError::Database(err) => err.into(),
         })
 }

@@ -277,7 +277,7 @@ pub async fn reissue_links(
         ] {
             if address.to_lowercase() == wanted {
                 stored_address.get_or_insert_with(|| address.clone());
-                let token = links::new_token();
+                let token = crate::auth::random_token();
                 links::replace(&mut tx, &order.id, role, &token).await?;
                 issued.push(IssuedLink {
                     order: order.clone(),

@@ -55,29 +55,13 @@ impl Context {
             &settings.enhetsregisteret_url,
             settings.enhetsregisteret_timeout,
         )?);
-        Ok(Self::new(
-            Arc::new(settings),
+        Ok(Self {
+            settings: Arc::new(settings),
             db,
-            Arc::new(Notify::new()),
+            mail_waker: Arc::new(Notify::new()),
             jwks,
             registry,
-        ))
-    }
-
-    pub fn new(
-        settings: Arc<Settings>,
-        db: Db,
-        mail_waker: Arc<Notify>,
-        jwks: Arc<JwksCache>,
-        registry: Arc<RegistryClient>,
-    ) -> Self {
-        Self {
-            settings,
-            db,
-            mail_waker,
-            jwks,
-            registry,
-        }
+        })
     }
 
     /// The worker that delivers what the use cases queue; woken by them.

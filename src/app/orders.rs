@@ -126,8 +126,8 @@ async fn store(
     let id = Uuid::now_v7().to_string();
     let now = Utc::now();
     let tokens = ContactTokens {
-        vendor: links::new_token(),
-        consumer: links::new_token(),
+        vendor: crate::auth::random_token(),
+        consumer: crate::auth::random_token(),
     };
     let facts = OrderFacts::from_new(order, reference, &ctx.settings, now);
     let mails = render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens)?;

@@ -7,14 +7,6 @@ use super::orders::{ORDER_COLUMNS, Order, from_row};
 use super::{Conn, parsed, sha256_hex, timestamp};
 use crate::domain::ContactRole;
 
-/// A new link token: 32 random bytes, hex, so it survives any mail client and URL.
-pub fn new_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 /// Stores the link for `role` on the order, replacing the one it had (a resent link makes
 /// the old one stop working).
 pub async fn replace(

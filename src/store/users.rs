@@ -27,8 +27,6 @@ impl User {
 pub enum UserError {
     #[error("an account with that email address exists already")]
     Exists,
-    #[error("no account with that email address")]
-    NotFound,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

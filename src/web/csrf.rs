@@ -40,7 +40,7 @@ pub fn issue(req: &HttpRequest, key: &[u8], secure: bool) -> (String, Option<Coo
     {
         Some(seed) => (sign(key, &seed), None),
         None => {
-            let seed = random_hex();
+            let seed = crate::auth::random_token();
             let cookie = Cookie::build(COOKIE, seed.clone())
                 .path("/")
                 .http_only(true)
@@ -67,11 +67,4 @@ fn sign(key: &[u8], seed: &str) -> String {
     mac.update(b"rrh-public-form:");
     mac.update(seed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
-}
-
-pub fn random_hex() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
