@@ -50,9 +50,8 @@ pub fn public_holidays(year: i32) -> Vec<NaiveDate> {
     days
 }
 
-fn is_working_day(day: NaiveDate) -> bool {
+fn is_weekday(day: NaiveDate) -> bool {
     !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
-        && !public_holidays(day.year()).contains(&day)
 }
 
 /// Working days in Norway from the day after `from` up to and including the day of `to`
@@ -62,23 +61,22 @@ pub fn working_days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     if end <= start {
         return 0;
     }
-    // Whole weeks have five weekdays; only the holidays in them need looking at.
+    // Whole weeks have five weekdays each; the days after them are counted one by one.
     let days = (end - start).num_days();
-    let mut count = days / 7 * 5;
+    let mut weekdays = days / 7 * 5;
     let mut day = start + Duration::days(days / 7 * 7);
     while day < end {
         day += Duration::days(1);
-        if is_working_day(day) {
-            count += 1;
+        if is_weekday(day) {
+            weekdays += 1;
         }
     }
-    let weeks_end = start + Duration::days(days / 7 * 7);
-    let holidays_on_weekdays = (start.year()..=weeks_end.year())
+    // Then the holidays in the span that fall on a weekday come off, once each.
+    let holidays = (start.year()..=end.year())
         .flat_map(public_holidays)
-        .filter(|h| *h > start && *h <= weeks_end)
-        .filter(|h| !matches!(h.weekday(), Weekday::Sat | Weekday::Sun))
+        .filter(|h| *h > start && *h <= end && is_weekday(*h))
         .count();
-    count - holidays_on_weekdays as i64
+    weekdays - holidays as i64
 }
 
 #[cfg(test)]

@@ -70,6 +70,14 @@ pub enum Widget {
     Checkbox,
 }
 
+/// A flag kept in a column named otherwise than the field.
+const fn set_at(field: OrderField, column: &'static str) -> OrderField {
+    OrderField {
+        stored: Stored::SetAt(column),
+        ..field
+    }
+}
+
 const fn text(kind: &'static str, autocomplete: &'static str, width: &'static str) -> Widget {
     Widget::Input {
         kind,
@@ -163,8 +171,9 @@ const fn field(
     let (required, hint, personal) = flags;
     let stored = match input {
         Input::List => Stored::List,
-        // The one flag there is; another would need its own column (a test says so).
-        Input::Flag => Stored::SetAt("test_data_acknowledged_at"),
+        // A flag is kept as the time it was set, in a column of its own name unless the
+        // table says otherwise (see `set_at`).
+        Input::Flag => Stored::SetAt(name),
         Input::Text if required => Stored::Text,
         Input::Text => Stored::Optional,
     };
@@ -209,7 +218,7 @@ pub const ORDER_FIELDS: [OrderField; 16] = [
     field("consumer_contact_email", Text, Consumer, text("email", "off", "full"), PERSONAL),
     field("consumer_contact_phone", Text, Consumer, text("tel", "off", "medium"), PERSONAL_HINT),
     field("ip_addresses", List, Test, Widget::Textarea { rows: 3 }, PERSONAL_HINT),
-    field("acknowledge_test_data", Flag, Test, Widget::Checkbox, REQUIRED_HINT),
+    set_at(field("acknowledge_test_data", Flag, Test, Widget::Checkbox, REQUIRED_HINT), "test_data_acknowledged_at"),
     field("maskinporten_client_id", Text, Other, text("text", "off", "full"), OPTIONAL_PERSONAL_HINT),
     field("message", Text, Other, Widget::Textarea { rows: 5 }, OPTIONAL_PERSONAL_HINT),
 ];
@@ -251,7 +260,7 @@ mod tests {
     #[test]
     fn names_are_unique_snake_case_and_sections_keep_together() {
         crate::domain::tests::assert_unique_snake_case(FIELD_ORDER);
-        // Each field has a column of its own: a second flag would need one too.
+        // Each field has a column of its own.
         crate::domain::tests::assert_unique_snake_case(ORDER_FIELDS.map(|f| f.column()));
         // A section's fields are one run, so the form shows them under one heading.
         let sections: Vec<Section> = ORDER_FIELDS.iter().map(|f| f.section).collect();
