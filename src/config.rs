@@ -88,6 +88,9 @@ pub struct WorkspaceSettings {
     /// Open orders unchanged for this many working days are marked in the queue
     /// (`RRH_STALE_WORKING_DAYS`, 2).
     pub stale_working_days: u32,
+    /// What the contacts and the receipt are told the registry's steps usually take, in
+    /// working days (`RRH_EXPECTED_WORKING_DAYS`, 3).
+    pub expected_working_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -294,6 +297,7 @@ fn workspace_settings(get: &Lookup) -> anyhow::Result<WorkspaceSettings> {
         session_max: Duration::from_secs(3600 * parse_number(get, "RRH_SESSION_MAX_HOURS", 10u64)?),
         stale_working_days: parse_number(get, "RRH_STALE_WORKING_DAYS", 2)?,
         link_days_after_close: parse_number(get, "RRH_LINK_DAYS_AFTER_CLOSE", 30)?,
+        expected_working_days: parse_number(get, "RRH_EXPECTED_WORKING_DAYS", 3)?,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::domain::{ContactRole, FieldError, NewOrder, OrderStatus, codes};
 use crate::i18n::Lang;
 use crate::mail::render::{self, ContactTokens, OrderFacts};
 use crate::registry::{Lookup, PartyCheck, RegistryCheck};
-use crate::store::events::{self, NewEvent};
+use crate::store::events::{self, Event, NewEvent};
 use crate::store::orders::{self, NewOrderRow, Order, normalise_reference};
 use crate::store::{is_unique_violation, links, outbox, queue, rate_limit};
 
@@ -125,10 +125,7 @@ async fn store(
 ) -> Result<Created, SubmitError> {
     let id = Uuid::now_v7().to_string();
     let now = Utc::now();
-    let tokens = ContactTokens {
-        vendor: crate::auth::random_token(),
-        consumer: crate::auth::random_token(),
-    };
+    let tokens = ContactTokens::issue();
     let facts = OrderFacts::from_new(order, reference, &ctx.settings, now);
     let mails = render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens)?;
 
@@ -156,8 +153,9 @@ async fn store(
         details: None,
     };
     events::insert(&mut tx, &event).await?;
-    links::replace(&mut tx, &id, ContactRole::Vendor, &tokens.vendor).await?;
-    links::replace(&mut tx, &id, ContactRole::Consumer, &tokens.consumer).await?;
+    for role in ContactRole::ALL {
+        links::add(&mut tx, &id, role, tokens.of(role)).await?;
+    }
     queue::count_move(&mut tx, None, OrderStatus::Received).await?;
     for mail in &mails {
         outbox::enqueue(&mut tx, Some(&id), mail, ctx.message_id_domain()).await?;
@@ -169,6 +167,45 @@ async fn store(
 }
 
 /// The order a reference names, as typed by a person (case and spaces do not matter).
+/// How a rejected or withdrawn order ended, from its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    /// The status it was in when it ended.
+    pub from: Option<OrderStatus>,
+    /// The registry's reason for a rejection, or the vendor's for a withdrawal.
+    pub reason: Option<String>,
+}
+
+/// The ending of `order` if it was rejected or withdrawn: the last event that moved it there.
+pub fn ending(order: &Order, events: &[Event]) -> Option<Ending> {
+    if !matches!(order.status, OrderStatus::Rejected | OrderStatus::Withdrawn) {
+        return None;
+    }
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "status_changed" && e.to_status == Some(order.status));
+    Some(Ending {
+        from: last.and_then(|e| e.from_status),
+        reason: last.and_then(|e| e.comment.clone()),
+    })
+}
+
+/// The order for its receipt, with how it ended if it was stopped (the receipt shows how far
+/// it came, never the reason: a reference is not a secret).
+pub async fn receipt(ctx: &Context, raw: &str) -> Result<Option<(Order, Option<Ending>)>, Failure> {
+    let Some(order) = by_reference(ctx, raw).await? else {
+        return Ok(None);
+    };
+    let ending = if order.status.is_open() {
+        None
+    } else {
+        let mut conn = ctx.db.acquire().await?;
+        ending(&order, &events::for_order(&mut conn, &order.id).await?)
+    };
+    Ok(Some((order, ending)))
+}
+
 pub async fn by_reference(ctx: &Context, raw: &str) -> Result<Option<Order>, Failure> {
     let Some(reference) = normalise_reference(raw) else {
         return Ok(None);

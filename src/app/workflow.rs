@@ -7,10 +7,11 @@ use chrono::Utc;
 
 use super::{Context, Failure, failure_converts_into};
 use crate::domain::{
-    Action, FieldError, IllegalTransition, SyntheticNationalId, codes, optional_text,
+    Action, ContactRole, FieldError, IllegalTransition, SyntheticNationalId, codes, optional_text,
 };
-use crate::mail::render;
+use crate::mail::render::{self, ContactTokens};
 use crate::store::events::{self, Event, NewEvent};
+use crate::store::links;
 use crate::store::orders::{self, Order};
 use crate::store::outbox::{self, MailSummary};
 use crate::store::queue::{self, QueueRow};
@@ -85,7 +86,9 @@ pub async fn move_order(
         Err(errors) => return Err(MoveError::Invalid(errors, Box::new(order))),
     };
     let comment = details.comment.as_deref();
-    let mails = render::status_change_mails(&order, to, comment, &ctx.settings)?;
+    // Each contact's email carries a link of its own, stored with the move.
+    let tokens = ContactTokens::issue();
+    let mails = render::status_change_mails(&order, to, comment, &ctx.settings, &tokens)?;
     let now = Utc::now();
     let identity = details
         .tt02_identity
@@ -112,6 +115,9 @@ pub async fn move_order(
         details: details.event_details.as_ref(),
     };
     events::insert(&mut tx, &event).await?;
+    for role in ContactRole::ALL {
+        links::add(&mut tx, &order.id, role, tokens.of(role)).await?;
+    }
     queue::count_move(&mut tx, Some(order.status), to).await?;
     for mail in &mails {
         outbox::enqueue(&mut tx, Some(&order.id), mail, ctx.message_id_domain()).await?;

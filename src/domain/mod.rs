@@ -13,6 +13,7 @@ pub mod national_id;
 pub mod new_order;
 pub mod org_number;
 pub mod phone;
+pub mod progress;
 pub mod scope;
 pub mod status;
 pub mod text;

@@ -139,11 +139,40 @@ fn families() -> Vec<Family> {
                 .into_iter()
                 .map(|s| format!("mail.status.happened.{s}")),
         ),
-        // mail/render.rs `status_change_mails` (the status moved to) and web/track/mod.rs
-        // `next_step` (whatever status the order is in, `received` too).
+        // mail/render.rs `OrderFacts::next_step` (`domain::progress::next_step_key`): what
+        // each contact does now, on its page (any status) and in its emails.
         family(
-            "mail.status.next.{status}",
-            OrderStatus::ALL.map(|s| format!("mail.status.next.{}", s.as_str())),
+            "next.{role}.{status}[_production]",
+            ContactRole::ALL.into_iter().flat_map(|role| {
+                Environment::ALL.into_iter().flat_map(move |env| {
+                    OrderStatus::ALL
+                        .map(|status| crate::domain::progress::next_step_key(role, env, status))
+                })
+            }),
+        ),
+        // web/progress.rs: each step's state, and how a stopped order ended and why.
+        family(
+            "progress.state.{state}",
+            ["done", "current", "to_come", "skipped"].map(|s| format!("progress.state.{s}")),
+        ),
+        family(
+            "progress.ended.{status} / progress.reason.{status}",
+            ["rejected", "withdrawn"].into_iter().flat_map(|s| {
+                [
+                    format!("progress.ended.{s}"),
+                    format!("progress.reason.{s}"),
+                ]
+            }),
+        ),
+        // web/public.rs `help`: what every status means.
+        family(
+            "status.meaning.{status}",
+            OrderStatus::ALL.map(|s| format!("status.meaning.{}", s.as_str())),
+        ),
+        // i18n `Tr::maskinporten`: Maskinporten's environments by name.
+        family(
+            "maskinporten.{env}",
+            Environment::ALL.map(|e| format!("maskinporten.{}", e.as_str())),
         ),
         // web/view.rs `field_message`: the general text, used when there is no
         // `error.{field}.{code}` (looked up behind `has`, so that one is never required).
@@ -420,7 +449,17 @@ fn every_literal_key_is_in_every_catalog() {
             let source = read(&path);
             let origin = relative(&path);
             for key in literal_keys(&source, &prefixes) {
-                keys.push((origin.clone(), key.to_owned()));
+                // A plural's base (`Tr::plural("wait.minutes", n)`) stands for its forms.
+                if Lang::Nb
+                    .catalog()
+                    .contains_key(format!("{key}_one").as_str())
+                {
+                    for form in ["one", "other"] {
+                        keys.push((origin.clone(), format!("{key}_{form}")));
+                    }
+                } else {
+                    keys.push((origin.clone(), key.to_owned()));
+                }
             }
         }
         assert!(keys.len() > before, "no literal keys found under {dir}/");

@@ -132,6 +132,20 @@ impl Tr {
         self.t(&format!("admin.action.{}", action.as_str()))
     }
 
+    /// Maskinporten's environment by its own name (`maskinporten.<environment>`): "Maskinporten
+    /// TEST" for test, where Altinn's is TT02.
+    pub fn maskinporten(&self, environment: crate::domain::Environment) -> &'static str {
+        self.t(&format!("maskinporten.{}", environment.as_str()))
+    }
+
+    /// A count with its noun in the right plural (`<base>_one` / `<base>_other`, with `{n}`):
+    /// "1 minutt", "5 minutter". One and other are the only plural forms CLDR gives nb, nn
+    /// and en, so the catalog needs no more.
+    pub fn plural(&self, base: &str, n: i64) -> String {
+        let form = if n == 1 { "one" } else { "other" };
+        self.fill(&format!("{base}_{form}"), &[("n", &n.to_string())])
+    }
+
     /// A form field's label (`field.<name>`).
     pub fn label(&self, field: &str) -> &'static str {
         self.t(&format!("field.{field}"))

@@ -5,15 +5,34 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::domain::fields::{self, Section};
-use crate::domain::{ContactRole, Environment, NewOrder, Party};
+use crate::domain::progress;
+use crate::domain::{ContactRole, Environment, NewOrder, OrderStatus, Party};
 use crate::i18n::{Lang, Tr};
 use crate::store::orders::Order;
 use crate::store::outbox::OutgoingMail;
 
-/// The two contacts' private link tokens for a new order; they exist only in the emails.
+/// The two contacts' private link tokens for the emails about to be written; they exist
+/// only in those emails (the database has their hashes).
 pub struct ContactTokens {
     pub vendor: String,
     pub consumer: String,
+}
+
+impl ContactTokens {
+    /// Two new random tokens.
+    pub fn issue() -> Self {
+        Self {
+            vendor: crate::auth::random_token(),
+            consumer: crate::auth::random_token(),
+        }
+    }
+
+    pub fn of(&self, role: ContactRole) -> &str {
+        match role {
+            ContactRole::Vendor => &self.vendor,
+            ContactRole::Consumer => &self.consumer,
+        }
+    }
 }
 
 /// A contact's link issued anew, for the email that carries it.
@@ -23,30 +42,42 @@ pub struct IssuedLink {
     pub token: String,
 }
 
-/// One organisation and its contact's address, as the emails show and use them. (The
-/// registry's email lists the rest from the field table.)
+/// One organisation and its contact, as the emails show and use them. (The registry's
+/// email lists the rest from the field table.)
 #[derive(Debug, Clone)]
 pub struct PartyFacts {
     pub org_number: String,
     pub org_name: String,
     pub contact_email: String,
+    /// The contact's name, when the form gave one: the emails greet them by it.
+    pub contact_name: Option<String>,
 }
 
 impl PartyFacts {
-    fn new(org_number: &str, org_name: &str, contact_email: &str) -> Self {
+    fn new(org_number: &str, org_name: &str, contact_email: &str, name: Option<&str>) -> Self {
         Self {
             org_number: org_number.to_owned(),
             org_name: org_name.to_owned(),
             contact_email: contact_email.to_owned(),
+            contact_name: name.map(str::to_owned),
         }
     }
 
-    fn from_party(party: &Party) -> Self {
+    fn from_party(party: &Party, name: Option<&str>) -> Self {
         Self::new(
             party.org_number().as_str(),
             party.org_name().as_str(),
             party.contact_email().as_str(),
+            name,
         )
+    }
+
+    /// "Hei Kari," with the contact's name, else "Hei,".
+    fn greeting(&self, tr: Tr) -> String {
+        match &self.contact_name {
+            Some(name) => tr.fill("mail.greeting_name", &[("name", name)]),
+            None => tr.t("mail.confirmation.greeting").to_owned(),
+        }
     }
 }
 
@@ -76,8 +107,11 @@ impl OrderFacts {
             environment: order.environment(),
             scope: order.scope().as_str().to_owned(),
             delegation_schema: settings.scopes.delegation_schema_of_stored(order.scope()),
-            vendor: PartyFacts::from_party(order.vendor()),
-            consumer: PartyFacts::from_party(order.consumer()),
+            vendor: PartyFacts::from_party(order.vendor(), order.free_text("vendor_contact_name")),
+            consumer: PartyFacts::from_party(
+                order.consumer(),
+                order.free_text("consumer_contact_name"),
+            ),
             ip_addresses: order.ip_ranges().iter().map(ToString::to_string).collect(),
             acknowledged_test_data: order.acknowledged_test_data(),
             submitted_at: crate::domain::calendar::display(at),
@@ -95,11 +129,13 @@ impl OrderFacts {
                 order.vendor_org_number.as_str(),
                 &order.vendor_org_name,
                 &order.vendor_contact_email,
+                order.free_text("vendor_contact_name"),
             ),
             consumer: PartyFacts::new(
                 order.consumer_org_number.as_str(),
                 &order.consumer_org_name,
                 &order.consumer_contact_email,
+                order.free_text("consumer_contact_name"),
             ),
             ip_addresses: order.ip_addresses.clone(),
             acknowledged_test_data: order.test_data_acknowledged_at.is_some(),
@@ -111,9 +147,16 @@ impl OrderFacts {
         self.environment == Environment::Test
     }
 
-    /// The placeholders the step texts (`mail.status.*`) are filled with; `environment` is the
-    /// environment's name in the reader's language.
-    pub fn step_values<'a>(&'a self, environment: &'a str) -> Vec<(&'static str, &'a str)> {
+    pub fn party(&self, role: ContactRole) -> &PartyFacts {
+        match role {
+            ContactRole::Vendor => &self.vendor,
+            ContactRole::Consumer => &self.consumer,
+        }
+    }
+
+    /// The placeholders the step texts (`mail.status.*`, `next.*`) are filled with, the
+    /// environment's and Maskinporten's names in the reader's language.
+    pub fn step_values(&self, tr: Tr) -> Vec<(&'static str, &str)> {
         vec![
             ("reference", &self.reference),
             ("vendor", &self.vendor.org_name),
@@ -122,15 +165,16 @@ impl OrderFacts {
             ("consumer_number", &self.consumer.org_number),
             ("scope", &self.scope),
             ("schema", &self.delegation_schema),
-            ("environment", environment),
+            ("environment", tr.environment(self.environment)),
+            ("maskinporten", tr.maskinporten(self.environment)),
         ]
     }
 
-    /// What comes next for an order at `status`, in the words of the status emails.
-    pub fn next_step(&self, tr: Tr, status: crate::domain::OrderStatus) -> String {
-        let environment = tr.environment(self.environment);
-        let key = format!("mail.status.next.{}", status.as_str());
-        tr.fill(&key, &self.step_values(environment))
+    /// What `role` must do now that the order is at `status`, in the second person: the
+    /// same sentence on the contact's page and in the emails to them.
+    pub fn next_step(&self, tr: Tr, role: ContactRole, status: OrderStatus) -> String {
+        let key = progress::next_step_key(role, self.environment, status);
+        tr.fill(&key, &self.step_values(tr))
     }
 }
 
@@ -179,20 +223,16 @@ fn field_lines(tr: Tr, order: &NewOrder, section: Section) -> Vec<FieldLine> {
         .collect()
 }
 
-/// Which contact a confirmation goes to; the texts differ in what that contact does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Vendor,
-    Consumer,
-}
-
 /// A contact's confirmation, with its sentences already filled in for both templates.
 struct Confirmation<'a> {
     tr: Tr,
     o: &'a OrderFacts,
     subject: String,
+    greeting: String,
     environment: &'static str,
     intro: String,
+    /// What this contact does now, in one or two sentences.
+    your_step: String,
     next_delegate: String,
     /// The contact's private link.
     track_url: String,
@@ -278,27 +318,24 @@ pub fn new_order_mails(
         &[("schema", &facts.delegation_schema)],
     );
     let mut mails = vec![registry];
-    for role in [Role::Vendor, Role::Consumer] {
-        let (kind, to, intro, token) = match role {
-            Role::Vendor => (
+    for role in ContactRole::ALL {
+        let (kind, intro) = match role {
+            ContactRole::Vendor => (
                 "vendor_confirmation",
-                &facts.vendor.contact_email,
                 tr.fill(
                     "mail.confirmation.vendor_intro",
                     &[("consumer", &facts.consumer.org_name)],
                 ),
-                &tokens.vendor,
             ),
-            Role::Consumer => (
+            ContactRole::Consumer => (
                 "consumer_confirmation",
-                &facts.consumer.contact_email,
                 tr.fill(
                     "mail.confirmation.consumer_intro",
                     &[("vendor", &facts.vendor.org_name)],
                 ),
-                &tokens.consumer,
             ),
         };
+        let party = facts.party(role);
         let confirmation = Confirmation {
             tr,
             o: facts,
@@ -306,14 +343,16 @@ pub fn new_order_mails(
                 "mail.confirmation.subject",
                 &[("reference", &facts.reference)],
             ),
+            greeting: party.greeting(tr),
             environment: tr.environment(facts.environment),
             intro,
+            your_step: facts.next_step(tr, role, OrderStatus::Received),
             next_delegate: next_delegate.clone(),
-            track_url: track_url(settings, token, lang),
+            track_url: track_url(settings, tokens.of(role), lang),
         };
         mails.push(OutgoingMail {
             kind,
-            to: vec![to.clone()],
+            to: vec![party.contact_email.clone()],
             reply_to: None,
             subject: confirmation.subject.clone(),
             text: ConfirmationText { c: &confirmation }.render()?,
@@ -323,18 +362,21 @@ pub fn new_order_mails(
     Ok(mails)
 }
 
-/// A status-change email, with every sentence filled in for both templates.
+/// A status-change email to one contact, with every sentence filled in for both templates.
 struct StatusChange<'a> {
     tr: Tr,
-    o: OrderFacts,
-    subject: String,
+    o: &'a OrderFacts,
+    subject: &'a str,
+    greeting: String,
     environment: &'static str,
-    happened: String,
+    happened: &'a str,
     reason: Option<&'a str>,
     /// Whose words `reason` is.
     reason_label: &'static str,
-    next: String,
-    receipt_url: String,
+    /// What this contact does now.
+    your_step: String,
+    /// This contact's private link.
+    track_url: String,
 }
 
 #[derive(Template)]
@@ -349,57 +391,56 @@ struct StatusChangeHtml<'a> {
     c: &'a StatusChange<'a>,
 }
 
-/// What both contacts are told when their order moves to `to`: what happened, what comes
-/// next and whose step it is, in the order's language. `comment` is the case handler's
-/// message to the contacts (the reason, for a rejection). The TT02 login identity is never
-/// part of it.
+/// What each contact is told when their order moves to `to`: what happened, what they must
+/// do now (or that they need do nothing), and their own private link (`tokens`, issued for
+/// this email), in the order's language. `comment` is the case handler's message to the
+/// contacts (the reason, for a rejection; the vendor's, for a withdrawal). The TT02 login
+/// identity is never part of it.
 pub fn status_change_mails(
     order: &Order,
-    to: crate::domain::OrderStatus,
+    to: OrderStatus,
     comment: Option<&str>,
     settings: &Settings,
+    tokens: &ContactTokens,
 ) -> Result<Vec<OutgoingMail>, askama::Error> {
     let tr = Tr::new(order.language);
     let facts = OrderFacts::from_stored(order, settings);
-    let environment = tr.environment(order.environment);
-    let mut values = facts.step_values(environment);
+    let mut values = facts.step_values(tr);
     values.push(("status", tr.status(to)));
-    let change = StatusChange {
-        tr,
-        subject: tr.fill("mail.status.subject", &values),
-        environment,
-        happened: tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values),
-        reason: comment.filter(|c| !c.trim().is_empty()),
-        reason_label: tr.t(if to == crate::domain::OrderStatus::Withdrawn {
-            "mail.status.comment_vendor"
-        } else {
-            "mail.status.comment"
-        }),
-        next: tr.fill(&format!("mail.status.next.{}", to.as_str()), &values),
-        o: facts,
-        receipt_url: format!(
-            "{}/orders/{}/receipt?lang={}",
-            settings.base_url,
-            order.reference,
-            order.language.code()
-        ),
-    };
-    let text = StatusChangeText { c: &change }.render()?;
-    let html = StatusChangeHtml { c: &change }.render()?;
-    Ok([
-        ("status_change_vendor", &order.vendor_contact_email),
-        ("status_change_consumer", &order.consumer_contact_email),
-    ]
-    .into_iter()
-    .map(|(kind, to)| OutgoingMail {
-        kind,
-        to: vec![to.clone()],
-        reply_to: Some(settings.mail.registry_mailbox.clone()),
-        subject: change.subject.clone(),
-        text: text.clone(),
-        html: Some(html.clone()),
-    })
-    .collect())
+    let subject = tr.fill("mail.status.subject", &values);
+    let happened = tr.fill(&format!("mail.status.happened.{}", to.as_str()), &values);
+    let mut mails = Vec::new();
+    for role in ContactRole::ALL {
+        let party = facts.party(role);
+        let change = StatusChange {
+            tr,
+            o: &facts,
+            subject: &subject,
+            greeting: party.greeting(tr),
+            environment: tr.environment(order.environment),
+            happened: &happened,
+            reason: comment.filter(|c| !c.trim().is_empty()),
+            reason_label: tr.t(if to == OrderStatus::Withdrawn {
+                "mail.status.comment_vendor"
+            } else {
+                "mail.status.comment"
+            }),
+            your_step: facts.next_step(tr, role, to),
+            track_url: track_url(settings, tokens.of(role), order.language),
+        };
+        mails.push(OutgoingMail {
+            kind: match role {
+                ContactRole::Vendor => "status_change_vendor",
+                ContactRole::Consumer => "status_change_consumer",
+            },
+            to: vec![party.contact_email.clone()],
+            reply_to: Some(settings.mail.registry_mailbox.clone()),
+            subject: subject.clone(),
+            text: StatusChangeText { c: &change }.render()?,
+            html: Some(StatusChangeHtml { c: &change }.render()?),
+        });
+    }
+    Ok(mails)
 }
 
 /// One order in a links email.

@@ -1,5 +1,5 @@
-//! Contacts' private links: `/track/{token}`, one per contact and order. The token is 256
-//! random bits; only its SHA-256 is stored.
+//! Contacts' private links: `/track/{token}`, a new one in every email to a contact. The
+//! token is 256 random bits; only its SHA-256 is stored.
 
 use chrono::{DateTime, Utc};
 
@@ -7,9 +7,10 @@ use super::orders::{ORDER_COLUMNS, Order, from_row};
 use super::{Conn, parsed, sha256_hex, timestamp};
 use crate::domain::ContactRole;
 
-/// Stores the link for `role` on the order, replacing the one it had (a resent link makes
-/// the old one stop working).
-pub async fn replace(
+/// Stores one more link for `role` on the order; the contact's earlier links keep working.
+/// Every email to a contact carries a link of its own, since only hashes are kept and a
+/// link already sent cannot be read back.
+pub async fn add(
     conn: &mut Conn,
     order_id: &str,
     role: ContactRole,
@@ -17,9 +18,7 @@ pub async fn replace(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO contact_links (token_hash, order_id, role, created_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (order_id, role) DO UPDATE
-            SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(sha256_hex(token))
     .bind(order_id)
@@ -28,6 +27,28 @@ pub async fn replace(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Makes `token` the only link `role` has to the order: a resent link makes every earlier
+/// one stop working.
+pub async fn replace(
+    conn: &mut Conn,
+    order_id: &str,
+    role: ContactRole,
+    token: &str,
+) -> Result<(), sqlx::Error> {
+    // Locks the order's row on PostgreSQL, so that of two resends at once the second waits,
+    // then deletes the first one's link too; SQLite's write lock already does this.
+    sqlx::query("UPDATE orders SET id = id WHERE id = $1")
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM contact_links WHERE order_id = $1 AND role = $2")
+        .bind(order_id)
+        .bind(role.as_str())
+        .execute(&mut *conn)
+        .await?;
+    add(conn, order_id, role, token).await
 }
 
 /// The order and role a token opens, whether or not the link has expired.

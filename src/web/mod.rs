@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod lang;
+pub mod progress;
 pub mod public;
 pub mod track;
 pub mod view;

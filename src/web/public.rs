@@ -7,13 +7,14 @@ use askama::Template;
 use super::error::{AppError, html, with_cookie};
 use super::extract::{Form, Visit, read_body};
 use super::lang::Language;
+use super::progress::ProgressView;
 use super::view::{FormView, Page, RadioOption, wait_message};
 use super::{client_key, csrf, see_other};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
 use crate::domain::{
-    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderField, OrderInput, Section,
-    fields, ip,
+    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderField, OrderInput,
+    OrderStatus, Section, fields, ip,
 };
 use crate::i18n::{Lang, Tr};
 use fields::Widget;
@@ -212,34 +213,53 @@ pub async fn orders_index() -> HttpResponse {
 #[template(path = "public/receipt.html")]
 struct ReceiptPage {
     page: Page,
+    /// The heading: received while the order is open, else how it ended.
+    title: &'static str,
+    /// Green only while nothing has gone wrong.
+    success: bool,
     reference: String,
     environment: &'static str,
     status: &'static str,
     scope: String,
     vendor_org_name: String,
     consumer_org_name: String,
-    is_test: bool,
+    progress: ProgressView,
 }
 
-/// The receipt names the organisations but no person: a reference is not a secret link.
+/// The receipt names the organisations but no person, and shows a stopped order's status but
+/// not its reason: a reference is not a secret link.
 pub async fn receipt(
     path: web::Path<String>,
     lang: Language,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, AppError> {
-    let order = app::orders::by_reference(&ctx, &path)
+    let (order, ending) = app::orders::receipt(&ctx, &path)
         .await?
         .ok_or(AppError::NotFound)?;
     let tr = lang.tr();
+    let title = match order.status {
+        OrderStatus::Completed => "receipt.title_completed",
+        OrderStatus::Rejected => "receipt.title_rejected",
+        OrderStatus::Withdrawn => "receipt.title_withdrawn",
+        _ => "receipt.title",
+    };
     let page = ReceiptPage {
         page: Page::new(
             tr,
-            tr.t("receipt.title"),
+            tr.t(title),
             Some(&format!("/orders/{}/receipt", order.reference)),
+        ),
+        title: tr.t(title),
+        success: !matches!(order.status, OrderStatus::Rejected | OrderStatus::Withdrawn),
+        progress: ProgressView::new(
+            tr,
+            &order,
+            ending.as_ref(),
+            None,
+            ctx.settings.workspace.expected_working_days,
         ),
         environment: tr.environment(order.environment),
         status: tr.status(order.status),
-        is_test: order.environment == Environment::Test,
         reference: order.reference,
         scope: order.scope.to_string(),
         vendor_org_name: order.vendor_org_name,
@@ -312,16 +332,29 @@ pub const HELP_CODES: [&str; 7] = [
 struct HelpPage {
     page: Page,
     error_codes: [&'static str; 7],
+    /// Every status: its stored name, its name and what it means.
+    statuses: Vec<(&'static str, &'static str, &'static str)>,
+    statuses_intro: String,
 }
 
-/// Where to turn with which problem, and what the common Maskinporten errors mean.
-pub async fn help(lang: Language) -> Result<HttpResponse, AppError> {
-    let tr = lang.tr();
+/// Where to turn with which problem, what each status means, and what the common
+/// Maskinporten errors mean.
+pub async fn help(visit: Visit) -> Result<HttpResponse, AppError> {
+    let tr = visit.tr();
+    let days = visit.ctx.settings.workspace.expected_working_days;
+    let days = tr.plural("days.working", i64::from(days));
     html(
         StatusCode::OK,
         &HelpPage {
             page: Page::new(tr, tr.t("help.title"), Some("/help")),
             error_codes: HELP_CODES,
+            statuses: OrderStatus::ALL
+                .map(|s| {
+                    let meaning = tr.t(&format!("status.meaning.{}", s.as_str()));
+                    (s.as_str(), tr.status(s), meaning)
+                })
+                .to_vec(),
+            statuses_intro: tr.fill("help.statuses_intro", &[("days", &days)]),
         },
     )
 }

@@ -183,13 +183,7 @@ pub struct RadioOption {
 /// `{minutes}` placeholder, filled with the number and its unit in the right plural
 /// ("1 minutt", "5 minutter"): one and other are the only forms nb and en have.
 pub fn wait_message(tr: Tr, key: &str, minutes: i64) -> String {
-    let unit = if minutes == 1 {
-        "wait.minutes_one"
-    } else {
-        "wait.minutes_other"
-    };
-    let duration = tr.fill(unit, &[("n", &minutes.to_string())]);
-    tr.fill(key, &[("minutes", &duration)])
+    tr.fill(key, &[("minutes", &tr.plural("wait.minutes", minutes))])
 }
 
 /// A time as people read it, in Norwegian time: `25.11.2026 15:03`.

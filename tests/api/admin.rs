@@ -230,30 +230,42 @@ on_both_databases! {
         assert_eq!(vendor, ["974760673", "Leverandør Systemer AS", "(ikke oppgitt)", "ola@leverandor.no", "+4791234567", "(ikke oppgitt)"]);
         assert!(text(&page, "#ip-addresses").contains("1.1.1.0/24"));
 
-        type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a [&'a str]);
+        // Each step: the action, its fields, the new status, what both emails say, and what
+        // the vendor's and the consumer's email each say they must do now.
+        type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a [&'a str], [&'a str; 2]);
         let steps: [Step; 5] = [
-            ("start_tt02_loading", &[], "tt02_loading", &["begynt å lese inn"]),
-            ("mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)], "tt02_loaded",
-                &["Kunde Bank ASA", "personlige lenken", "innlogging i Altinn TT02",
-                  "Register over reelle rettighetshavere - Offentlig myndighet - På vegne av"]),
+            ("start_tt02_loading", &[], "tt02_loading", &["begynt å lese inn"],
+                ["Du trenger ikke gjøre noe nå", "får du e-post om å delegere scopet til Leverandør Systemer AS"]),
+            ("mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)], "tt02_loaded", &["lest inn i TT02"],
+                ["Kunde Bank ASA skal delegere scopet til dere",
+                 "Logg inn i Altinn TT02 med testidentiteten på bestillingens side, og deleger scopet til Leverandør Systemer AS med delegeringsskjemaet «Register over reelle rettighetshavere - Offentlig myndighet - På vegne av»"]),
             ("confirm_delegation", &[("comment", "Delegeringen er sjekket i Altinn.")], "delegated",
-                &["consumer_org=313876144", "Delegeringen er sjekket i Altinn."]),
-            ("verify_token", &[], "token_verified", &["er verifisert"]),
-            ("complete", &[], "completed", &["fullført", "Det er ingen flere steg."]),
+                &["Delegeringen er sjekket i Altinn."],
+                ["Hent et delegert token fra Maskinporten TEST med consumer_org 313876144", "Leverandør Systemer AS tester tokenet sitt"]),
+            ("verify_token", &[], "token_verified", &["er verifisert", "Brønnøysundregistrene fullfører bestillingen"],
+                ["Du trenger ikke gjøre noe.", "Du trenger ikke gjøre noe."]),
+            ("complete", &[], "completed", &["fullført", "du trenger ikke gjøre noe mer"],
+                ["Bestillingen er fullført", "Bestillingen er fullført"]),
         ];
-        for (action, fields, to, says) in steps {
+        for (action, fields, to, says, yours) in steps {
             let before = app.mail_settled().await;
             let response = browser.act(&reference, action, fields).await;
             assert_eq!(response.status(), 303, "{action}");
             assert_eq!(status_of(&app, &browser, &reference).await, to);
             let mails = status_mails(&app, before).await;
-            for (recipient, subject, body) in &mails {
+            for ((recipient, subject, body), (your_step, role)) in mails.iter().zip(yours.iter().zip(["vendor", "consumer"])) {
                 assert!(subject.contains(&reference), "{subject}");
-                for phrase in says {
+                for phrase in says.iter().chain([your_step]) {
                     assert!(body.contains(phrase), "{action}: {phrase:?} missing in mail to {recipient}:\n{body}");
                 }
                 assert!(!body.contains(SYNTHETIC_ID), "the TT02 identity is never mailed");
                 assert!(!body.contains("01818"), "not even part of it");
+                // The email's link opens the reader's own page, which says the same next step.
+                let link = track_link_in(body);
+                let (status, page) = app.get_html(&link).await;
+                assert_eq!(status, 200, "{action}: {recipient}'s link");
+                assert_eq!(attr(&page, "#next-step", "data-role"), role, "{action}: {recipient}");
+                assert!(body.contains(&text(&page, "#next-step-text")), "{action}: {recipient}");
             }
         }
         let (_, page) = browser.get_html(&format!("/admin/orders/{reference}")).await;

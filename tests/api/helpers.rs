@@ -763,7 +763,16 @@ pub async fn serve_http(
     addr
 }
 
-/// The private link paths (`/track/...`) in the confirmations of `reference`: (vendor, consumer).
+/// The first private link path (`/track/...`, without its query) in an email's text.
+pub fn track_link_in(body: &str) -> String {
+    let start = body.find("/track/").expect("a private link in the email");
+    body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '?')
+        .collect()
+}
+
+/// The private link paths (`/track/...`) in the emails about `reference`: (vendor, consumer).
 pub async fn track_links(app: &TestApp, reference: &str) -> (String, String) {
     // All three emails of the new order, so later counts start after them.
     app.smtp
@@ -777,11 +786,7 @@ pub async fn track_links(app: &TestApp, reference: &str) -> (String, String) {
             if !parsed.subject().unwrap_or("").contains(reference) || !body.contains("/track/") {
                 continue;
             }
-            let start = body.find("/track/").unwrap();
-            let path: String = body[start..]
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '?')
-                .collect();
+            let path = track_link_in(&body);
             if mail.rcpt_to == ["ola@leverandor.no"] {
                 found.0 = Some(path)
             } else if mail.rcpt_to == ["kari@kunde.no"] {

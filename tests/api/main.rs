@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod fields;
 mod form;
+mod journey;
 mod mail;
 mod maskinporten;
 mod pages;

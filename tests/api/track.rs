@@ -15,16 +15,16 @@ on_both_databases! {
         let (vendor, consumer) = track_links(&app, &reference).await;
         assert_ne!(vendor, consumer);
         assert_eq!(vendor.len(), "/track/".len() + 64, "256 bits as hex: {vendor}");
-        for (link, heading_role) in [(&vendor, "system vendor"), (&consumer, "customer")] {
+        for (link, role) in [(&vendor, "vendor"), (&consumer, "consumer")] {
             let response = app.get(&format!("{link}?lang=en")).await;
             assert_eq!(response.status(), 200);
             assert_eq!(response.headers()["referrer-policy"], "no-referrer");
             assert_eq!(response.headers()["cache-control"], "no-store");
             let page = scraper::Html::parse_document(&response.text().await.unwrap());
             assert_eq!(text(&page, "h1"), format!("Order {reference}"));
-            assert!(text(&page, ".lead").contains(heading_role));
+            assert_eq!(attr(&page, "#next-step", "data-role"), role);
             assert_eq!(attr(&page, "#status strong", "data-status"), "received");
-            assert!(text(&page, "#next-step").contains("we process the order"));
+            assert!(text(&page, "#next-step-text").starts_with("You need not do anything now."));
         }
         // Only a hash is stored: once the emails are sent, the token is nowhere in the database.
         let token = vendor.trim_start_matches("/track/");
@@ -121,7 +121,7 @@ on_both_databases! {
         assert_eq!(to, ["kari@kunde.no", "ola@leverandor.no"]);
         // The vendor's page now tells it to fetch a token.
         let (_, page) = app.get_html(&vendor).await;
-        assert!(text(&page, "#next-step").contains("consumer_org=313876144"));
+        assert!(text(&page, "#next-step-text").contains("consumer_org 313876144"));
         // The same form sent twice is refused: the order has moved on.
         let response = app.client.post(app.url(&format!("{consumer}/delegation"))).form(&stale_form).send().await.unwrap();
         assert_eq!(response.status(), 409);

@@ -17,6 +17,7 @@ use askama::Template;
 use super::csrf;
 use super::error::{AppError, html, with_cookie};
 use super::extract::{ContactForm, Visit, open_link};
+use super::progress::ProgressView;
 use super::view::{
     FormView, OrderView, Page, display_time, environment_label, iso_time, status_label,
 };
@@ -49,7 +50,9 @@ struct TrackPage {
     is_test: bool,
     status_label: &'static str,
     environment_label: &'static str,
+    /// What this contact must do now, in the second person.
     next_step: String,
+    progress: ProgressView,
     delegation_schema: String,
     can_confirm_delegation: bool,
     can_withdraw: bool,
@@ -94,11 +97,20 @@ impl<'a> ContactPage<'a> {
     pub async fn render(&self, order: Order, answer: Answer) -> Result<HttpResponse, AppError> {
         let (tr, ctx) = (self.visit.tr(), &self.visit.ctx);
         let (csrf_token, cookie) = csrf::issue_for(&self.visit.req, ctx);
-        // What the page says comes next, in the same words as the emails.
+        // What the page says the contact does now, in the same words as the emails.
         let facts = OrderFacts::from_stored(&order, &ctx.settings);
         let allowed = order.status.allowed_actions(order.environment);
         let vendor = self.role == ContactRole::Vendor;
-        let events = public_events(tr, contacts::timeline(ctx, &order).await?);
+        let timeline = contacts::timeline(ctx, &order).await?;
+        let ending = crate::app::orders::ending(&order, &timeline);
+        let progress = ProgressView::new(
+            tr,
+            &order,
+            ending.as_ref(),
+            Some(self.role),
+            ctx.settings.workspace.expected_working_days,
+        );
+        let events = public_events(tr, timeline);
         let title = tr.fill("track.title", &[("reference", &order.reference)]);
         let path = format!("/track/{}", self.token);
         let page = Page::new(tr, &title, Some(&path)).with_form(&answer.form);
@@ -109,7 +121,8 @@ impl<'a> ContactPage<'a> {
             is_test: order.environment == Environment::Test,
             status_label: status_label(tr, order.status),
             environment_label: environment_label(tr, order.environment),
-            next_step: facts.next_step(tr, order.status),
+            next_step: facts.next_step(tr, self.role, order.status),
+            progress,
             delegation_schema: facts.delegation_schema,
             can_confirm_delegation: !vendor && allowed.contains(&Action::ConfirmDelegation),
             can_withdraw: vendor && allowed.contains(&Action::Withdraw),

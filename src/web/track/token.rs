@@ -74,6 +74,7 @@ fn expected_value(order: &Order, check: &str) -> String {
 
 fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
     let environment = environment_label(tr, order.environment);
+    let maskinporten = tr.maskinporten(order.environment);
     let lines = report
         .checks
         .iter()
@@ -100,6 +101,7 @@ fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
                         ("found", found.unwrap_or(tr.t("track.check.missing"))),
                         ("expected", &expected_value(order, check.name)),
                         ("environment", environment),
+                        ("maskinporten", maskinporten),
                         ("consumer", order.consumer_org_number.as_str()),
                         ("vendor", order.vendor_org_number.as_str()),
                     ],
@@ -108,7 +110,10 @@ fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
             let label_key = format!("track.check.{}.label", check.name);
             CheckLine {
                 name: check.name,
-                label: tr.fill(&label_key, &[("environment", environment)]),
+                label: tr.fill(
+                    &label_key,
+                    &[("environment", environment), ("maskinporten", maskinporten)],
+                ),
                 outcome,
                 outcome_label: tr.t(key),
                 fix,
