@@ -11,6 +11,14 @@ pub fn display(at: DateTime<Utc>) -> String {
     at.with_timezone(&Oslo).format("%d.%m.%Y %H:%M").to_string()
 }
 
+/// A time for a spreadsheet, in Norwegian time: `2026-11-26 14:32:05`, a form Excel and
+/// LibreOffice read as a date and time in any locale.
+pub fn spreadsheet(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Oslo)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// The date of a moment in Norway.
 fn oslo_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&Oslo).date_naive()
@@ -82,6 +90,14 @@ pub fn working_days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreadsheet_times_are_norwegian_in_summer_and_winter() {
+        let winter = "2026-11-26T13:32:05Z".parse::<DateTime<Utc>>().unwrap();
+        let summer = "2026-07-01T13:32:05Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(spreadsheet(winter), "2026-11-26 14:32:05");
+        assert_eq!(spreadsheet(summer), "2026-07-01 15:32:05");
+    }
     use chrono::TimeZone;
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {

@@ -523,6 +523,15 @@ on_both_databases! {
         assert!(csv.contains(";\"Bank; Nord \"\"ASA\"\"\";"), "{csv}");
         assert!(csv.contains(";'+4791234567;"), "{csv}");
         assert!(!csv.contains(";=") && !csv.contains(";+"), "no cell starts a formula");
+        // Times in Norwegian time, as a spreadsheet reads them; stored times stay UTC.
+        let header: Vec<&str> = lines[0].split(';').collect();
+        let column = header.iter().position(|c| *c == "created_at").unwrap();
+        let reference_cell = lines[1].split(';').next().unwrap();
+        let created = lines[1].split(';').nth(column).unwrap();
+        let stored = app.order_column(reference_cell, "created_at").await.unwrap();
+        let stored: chrono::DateTime<chrono::Utc> = stored.parse().unwrap();
+        let oslo = stored.with_timezone(&chrono_tz::Europe::Oslo).format("%Y-%m-%d %H:%M:%S").to_string();
+        assert_eq!(created, oslo, "{csv}");
         let open = kari.get("/admin/orders.csv?environment=production").await.text().await.unwrap();
         assert_eq!(open.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
     }

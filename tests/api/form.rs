@@ -93,7 +93,7 @@ on_both_databases! {
             assert!(described.split(' ').any(|d| d == format!("{id}-error")), "{id}: {described}");
             assert!(!select(&page, &format!("#{id}-error")).is_empty());
         }
-        assert!(text(&page, "#vendor_org_number-error").contains("kontrollsifferet"));
+        assert!(text(&page, "#vendor_org_number-error").contains("ikke et gyldig organisasjonsnummer"));
         assert!(text(&page, "#ip_addresses-error").contains("192.168.1.10"));
         // What the person typed is still there, including the fields without errors.
         assert_eq!(attr(&page, "#vendor_org_number", "value"), "974 760 674");

@@ -12,7 +12,7 @@ use super::session::CaseHandler;
 use crate::app::{
     self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
 };
-use crate::domain::calendar::working_days_between;
+use crate::domain::calendar::{self, working_days_between};
 use crate::domain::{Environment, ORDER_FIELDS, OrderStatus};
 use crate::i18n::Tr;
 use crate::web::error::{AppError, html};
@@ -333,19 +333,14 @@ fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
             "status" => o.status.as_str().to_owned(),
             "language" => o.language.code().to_owned(),
             "assigned_to" => assignee.cloned().unwrap_or_default(),
-            "created_at" => stored_time(o.created_at),
-            "updated_at" => stored_time(o.updated_at),
+            "created_at" => calendar::spreadsheet(o.created_at),
+            "updated_at" => calendar::spreadsheet(o.updated_at),
             "version" => o.version.to_string(),
             field => o.export_text(field).unwrap_or_default(),
         })
         .collect();
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
     csv_line(&cells)
-}
-
-/// A time as the CSV has always written it: the stored UTC text.
-fn stored_time(at: chrono::DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
