@@ -238,7 +238,7 @@ on_both_databases! {
                 ["Du trenger ikke gjøre noe nå", "får du e-post om å delegere scopet til Leverandør Systemer AS"]),
             ("mark_tt02_loaded", &[("tt02_identity", SYNTHETIC_ID)], "tt02_loaded", &["lest inn i TT02"],
                 ["Kunde Bank ASA skal delegere scopet til dere",
-                 "Logg inn i Altinn TT02 med testidentiteten på bestillingens side, og deleger scopet til Leverandør Systemer AS med delegeringsskjemaet «Register over reelle rettighetshavere - Offentlig myndighet - På vegne av»"]),
+                 "Logg inn i Altinn TT02 med testidentiteten på bestillingens side, og deleger scopet til Leverandør Systemer AS."]),
             ("confirm_delegation", &[("comment", "Delegeringen er sjekket i Altinn.")], "delegated",
                 &["Delegeringen er sjekket i Altinn."],
                 ["Hent et delegert token fra Maskinporten TEST med consumer_org 313876144", "Leverandør Systemer AS tester tokenet sitt"]),

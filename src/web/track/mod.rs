@@ -46,6 +46,8 @@ struct TrackPage {
     page: Page,
     form: FormView,
     o: OrderView,
+    /// The heading's text before and after the reference, which is kept whole on one line.
+    heading: (&'static str, &'static str),
     role: &'static str,
     is_test: bool,
     status_label: &'static str,
@@ -117,6 +119,10 @@ impl<'a> ContactPage<'a> {
         let view = TrackPage {
             page,
             form: answer.form,
+            heading: tr
+                .t("track.title")
+                .split_once("{reference}")
+                .unwrap_or(("", "")),
             role: self.role.as_str(),
             is_test: order.environment == Environment::Test,
             status_label: status_label(tr, order.status),
