@@ -9,6 +9,7 @@ mod fields;
 mod form;
 mod mail;
 mod maskinporten;
+mod nynorsk;
 mod pages;
 mod purge;
 mod registry;
