@@ -64,6 +64,16 @@ on_both_databases! {
         assert_eq!(switch(&en), [pair("nb", "Norsk (bokmål)"), pair("nn", "Norsk (nynorsk)")]);
     }
 
+    async fn the_accessibility_statement_no_longer_lists_nynorsk_as_missing(app) {
+        for (lang, title) in [("nb", "Tilgjengelighetserklæring"), ("nn", "Tilgjengelegheitserklæring"), ("en", "Accessibility statement")] {
+            let (status, statement) = app.get_html(&format!("/accessibility?lang={lang}")).await;
+            assert_eq!(status, 200);
+            assert_eq!(text(&statement, "h1"), title);
+            let gaps = text(&statement, "#known-gaps").to_lowercase();
+            assert!(!gaps.contains("nynorsk"), "{lang}: {gaps}");
+        }
+    }
+
     async fn a_browser_that_asks_for_nynorsk_gets_nynorsk(app) {
         let page_for = |accept: &'static str| {
             let request = app.client.get(app.url("/")).header("accept-language", accept);
