@@ -583,6 +583,29 @@ fn every_key_has_the_same_placeholders_in_every_language() {
     );
 }
 
+/// `\n` in a catalog is a line break the layout of an email relies on (the signature's two
+/// lines), so every language breaks a text the same number of times.
+#[test]
+fn every_key_has_the_same_line_breaks_in_every_language() {
+    let mut problems = Vec::new();
+    for (key, text) in Lang::Nb.catalog() {
+        let expected = text.matches('\n').count();
+        for lang in Lang::ALL {
+            if let Some(other) = lang.catalog().get(key)
+                && other.matches('\n').count() != expected
+            {
+                problems.push(format!("{}.txt: {key}", lang.code()));
+            }
+        }
+    }
+    problems.sort();
+    assert!(
+        problems.is_empty(),
+        "line breaks that differ from nb.txt:\n{}",
+        problems.join("\n")
+    );
+}
+
 #[test]
 fn placeholders_are_read_and_stray_braces_found() {
     assert_eq!(

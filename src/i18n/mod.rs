@@ -1,8 +1,9 @@
-//! The message catalog: every user-facing text, in bokmål (default) and English.
+//! The message catalog: every user-facing text, in bokmål (default), nynorsk and English.
 //!
 //! Catalogs are plain `key = text` files compiled into the binary, so a translator edits
-//! text without touching Rust, and a test checks both languages have the same keys.
-//! `{name}` in a text is a placeholder filled by [`Tr::fill`].
+//! text without touching Rust, and a test checks every language has the same keys.
+//! `{name}` in a text is a placeholder filled by [`Tr::fill`]. The nynorsk texts use the
+//! words of `docs/glossary.md`.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -12,15 +13,18 @@ use std::sync::LazyLock;
 pub enum Lang {
     #[default]
     Nb,
+    Nn,
     En,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Nb, Lang::En];
+    /// Every language, in the order the language switch lists them.
+    pub const ALL: [Lang; 3] = [Lang::Nb, Lang::Nn, Lang::En];
 
     pub fn code(self) -> &'static str {
         match self {
             Lang::Nb => "nb",
+            Lang::Nn => "nn",
             Lang::En => "en",
         }
     }
@@ -33,7 +37,8 @@ impl Lang {
     /// Accepts our own codes plus the common aliases browsers and people use.
     pub fn parse(raw: &str) -> Option<Lang> {
         match raw.trim().to_ascii_lowercase().as_str() {
-            "nb" | "no" | "nn" | "nb-no" | "no-no" | "nn-no" => Some(Lang::Nb),
+            "nb" | "no" | "nb-no" | "no-no" => Some(Lang::Nb),
+            "nn" | "nn-no" | "no-nn" => Some(Lang::Nn),
             "en" | "en-gb" | "en-us" => Some(Lang::En),
             _ => None,
         }
@@ -60,18 +65,25 @@ impl Lang {
         candidates.first().map(|c| c.2)
     }
 
-    fn catalog(self) -> &'static Catalog {
+    /// The catalog file, as compiled in.
+    fn source(self) -> &'static str {
         match self {
-            Lang::Nb => &CATALOGS.0,
-            Lang::En => &CATALOGS.1,
+            Lang::Nb => include_str!("nb.txt"),
+            Lang::Nn => include_str!("nn.txt"),
+            Lang::En => include_str!("en.txt"),
         }
+    }
+
+    fn catalog(self) -> &'static Catalog {
+        &CATALOGS[self as usize]
     }
 }
 
 type Catalog = HashMap<&'static str, String>;
 
-static CATALOGS: LazyLock<(Catalog, Catalog)> =
-    LazyLock::new(|| (parse(include_str!("nb.txt")), parse(include_str!("en.txt"))));
+/// One catalog per language, in the order of the enum (and of [`Lang::ALL`]).
+static CATALOGS: LazyLock<[Catalog; 3]> =
+    LazyLock::new(|| [Lang::Nb, Lang::Nn, Lang::En].map(|lang| parse(lang.source())));
 
 fn parse(source: &'static str) -> Catalog {
     source
@@ -185,29 +197,179 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_catalogs_have_the_same_keys() {
-        let nb: std::collections::BTreeSet<_> = CATALOGS.0.keys().collect();
-        let en: std::collections::BTreeSet<_> = CATALOGS.1.keys().collect();
+    fn every_catalog_has_the_same_keys() {
+        let nb: std::collections::BTreeSet<_> = Lang::Nb.catalog().keys().collect();
         assert!(!nb.is_empty());
-        assert_eq!(
-            nb.symmetric_difference(&en).collect::<Vec<_>>(),
-            Vec::<&&&str>::new()
-        );
+        for lang in Lang::ALL {
+            let keys: std::collections::BTreeSet<_> = lang.catalog().keys().collect();
+            assert_eq!(
+                nb.symmetric_difference(&keys).collect::<Vec<_>>(),
+                Vec::<&&&str>::new(),
+                "nb.txt and {}.txt",
+                lang.code()
+            );
+        }
+    }
+
+    #[test]
+    fn every_catalog_is_where_its_code_says() {
+        for lang in Lang::ALL {
+            assert_eq!(Lang::from_code(lang.code()), Some(lang));
+            assert_eq!(Lang::parse(lang.code()), Some(lang));
+            let name = Tr::new(lang).t("layout.this_language");
+            let expected = match lang {
+                Lang::Nb => "Norsk (bokmål)",
+                Lang::Nn => "Norsk (nynorsk)",
+                Lang::En => "English",
+            };
+            assert_eq!(name, expected);
+        }
+    }
+
+    /// Nynorsk follows bokmål key by key: the same order and the same section comments, so
+    /// a key added to nb.txt has an obvious place in nn.txt.
+    #[test]
+    fn nynorsk_is_in_the_order_of_bokmal() {
+        // Each line as its key, a comment as `#` (nn.txt's comments are in English).
+        let outline = |source: &'static str| -> Vec<&'static str> {
+            source
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| match line.split_once(" = ") {
+                    _ if line.starts_with('#') => "#",
+                    Some((key, _)) => key,
+                    None => line,
+                })
+                .collect()
+        };
+        let (nb, nn) = (outline(Lang::Nb.source()), outline(Lang::Nn.source()));
+        if let Some(at) = nb.iter().zip(&nn).position(|(a, b)| a != b) {
+            panic!(
+                "line {} of the outline: nb.txt has {}, nn.txt {}",
+                at + 1,
+                nb[at],
+                nn[at]
+            );
+        }
+        assert_eq!(nb.len(), nn.len(), "nb.txt and nn.txt end differently");
+    }
+
+    /// The words that give bokmål away, and are never nynorsk (see docs/glossary.md). A
+    /// bokmål text copied into nn.txt to be translated later fails here.
+    #[test]
+    fn nynorsk_has_no_bokmal_words() {
+        const BOKMAL: [&str; 32] = [
+            "ikke",
+            "hva",
+            "hvordan",
+            "hvem",
+            "hvor",
+            "hvis",
+            "hvilke",
+            "hvilken",
+            "hvorfor",
+            "noe",
+            "noen",
+            "bare",
+            "fra",
+            "jeg",
+            "mye",
+            "dere",
+            "ble",
+            "enda",
+            "ennå",
+            "virksomhet",
+            "virksomheten",
+            "virksomheter",
+            "bestillingen",
+            "tjenesten",
+            "mottatt",
+            "lenken",
+            "navn",
+            "eksempel",
+            "vennlig",
+            "bekreftelse",
+            "egen",
+            "hele",
+        ];
+        let mut found = Vec::new();
+        for (key, text) in Lang::Nn.catalog() {
+            for word in text.split(|c: char| !c.is_alphanumeric()) {
+                if BOKMAL.contains(&word.to_lowercase().as_str()) {
+                    found.push(format!("{key}: {word}"));
+                }
+            }
+        }
+        found.sort();
+        assert!(found.is_empty(), "bokmål in nn.txt:\n{}", found.join("\n"));
     }
 
     #[test]
     fn no_text_is_empty_and_keys_are_unique_per_file() {
-        for source in [include_str!("nb.txt"), include_str!("en.txt")] {
+        for lang in Lang::ALL {
             let mut seen = std::collections::HashSet::new();
-            for line in source.lines().map(str::trim) {
+            for line in lang.source().lines().map(str::trim) {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
                 let (key, text) = line.split_once(" = ").expect("line must be `key = text`");
-                assert!(seen.insert(key), "duplicate key {key}");
+                assert!(
+                    seen.insert(key),
+                    "duplicate key {key} in {}.txt",
+                    lang.code()
+                );
                 assert!(!text.trim().is_empty(), "empty text for {key}");
             }
         }
+    }
+
+    /// The database refuses a language it does not know: some migration (the latest one to
+    /// touch it) limits `orders.language` to exactly these codes, in this order.
+    #[test]
+    fn the_codes_are_the_ones_the_database_allows() {
+        let allowed = format!(
+            "({})",
+            Lang::ALL.map(|l| format!("'{}'", l.code())).join(", ")
+        );
+        for backend in ["postgres", "sqlite"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let found = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                .any(|sql| {
+                    sql.lines()
+                        .any(|line| line.contains("language") && line.contains(&allowed))
+                });
+            assert!(
+                found,
+                "no {backend} migration limits the language to {allowed}"
+            );
+        }
+    }
+
+    #[test]
+    fn our_codes_and_their_aliases_are_parsed() {
+        for (raw, lang) in [
+            ("nb", Lang::Nb),
+            ("no", Lang::Nb),
+            ("nb-NO", Lang::Nb),
+            ("no-NO", Lang::Nb),
+            ("nn", Lang::Nn),
+            (" NN ", Lang::Nn),
+            ("nn-NO", Lang::Nn),
+            ("no-NN", Lang::Nn),
+            ("en", Lang::En),
+            ("en-GB", Lang::En),
+        ] {
+            assert_eq!(Lang::parse(raw), Some(lang), "{raw:?}");
+        }
+        assert_eq!(Lang::parse("se"), None);
+        // Stored values are our own codes only.
+        assert_eq!(Lang::from_code("nn"), Some(Lang::Nn));
+        assert_eq!(Lang::from_code("nn-NO"), None);
     }
 
     #[test]
@@ -220,7 +382,16 @@ mod tests {
             Lang::from_accept_language("de,nb;q=0.5,en;q=0.4"),
             Some(Lang::Nb)
         );
-        assert_eq!(Lang::from_accept_language("nn-NO"), Some(Lang::Nb));
+        assert_eq!(Lang::from_accept_language("nn-NO"), Some(Lang::Nn));
+        assert_eq!(
+            Lang::from_accept_language("nn-NO,nn;q=0.9,nb;q=0.8,en;q=0.5"),
+            Some(Lang::Nn)
+        );
+        assert_eq!(
+            Lang::from_accept_language("nb-NO,nb;q=0.9,nn;q=0.8"),
+            Some(Lang::Nb)
+        );
+        assert_eq!(Lang::from_accept_language("de,nn;q=0.3"), Some(Lang::Nn));
         assert_eq!(Lang::from_accept_language("de,fr"), None);
         assert_eq!(Lang::from_accept_language("en;q=0"), None);
     }

@@ -13,7 +13,7 @@ use crate::i18n::{Lang, Tr};
 pub struct Page {
     pub tr: Tr,
     pub title: String,
-    /// Path the language switch links to (the same page in the other language).
+    /// Path the language switch links to (the same page in another language).
     pub path: String,
     pub has_errors: bool,
     /// Set on workspace pages: the header shows the workspace navigation and a logout button.
@@ -53,18 +53,26 @@ impl Page {
         }
     }
 
-    /// The other language, offered by the switch in the header.
-    pub fn other_lang(&self) -> Lang {
-        match self.tr.lang {
-            Lang::Nb => Lang::En,
-            Lang::En => Lang::Nb,
-        }
+    /// The other languages, offered by the switch in the header, in the order of
+    /// [`Lang::ALL`].
+    pub fn other_langs(&self) -> Vec<LangChoice> {
+        Lang::ALL
+            .into_iter()
+            .filter(|&lang| lang != self.tr.lang)
+            .map(|lang| LangChoice {
+                code: lang.code(),
+                // In the language it switches to, as people look for their own.
+                name: Tr::new(lang).t("layout.this_language"),
+            })
+            .collect()
     }
+}
 
-    /// The switch link's text is in the language it switches to, as people look for their own.
-    pub fn other_lang_name(&self) -> &'static str {
-        Tr::new(self.other_lang()).t("layout.this_language")
-    }
+/// A link of the language switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LangChoice {
+    pub code: &'static str,
+    pub name: &'static str,
 }
 
 /// One problem to list in the error summary and next to its field.
@@ -276,10 +284,41 @@ mod wait_tests {
     #[test]
     fn waiting_time_has_the_plural_the_number_needs() {
         let nb = Tr::new(Lang::Nb);
+        let nn = Tr::new(Lang::Nn);
         let en = Tr::new(Lang::En);
         assert!(wait_message(nb, "resend.throttled", 1).contains("Vent 1 minutt og"));
         assert!(wait_message(nb, "resend.throttled", 5).contains("Vent 5 minutter og"));
+        assert!(wait_message(nn, "resend.throttled", 1).contains("Vent 1 minutt og"));
+        assert!(wait_message(nn, "resend.throttled", 5).contains("Vent 5 minutt og"));
         assert!(wait_message(en, "resend.throttled", 1).contains("Wait 1 minute and"));
         assert!(wait_message(en, "resend.throttled", 60).contains("Wait 60 minutes and"));
+    }
+}
+
+#[cfg(test)]
+mod switch_tests {
+    use super::*;
+
+    #[test]
+    fn the_switch_offers_every_other_language_each_named_in_itself() {
+        let offered = |lang| {
+            Page::new(Tr::new(lang), "", None)
+                .other_langs()
+                .into_iter()
+                .map(|c| (c.code, c.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            offered(Lang::Nb),
+            [("nn", "Norsk (nynorsk)"), ("en", "English")]
+        );
+        assert_eq!(
+            offered(Lang::Nn),
+            [("nb", "Norsk (bokmål)"), ("en", "English")]
+        );
+        assert_eq!(
+            offered(Lang::En),
+            [("nb", "Norsk (bokmål)"), ("nn", "Norsk (nynorsk)")]
+        );
     }
 }

@@ -10,6 +10,7 @@ mod form;
 mod journey;
 mod mail;
 mod maskinporten;
+mod nynorsk;
 mod pages;
 mod purge;
 mod registry;

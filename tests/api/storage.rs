@@ -182,9 +182,10 @@ on_both_databases! {
             assert_eq!(after, before, "{table}.{column} keeps its value");
         }
 
-        // What the lists allow still goes in: another language, NULL where the column is
-        // nullable.
+        // What the lists allow still goes in: the other languages (nynorsk by the later
+        // migration `language_nn`), NULL where the column is nullable.
         set_order_column(&app, &reference, "language", "en").await;
+        set_order_column(&app, &reference, "language", "nn").await;
         execute(&app, "UPDATE order_events SET from_status = NULL, to_status = NULL", &[])
             .await
             .unwrap();
@@ -220,7 +221,7 @@ on_both_databases! {
             ("orders", "environment", "staging", "production",
                 insert_order("'completed'", "$1", "'nb'"),
                 vec![fresh(), "RRH-BARE-0003".into(), now.into()]),
-            ("orders", "language", "no", "en", insert_order("'completed'", "'test'", "$1"),
+            ("orders", "language", "no", "nn", insert_order("'completed'", "'test'", "$1"),
                 vec![fresh(), "RRH-BARE-0004".into(), now.into()]),
             ("order_events", "from_status", "", "tt02_loaded",
                 "INSERT INTO order_events (id, order_id, occurred_at, actor, kind, from_status,
