@@ -125,7 +125,7 @@ on_both_databases! {
         assert_eq!(states(&page), pairs(&[("received", "current"), ("tt02_loading", "to_come"), ("tt02_loaded", "to_come"),
             ("delegated", "to_come"), ("token_verified", "to_come"), ("completed", "to_come")]));
         assert_eq!(text(&page, "#progress-turn"), "Nå er det Brønnøysundregistrene som har neste steg.");
-        assert_eq!(text(&page, "#progress-expected"), "Brønnøysundregistrenes steg tar vanligvis inntil 3 virkedager.");
+        assert_eq!(text(&page, "#progress-expected"), "Brønnøysundregistrenes steg tar vanligvis inntil 3 arbeidsdager.");
         assert_eq!(attr(&page, "#progress li[aria-current=step]", "data-status"), "received");
         assert_eq!(attr(&page, "#progress a", "href"), "/help#statuses");
 
@@ -203,7 +203,7 @@ async fn the_help_page_says_what_each_status_means_and_how_long_the_registry_tak
     on_both_with(&[("RRH_EXPECTED_WORKING_DAYS", "1")], |app| async move {
         let (status, page) = app.get_html("/help").await;
         assert_eq!(status, 200);
-        assert!(text(&page, "#statuses + p").ends_with("tar vanligvis inntil 1 virkedag."));
+        assert!(text(&page, "#statuses + p").ends_with("tar vanligvis inntil 1 arbeidsdag."));
         for (status, meaning) in [
             ("received", "har fått bestillingen"),
             ("tt02_loaded", "kan logge inn og delegere"),

@@ -101,7 +101,7 @@ on_both_databases! {
         let (_, receipt) = app.get_html(&location).await;
         assert_eq!(attr(&receipt, "html", "lang"), "nn");
         assert_eq!(text(&receipt, "h1"), "Bestillinga er motteken");
-        assert!(text(&receipt, "main").contains("Dette skjer vidare"));
+        assert_eq!(text(&receipt, "#progress-heading"), "Kvar bestillinga står");
 
         let received = app.smtp.wait_for(3).await;
         for (address, intro) in [
@@ -143,7 +143,7 @@ on_both_databases! {
         assert!(text(&page, "title").starts_with("Feil:"), "{}", text(&page, "title"));
         assert!(text(&page, ".error-summary").contains("Bestillinga kan ikkje sendast enno"));
         let org_number = text(&page, "#vendor_org_number-error");
-        assert!(org_number.contains("Organisasjonsnummeret til systemleverandøren finst ikkje – kontrollsifferet stemmer ikkje."), "{org_number}");
+        assert!(org_number.contains("Organisasjonsnummeret til systemleverandøren er ikkje eit gyldig organisasjonsnummer"), "{org_number}");
         let email = text(&page, "#consumer_contact_email-error");
         assert!(email.contains("Fyll inn e-postadressa til kontaktpersonen hos kunden."), "{email}");
         // Sent again, the form is still in nynorsk.
@@ -175,7 +175,8 @@ on_both_databases! {
             assert_eq!(subject, format!("Bestilling {reference}: Under innlesing i TT02"));
             let text = message.body_text(0).unwrap();
             assert!(text.contains("Brønnøysundregistra har byrja å lese inn"), "{text}");
-            assert!(text.contains("De treng ikkje gjere noko no."), "{text}");
+            assert!(text.contains("Du treng ikkje gjere noko no."), "{text}");
+            assert!(text.contains("Kva du gjer no"), "{text}");
         }
     }
 }
