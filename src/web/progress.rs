@@ -27,6 +27,8 @@ pub struct EndedView {
 
 pub struct ProgressView {
     pub steps: Vec<StepView>,
+    /// What the status the order is in means (as /help explains every status).
+    pub meaning: String,
     /// Whose move it is now, while the order is open.
     pub turn: Option<String>,
     /// How long the registry's steps usually take, while the order is open.
@@ -80,8 +82,14 @@ impl ProgressView {
                 }),
             }
         });
+        let meaning = format!(
+            "{}: {}",
+            tr.status(order.status),
+            tr.t(&format!("status.meaning.{}", order.status.as_str()))
+        );
         ProgressView {
             steps,
+            meaning,
             expected: order
                 .status
                 .is_open()

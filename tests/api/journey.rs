@@ -135,6 +135,7 @@ on_both_databases! {
         let (_, page) = app.get_html(&consumer).await;
         assert_eq!(states(&page)[..4], pairs(&[("received", "done"), ("tt02_loading", "done"), ("tt02_loaded", "current"), ("delegated", "to_come")]));
         assert_eq!(text(&page, "#progress-turn"), "Nå er det din tur.");
+        assert_eq!(text(&page, "#progress-meaning"), "Lest inn i TT02: Begge virksomhetene er i TT02, og kunden kan logge inn og delegere scopet.");
         assert!(text(&page, "#next-step-text").starts_with("Logg inn i Altinn TT02"));
         assert!(!select(&page, "#delegation button").is_empty(), "the step it names is on the page");
         let (_, page) = app.get_html(&vendor).await;
