@@ -107,6 +107,9 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// First retry delay; doubles with each attempt in milliseconds (`RRH_MAIL_RETRY_MS`).
     pub retry_base: Duration,
+    /// The wall-clock limit on one delivery: connect, every command and the data
+    /// (`RRH_SMTP_TIMEOUT_MS`, 30000).
+    pub smtp_timeout: Duration,
     /// How often the worker looks for due messages when nothing wakes it (`RRH_MAIL_POLL_MS`).
     pub poll_interval: Duration,
 }
@@ -223,7 +226,8 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".into()),
-        max_attempts: parse_number(get, "RRH_MAIL_MAX_ATTEMPTS", 8)?,
+        max_attempts: parse_number(get, "RRH_MAIL_MAX_ATTEMPTS", 32)?,
+        smtp_timeout: Duration::from_millis(parse_number(get, "RRH_SMTP_TIMEOUT_MS", 30_000)?),
         retry_base: Duration::from_millis(parse_number(get, "RRH_MAIL_RETRY_MS", 30_000)?),
         poll_interval: Duration::from_millis(parse_number(get, "RRH_MAIL_POLL_MS", 5_000)?),
     };
@@ -237,6 +241,9 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
     }
     if mail.max_attempts == 0 {
         bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
+    }
+    if mail.smtp_timeout.is_zero() {
+        bail!("RRH_SMTP_TIMEOUT_MS must be at least 1");
     }
     Ok(mail)
 }

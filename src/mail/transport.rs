@@ -2,6 +2,7 @@
 //! server is configured, so the service runs with nothing else installed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -9,8 +10,52 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::MailSettings;
 
 pub enum Transport {
-    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    /// The client, and the wall-clock limit on one whole delivery.
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>, Duration),
     Files(PathBuf),
+}
+
+/// Why a message was not delivered, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendFailure {
+    /// A 4xx reply, a broken or hung connection, a full disk: retried later.
+    Temporary(String),
+    /// A 5xx reply (an unknown recipient, say), or a message that cannot be built: retrying
+    /// would only get the same answer.
+    Permanent(String),
+}
+
+impl SendFailure {
+    pub fn text(&self) -> &str {
+        match self {
+            SendFailure::Temporary(text) | SendFailure::Permanent(text) => text,
+        }
+    }
+}
+
+/// An SMTP error as stored and logged: its kind and the server's reply, with any address in
+/// it replaced (a rejection quotes the recipient, who is a person).
+fn smtp_failure(err: &lettre::transport::smtp::Error) -> SendFailure {
+    let text = redact_addresses(&format!("SMTP: {err}"));
+    if err.is_permanent() {
+        SendFailure::Permanent(text)
+    } else {
+        SendFailure::Temporary(text)
+    }
+}
+
+/// `text` with every word that holds an `@` replaced by `[address]`.
+pub fn redact_addresses(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            if word.contains('@') {
+                let end = word.trim_end();
+                format!("[address]{}", &word[end.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
 }
 
 impl Transport {
@@ -19,9 +64,9 @@ impl Transport {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .context("RRH_SMTP_URL must look like smtp://host:port or smtps://host")?
-                    .timeout(Some(std::time::Duration::from_secs(30)))
+                    .timeout(Some(settings.smtp_timeout))
                     .build();
-                Ok(Transport::Smtp(Box::new(transport)))
+                Ok(Transport::Smtp(Box::new(transport), settings.smtp_timeout))
             }
             None => {
                 std::fs::create_dir_all(&settings.dir).with_context(|| {
@@ -34,30 +79,58 @@ impl Transport {
 
     pub fn describe(&self) -> String {
         match self {
-            Transport::Smtp(_) => "SMTP".into(),
+            Transport::Smtp(..) => "SMTP".into(),
             Transport::Files(dir) => format!(".eml files in {}", dir.display()),
         }
     }
 
     /// Delivers one message. `file_stem` names the `.eml` file; the same message always gets
     /// the same name, so a retry after a crash overwrites rather than duplicates.
-    pub async fn send(&self, message: &Message, file_stem: &str) -> Result<(), String> {
+    pub async fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendFailure> {
         match self {
-            Transport::Smtp(smtp) => smtp.send(message.clone()).await.map(|_| ()).map_err(|e| {
-                // lettre's error text names the server's answer, not the message content.
-                format!("SMTP: {e}")
-            }),
+            // lettre's own timeout covers the connect only: a server that accepts and then
+            // says nothing would hold the worker for ever. The limit covers the whole
+            // delivery; the timed-out future is dropped with its connection, which so never
+            // goes back to the pool.
+            Transport::Smtp(smtp, limit) => {
+                match tokio::time::timeout(*limit, smtp.send(message.clone())).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(err)) => Err(smtp_failure(&err)),
+                    Err(_) => Err(SendFailure::Temporary(format!(
+                        "SMTP: no answer within {} ms",
+                        limit.as_millis()
+                    ))),
+                }
+            }
             Transport::Files(dir) => {
                 let target = dir.join(format!("{file_stem}.eml"));
                 let partial = dir.join(format!(".{file_stem}.eml.partial"));
                 // Write then rename, so a reader never sees half a message.
                 tokio::fs::write(&partial, message.formatted())
                     .await
-                    .map_err(|e| format!("writing {}: {e}", partial.display()))?;
-                tokio::fs::rename(&partial, &target)
-                    .await
-                    .map_err(|e| format!("renaming to {}: {e}", target.display()))
+                    .map_err(|e| {
+                        SendFailure::Temporary(format!("writing {}: {e}", partial.display()))
+                    })?;
+                tokio::fs::rename(&partial, &target).await.map_err(|e| {
+                    SendFailure::Temporary(format!("renaming to {}: {e}", target.display()))
+                })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_a_server_reply_are_redacted() {
+        assert_eq!(
+            redact_addresses(
+                "SMTP: permanent error (550): 5.1.1 <kari@kunde.no>: Recipient address rejected"
+            ),
+            "SMTP: permanent error (550): 5.1.1 [address] Recipient address rejected"
+        );
+        assert_eq!(redact_addresses("no address here"), "no address here");
     }
 }

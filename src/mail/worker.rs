@@ -9,7 +9,7 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
 
-use super::transport::Transport;
+use super::transport::{SendFailure, Transport};
 use crate::config::MailSettings;
 use crate::store::Db;
 use crate::store::outbox::{self, ClaimedMail};
@@ -17,7 +17,9 @@ use crate::store::outbox::{self, ClaimedMail};
 /// Longest a claimed message stays reserved for one worker; after that another may take it.
 const LEASE: Duration = Duration::from_secs(300);
 const BATCH: i64 = 20;
-const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// The longest wait between two attempts: with the defaults (30 s doubling, 32 attempts) the
+/// retries span a little over 24 hours, so a day's mail outage loses nothing.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 pub struct MailWorker {
     db: Db,
@@ -73,24 +75,29 @@ impl MailWorker {
         for mail in &claimed {
             let outcome = match self.build(mail) {
                 Ok(message) => self.transport.send(&message, &mail.id).await,
-                Err(err) => Err(err),
+                Err(err) => Err(SendFailure::Permanent(err)),
             };
             match outcome {
                 Ok(()) => {
                     outbox::mark_sent(&mut *self.db.acquire().await?, &mail.id).await?;
                     tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
                 }
-                Err(err) => {
-                    let retry_in = self.retry_delay(mail.attempts);
+                Err(failure) => {
+                    let retry_in = match &failure {
+                        SendFailure::Temporary(_) => retry_delay(&self.settings, mail.attempts),
+                        SendFailure::Permanent(_) => None,
+                    };
+                    let error = failure.text();
                     tracing::warn!(
-                        mail_id = %mail.id, attempt = mail.attempts, error = %err,
+                        mail_id = %mail.id, attempt = mail.attempts, error,
+                        permanent = matches!(failure, SendFailure::Permanent(_)),
                         retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
                         "mail not sent"
                     );
                     outbox::mark_attempt_failed(
                         &mut *self.db.acquire().await?,
                         &mail.id,
-                        &err,
+                        error,
                         retry_in,
                     )
                     .await?;
@@ -98,22 +105,6 @@ impl MailWorker {
             }
         }
         Ok(claimed.len())
-    }
-
-    /// `None` when the attempts are used up.
-    fn retry_delay(&self, attempts: i64) -> Option<Duration> {
-        if attempts >= i64::from(self.settings.max_attempts) {
-            return None;
-        }
-        let exponent = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(20);
-        Some(
-            self.settings
-                .retry_base
-                .saturating_mul(2u32.pow(exponent))
-                .min(MAX_BACKOFF),
-        )
     }
 
     fn build(&self, mail: &ClaimedMail) -> Result<Message, String> {
@@ -137,5 +128,35 @@ impl MailWorker {
             None => builder.singlepart(SinglePart::plain(mail.text.clone())),
         };
         built.map_err(|e| format!("building the message: {e}"))
+    }
+}
+
+/// How long to wait after `attempts` failed attempts: the first delay doubling, at most
+/// [`MAX_BACKOFF`]; `None` when the attempts are used up.
+fn retry_delay(settings: &MailSettings, attempts: i64) -> Option<Duration> {
+    if attempts >= i64::from(settings.max_attempts) {
+        return None;
+    }
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    Some(
+        settings
+            .retry_base
+            .saturating_mul(2u32.pow(exponent))
+            .min(MAX_BACKOFF),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_schedule_rides_out_a_day_long_outage() {
+        let settings = crate::config::Settings::from_lookup(|_| None).unwrap().mail;
+        let total: Duration = (1..).map_while(|n| retry_delay(&settings, n)).sum();
+        assert!(total >= Duration::from_secs(24 * 3600), "{total:?}");
+        assert!(total <= Duration::from_secs(26 * 3600), "{total:?}");
     }
 }

@@ -42,6 +42,8 @@ pub struct SmtpSink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     pub fail_next: Arc<AtomicUsize>,
+    /// Recipients refused for good (550 at RCPT TO), as a mail server does an unknown one.
+    pub reject: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpSink {
@@ -51,6 +53,7 @@ impl SmtpSink {
             addr: listener.local_addr().unwrap(),
             received: Arc::default(),
             fail_next: Arc::default(),
+            reject: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
@@ -93,6 +96,11 @@ impl SmtpSink {
                     .next()
                     .unwrap_or("")
                     .to_owned();
+                if self.reject.lock().unwrap().contains(&address) {
+                    let reply = format!("550 5.1.1 <{address}>: Recipient address rejected\r\n");
+                    write.write_all(reply.as_bytes()).await?;
+                    continue;
+                }
                 rcpt_to.push(address);
                 write.write_all(b"250 ok\r\n").await?;
             } else if command == "DATA" {
@@ -134,6 +142,19 @@ impl SmtpSink {
                 write.write_all(b"502 not implemented\r\n").await?;
             }
         }
+    }
+
+    /// A server that accepts connections and never says a word, as a hung mail server does.
+    pub async fn silent() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        addr
     }
 
     pub fn received(&self) -> Vec<Received> {

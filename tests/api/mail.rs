@@ -141,6 +141,62 @@ async fn mail_is_marked_failed_after_the_configured_number_of_attempts() {
     );
 }
 
+/// Waits up to `seconds` for `count` outbox rows matching `condition`.
+async fn wait_for_rows(app: &TestApp, condition: &str, count: i64, seconds: u64) -> i64 {
+    let table = format!("mail_outbox WHERE {condition}");
+    for _ in 0..seconds * 20 {
+        if app.count(&table).await == count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.count(&table).await
+}
+
+#[tokio::test]
+async fn a_silent_smtp_server_is_given_up_on_and_the_mail_retried_later() {
+    let silent = SmtpSink::silent().await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("RRH_SMTP_URL", &format!("smtp://{silent}")),
+            ("RRH_SMTP_TIMEOUT_MS", "300"),
+            ("RRH_MAIL_RETRY_MS", "60000"),
+        ],
+    )
+    .await;
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    // Each attempt ends after the limit as a temporary failure: back to pending, to be
+    // retried, instead of `sending` for ever.
+    let condition =
+        "status = 'pending' AND attempts = 1 AND last_error = 'SMTP: no answer within 300 ms'";
+    assert_eq!(wait_for_rows(&app, condition, 3, 10).await, 3);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_the_message_at_once_and_keeps_no_address() {
+    let app = spawn_app_with(Backend::Sqlite, &[("RRH_MAIL_MAX_ATTEMPTS", "5")]).await;
+    app.smtp
+        .reject
+        .lock()
+        .unwrap()
+        .push("kari@kunde.no".to_owned());
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    assert_eq!(wait_for_rows(&app, "status = 'sent'", 2, 10).await, 2);
+    let failed = "status = 'failed' AND attempts = 1 AND kind = 'consumer_confirmation'";
+    assert_eq!(wait_for_rows(&app, failed, 1, 10).await, 1);
+    assert_eq!(
+        app.count("mail_outbox WHERE last_error LIKE '%550%'").await,
+        1,
+        "the reply code is kept"
+    );
+    assert_eq!(
+        app.count("mail_outbox WHERE last_error LIKE '%kari@%' OR last_error LIKE '%kunde.no%'")
+            .await,
+        0
+    );
+}
+
 #[tokio::test]
 async fn without_smtp_every_mail_is_written_as_an_eml_file() {
     let app = spawn_app_with(Backend::Sqlite, &[("RRH_SMTP_URL", "")]).await;
