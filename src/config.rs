@@ -107,6 +107,9 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// First retry delay; doubles with each attempt in milliseconds (`RRH_MAIL_RETRY_MS`).
     pub retry_base: Duration,
+    /// How long a worker's claim on a message lasts without renewal: after a crash, how long
+    /// its messages wait (`RRH_MAIL_LEASE_MS`, 30000).
+    pub lease: Duration,
     /// The wall-clock limit on one delivery: connect, every command and the data
     /// (`RRH_SMTP_TIMEOUT_MS`, 30000).
     pub smtp_timeout: Duration,
@@ -228,6 +231,7 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
             .unwrap_or_else(|| "localhost".into()),
         max_attempts: parse_number(get, "RRH_MAIL_MAX_ATTEMPTS", 32)?,
         smtp_timeout: Duration::from_millis(parse_number(get, "RRH_SMTP_TIMEOUT_MS", 30_000)?),
+        lease: Duration::from_millis(parse_number(get, "RRH_MAIL_LEASE_MS", 30_000)?),
         retry_base: Duration::from_millis(parse_number(get, "RRH_MAIL_RETRY_MS", 30_000)?),
         poll_interval: Duration::from_millis(parse_number(get, "RRH_MAIL_POLL_MS", 5_000)?),
     };
@@ -241,6 +245,9 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
     }
     if mail.max_attempts == 0 {
         bail!("RRH_MAIL_MAX_ATTEMPTS must be at least 1");
+    }
+    if mail.lease < Duration::from_millis(300) {
+        bail!("RRH_MAIL_LEASE_MS must be at least 300");
     }
     if mail.smtp_timeout.is_zero() {
         bail!("RRH_SMTP_TIMEOUT_MS must be at least 1");

@@ -40,6 +40,8 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(10)
+        // Ours, so the mail worker hears of a stop at the same moment as the server.
+        .disable_signals()
         .run();
 
         Ok(Self {
@@ -63,11 +65,22 @@ impl Application {
         &self.context
     }
 
-    /// Serves until the server stops (Ctrl-C or SIGTERM), then lets the mail worker finish the
-    /// message it is on.
+    /// Serves until Ctrl-C or SIGTERM. Then, at once: the server stops taking connections and
+    /// gives requests in flight up to 10 s, and the mail worker stops between messages (the
+    /// one being sent gets a few seconds) and gives back its claims; the process ends within
+    /// about 15 s, whatever the backlog.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(port = self.port, mail = %self.worker.describe(), "listening");
         let (stop, stopped) = watch::channel(false);
+        let stop = std::sync::Arc::new(stop);
+        let handle = self.server.handle();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping");
+            let _ = on_signal.send(true);
+            handle.stop(true).await;
+        });
         let worker = tokio::spawn(self.worker.run(stopped.clone()));
         let purger = tokio::spawn(purge_periodically(self.context.clone(), stopped));
         let result = self.server.await;
@@ -76,6 +89,28 @@ impl Application {
         let _ = purger.await;
         self.context.db().close().await;
         result.context("HTTP server")
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what a service manager or container runtime sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "SIGTERM cannot be watched");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 

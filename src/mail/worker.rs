@@ -14,12 +14,13 @@ use crate::config::MailSettings;
 use crate::store::Db;
 use crate::store::outbox::{self, ClaimedMail};
 
-/// Longest a claimed message stays reserved for one worker; after that another may take it.
-const LEASE: Duration = Duration::from_secs(300);
 const BATCH: i64 = 20;
 /// The longest wait between two attempts: with the defaults (30 s doubling, 32 attempts) the
 /// retries span a little over 24 hours, so a day's mail outage loses nothing.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// On shutdown, how long the message being sent may still take before it is given up (and
+/// its claim released): with the server's own 10 s for requests, the process ends within 15 s.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 pub struct MailWorker {
     db: Db,
@@ -46,10 +47,11 @@ impl MailWorker {
         self.transport.describe()
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Runs until `shutdown` turns true, looking at it between any two messages, so a backlog
+    /// never keeps the process alive.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            match self.deliver_due().await {
+        while !*shutdown.borrow() {
+            match self.deliver_due(&shutdown).await {
                 // A full batch means more may be waiting.
                 Ok(count) if count as i64 >= BATCH => continue,
                 Ok(_) => {}
@@ -60,30 +62,66 @@ impl MailWorker {
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
-            if *shutdown.borrow() {
-                break;
-            }
         }
     }
 
-    /// Sends every message that is due now; returns how many were claimed.
-    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+    /// Sends every message that is due now, until `shutdown`; returns how many were claimed.
+    /// The batch is claimed under a token of its own, its lease renewed while the worker is
+    /// on it; whatever is left when it stops goes back to the outbox at once.
+    pub async fn deliver_due(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<usize, sqlx::Error> {
+        let claim = uuid::Uuid::new_v4().to_string();
+        let lease = self.settings.lease;
         // A connection per statement: none is held while a message is being sent.
         let mut conn = self.db.acquire().await?;
-        let claimed = outbox::claim_due(&mut conn, self.db.backend(), LEASE, BATCH).await?;
+        let claimed = outbox::claim_due(&mut conn, self.db.backend(), &claim, lease, BATCH).await?;
         drop(conn);
-        for mail in &claimed {
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let renewer = tokio::spawn(renew_until_aborted(self.db.clone(), claim.clone(), lease));
+        let sent = self.send_claimed(&claimed, &claim, shutdown).await;
+        renewer.abort();
+        let released = outbox::release(&mut *self.db.acquire().await?, &claim).await?;
+        if released > 0 {
+            tracing::info!(released, "mail worker stopping: unsent messages given back");
+        }
+        sent.map(|()| claimed.len())
+    }
+
+    async fn send_claimed(
+        &self,
+        claimed: &[ClaimedMail],
+        claim: &str,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), sqlx::Error> {
+        for mail in claimed {
+            if *shutdown.borrow() {
+                break;
+            }
             let outcome = match self.build(mail) {
-                Ok(message) => self.transport.send(&message, &mail.id).await,
+                Ok(message) => {
+                    let send = self.transport.send(&message, &mail.id);
+                    tokio::select! {
+                        outcome = send => outcome,
+                        () = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE) => {
+                            tracing::warn!(mail_id = %mail.id, "mail worker stopping: send given up");
+                            break;
+                        }
+                    }
+                }
                 Err(err) => Err(SendFailure::Permanent(err)),
             };
-            match outcome {
+            let mut conn = self.db.acquire().await?;
+            let recorded = match &outcome {
                 Ok(()) => {
-                    outbox::mark_sent(&mut *self.db.acquire().await?, &mail.id).await?;
                     tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
+                    outbox::mark_sent(&mut conn, &mail.id, claim).await?
                 }
                 Err(failure) => {
-                    let retry_in = match &failure {
+                    let retry_in = match failure {
                         SendFailure::Temporary(_) => retry_delay(&self.settings, mail.attempts),
                         SendFailure::Permanent(_) => None,
                     };
@@ -94,17 +132,15 @@ impl MailWorker {
                         retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
                         "mail not sent"
                     );
-                    outbox::mark_attempt_failed(
-                        &mut *self.db.acquire().await?,
-                        &mail.id,
-                        error,
-                        retry_in,
-                    )
-                    .await?;
+                    outbox::mark_attempt_failed(&mut conn, &mail.id, claim, error, retry_in).await?
                 }
+            };
+            if !recorded {
+                // Its lease ran out and another worker has it: that one's record stands.
+                tracing::warn!(mail_id = %mail.id, "mail claim lost before its outcome was recorded");
             }
         }
-        Ok(claimed.len())
+        Ok(())
     }
 
     fn build(&self, mail: &ClaimedMail) -> Result<Message, String> {
@@ -129,6 +165,34 @@ impl MailWorker {
         };
         built.map_err(|e| format!("building the message: {e}"))
     }
+}
+
+/// Keeps a claim's lease from running out while its worker is alive: renewed every third of
+/// the lease, so only a dead worker's messages become due again.
+async fn renew_until_aborted(db: Db, claim: String, lease: Duration) {
+    let mut every = tokio::time::interval(lease / 3);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let renewed = match db.acquire().await {
+            Ok(mut conn) => outbox::renew(&mut conn, &claim, lease).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = renewed {
+            tracing::warn!(error = %err, "mail lease not renewed");
+        }
+    }
+}
+
+/// Resolves `grace` after `shutdown` turns true; never before.
+async fn after_shutdown(mut shutdown: watch::Receiver<bool>, grace: Duration) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            // The sender is gone without a shutdown: wait for ever.
+            std::future::pending::<()>().await;
+        }
+    }
+    tokio::time::sleep(grace).await;
 }
 
 /// How long to wait after `attempts` failed attempts: the first delay doubling, at most

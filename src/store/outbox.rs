@@ -64,24 +64,32 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Claims up to `limit` due messages for `lease`. A message whose worker died mid-send becomes
-/// due again when its lease runs out. On PostgreSQL, `SKIP LOCKED` lets several app instances
-/// claim side by side without waiting on or double-claiming each other's rows; SQLite has one
-/// writer at a time, so the single UPDATE is already exclusive.
+/// The end of a lease taken now.
+fn lease_end(lease: Duration) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// Claims up to `limit` due messages for `lease` under the token `claim`. A message whose
+/// worker died becomes due again when its lease runs out (the worker renews it while it
+/// works, see [`renew`]). On PostgreSQL, `SKIP LOCKED` lets several app instances claim side
+/// by side without waiting on or double-claiming each other's rows; SQLite has one writer at
+/// a time, so the single UPDATE is already exclusive.
 pub async fn claim_due(
     conn: &mut Conn,
     backend: Backend,
+    claim: &str,
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<ClaimedMail>, sqlx::Error> {
     let now = Utc::now();
-    let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let lease_end = lease_end(lease);
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, locked_until = $1
+        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1, locked_until = $1,
+            claimed_by = $4
          WHERE id IN (
             SELECT id FROM mail_outbox
             WHERE (status = 'pending' AND next_attempt_at <= $2)
@@ -94,6 +102,7 @@ pub async fn claim_due(
         .bind(timestamp(lease_end))
         .bind(timestamp(now))
         .bind(limit)
+        .bind(claim)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
@@ -112,28 +121,59 @@ pub async fn claim_due(
         .collect()
 }
 
-/// Marks a message delivered and forgets its body: confirmations carry private links, and
-/// only their hashes may stay in the database. Addressing and subject stay for the outbox.
-pub async fn mark_sent(conn: &mut Conn, id: &str) -> Result<(), sqlx::Error> {
+/// Extends the lease of every message still held under `claim`.
+pub async fn renew(conn: &mut Conn, claim: &str, lease: Duration) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
-            last_error = NULL, body_text = '', body_html = NULL
-         WHERE id = $2",
+        "UPDATE mail_outbox SET locked_until = $1 WHERE claimed_by = $2 AND status = 'sending'",
     )
-    .bind(timestamp(Utc::now()))
-    .bind(id)
-    .execute(&mut *conn)
+    .bind(timestamp(lease_end(lease)))
+    .bind(claim)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
+/// Gives back the messages still held under `claim` and not attempted (the worker is
+/// stopping): due at once, for the next start or another instance, their attempt not counted.
+pub async fn release(conn: &mut Conn, claim: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE mail_outbox SET status = 'pending', locked_until = NULL, claimed_by = NULL,
+            attempts = attempts - 1, next_attempt_at = $1
+         WHERE claimed_by = $2 AND status = 'sending'",
+    )
+    .bind(timestamp(Utc::now()))
+    .bind(claim)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks a message delivered and forgets its body: confirmations carry private links, and
+/// only their hashes may stay in the database. Addressing and subject stay for the outbox.
+/// False when the claim is no longer this worker's (its lease ran out and another took it).
+pub async fn mark_sent(conn: &mut Conn, id: &str, claim: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
+            claimed_by = NULL, last_error = NULL, body_text = '', body_html = NULL
+         WHERE id = $2 AND claimed_by = $3 AND status = 'sending'",
+    )
+    .bind(timestamp(Utc::now()))
+    .bind(id)
+    .bind(claim)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Records a failed attempt: due again after `retry_in`, or `failed` for good when `None`.
+/// False when the claim is no longer this worker's.
 pub async fn mark_attempt_failed(
     conn: &mut Conn,
     id: &str,
+    claim: &str,
     error: &str,
     retry_in: Option<Duration>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let (status, next) = match retry_in {
         Some(delay) => (
             "pending",
@@ -143,18 +183,19 @@ pub async fn mark_attempt_failed(
     };
     // Errors can be long; keep what an admin needs to see.
     let error: String = error.chars().take(500).collect();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE mail_outbox SET status = $1, next_attempt_at = $2, locked_until = NULL,
-            last_error = $3
-         WHERE id = $4",
+            claimed_by = NULL, last_error = $3
+         WHERE id = $4 AND claimed_by = $5 AND status = 'sending'",
     )
     .bind(status)
     .bind(timestamp(next))
     .bind(error)
     .bind(id)
+    .bind(claim)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A message as admins and the order timeline see it: addressing and state, no body.

@@ -44,6 +44,8 @@ pub struct SmtpSink {
     pub fail_next: Arc<AtomicUsize>,
     /// Recipients refused for good (550 at RCPT TO), as a mail server does an unknown one.
     pub reject: Arc<Mutex<Vec<String>>>,
+    /// Milliseconds between taking a message and confirming it, as a busy server takes.
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SmtpSink {
@@ -54,6 +56,7 @@ impl SmtpSink {
             received: Arc::default(),
             fail_next: Arc::default(),
             reject: Arc::default(),
+            delay_ms: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
@@ -133,6 +136,10 @@ impl SmtpSink {
                         rcpt_to: std::mem::take(&mut rcpt_to),
                         data,
                     });
+                    let delay = self.delay_ms.load(Ordering::SeqCst);
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
+                    }
                     write.write_all(b"250 queued\r\n").await?;
                 }
             } else if command.starts_with("QUIT") {

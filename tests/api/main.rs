@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod api;
 mod cli;
+mod faults;
 mod fields;
 mod form;
 mod journey;
