@@ -153,11 +153,11 @@ on_both_databases! {
         assert!(text(&page, "#next-step-text").starts_with("Delegate the scope to Leverandør Systemer AS in Altinn"));
         assert!(!select(&page, "#delegation button").is_empty());
         let (_, page) = app.get_html(&format!("{vendor}?lang=en")).await;
-        assert_eq!(text(&page, "#progress-turn"), "The next step is Kunde Bank ASA's (the customer).");
+        assert_eq!(text(&page, "#progress-turn"), "Kunde Bank ASA (the customer) has the next step.");
         // The receipt is the same path, told to nobody in particular.
         let (_, page) = app.get_html(&format!("/orders/{reference}/receipt?lang=en")).await;
         assert_eq!(states(&page).len(), 4);
-        assert_eq!(text(&page, "#progress-turn"), "The next step is Kunde Bank ASA's (the customer).");
+        assert_eq!(text(&page, "#progress-turn"), "Kunde Bank ASA (the customer) has the next step.");
         assert_eq!(text(&page, "h1"), "Your order has been received");
     }
 

@@ -24,7 +24,7 @@ on_both_databases! {
             assert_eq!(text(&page, "h1"), format!("Order {reference}"));
             assert_eq!(attr(&page, "#next-step", "data-role"), role);
             assert_eq!(attr(&page, "#status strong", "data-status"), "received");
-            assert!(text(&page, "#next-step-text").starts_with("You need not do anything now."));
+            assert!(text(&page, "#next-step-text").starts_with("You do not need to do anything now."));
         }
         // Only a hash is stored: once the emails are sent, the token is nowhere in the database.
         let token = vendor.trim_start_matches("/track/");
