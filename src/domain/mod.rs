@@ -32,7 +32,7 @@ pub use org_number::OrgNumber;
 pub use phone::MobileNumber;
 pub use scope::{Scope, ScopeCatalog, ScopeDefinition};
 pub use status::{Action, IllegalTransition, OrderStatus};
-pub use text::{OrgName, optional_text};
+pub use text::{OrgName, is_forbidden_control, optional_text};
 
 /// A rule a value broke. `code` is stable (API clients key on it; the catalog has a message `error.<code>`);
 /// `value` names the offending part when that helps (e.g. the one bad IP entry), never a whole personal datum.
@@ -96,6 +96,7 @@ pub mod codes {
     pub const REQUIRED: &str = "required";
     pub const TOO_LONG: &str = "too_long";
     pub const CONTROL_CHARACTERS: &str = "control_characters";
+    pub const NO_LETTERS: &str = "no_letters";
     pub const INVALID_CHOICE: &str = "invalid_choice";
     pub const ORG_NUMBER_FORMAT: &str = "org_number_format";
     pub const ORG_NUMBER_CHECKSUM: &str = "org_number_checksum";
@@ -123,6 +124,7 @@ pub const ALL_CODES: &[&str] = &[
     codes::REQUIRED,
     codes::TOO_LONG,
     codes::CONTROL_CHARACTERS,
+    codes::NO_LETTERS,
     codes::INVALID_CHOICE,
     codes::ORG_NUMBER_FORMAT,
     codes::ORG_NUMBER_CHECKSUM,
@@ -161,7 +163,7 @@ mod tests {
     #[test]
     fn codes_are_unique_snake_case_and_complete() {
         assert_unique_snake_case(ALL_CODES.iter().copied());
-        assert_eq!(ALL_CODES.len(), 22);
+        assert_eq!(ALL_CODES.len(), 23);
     }
 
     #[test]

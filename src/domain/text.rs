@@ -8,20 +8,36 @@ pub const ORG_NAME_MAX: usize = 200;
 
 /// Characters we refuse in text: C0/C1 controls, and the bidirectional overrides and
 /// isolates, which can make a name display as something else in the admin UI or email.
-pub(crate) fn is_forbidden_control(c: char) -> bool {
+pub fn is_forbidden_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Invisible format characters: zero-width spaces and joiners, the word joiner and invisible
+/// operators, the byte-order mark, the Mongolian vowel separator, the Arabic letter mark and
+/// the tag characters. A name made of them looks empty, or like another name.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 text_value! {
-    /// An organisation's name as typed: 1-200 characters after trimming, no control characters.
+    /// An organisation's name as typed: 1-200 characters after trimming, at least one letter
+    /// or digit, no control or invisible format characters.
     pub struct OrgName;
 }
 
 impl OrgName {
     pub fn parse(raw: &str) -> Result<OrgName, FieldError> {
         let name = super::required_within(raw, ORG_NAME_MAX)?;
-        if name.chars().any(is_forbidden_control) {
+        if name
+            .chars()
+            .any(|c| is_forbidden_control(c) || is_invisible_format(c))
+        {
             return Err(FieldError::new(codes::CONTROL_CHARACTERS));
+        }
+        if !name.chars().any(char::is_alphanumeric) {
+            return Err(FieldError::new(codes::NO_LETTERS));
         }
         Ok(OrgName(name.to_owned()))
     }
@@ -49,7 +65,10 @@ pub fn optional_text(
         return Err(FieldError::new(codes::TOO_LONG));
     }
     let allowed = |c: char| allow_newlines && matches!(c, '\n' | '\t');
-    if text.chars().any(|c| is_forbidden_control(c) && !allowed(c)) {
+    if text
+        .chars()
+        .any(|c| (is_forbidden_control(c) && !allowed(c)) || is_invisible_format(c))
+    {
         return Err(FieldError::new(codes::CONTROL_CHARACTERS));
     }
     Ok(Some(text))
@@ -94,6 +113,29 @@ mod tests {
         let at_limit = "ø".repeat(200);
         assert_eq!(OrgName::parse(&at_limit).unwrap().as_str(), at_limit);
         assert_refused(OrgName::parse, codes::TOO_LONG, ["a".repeat(201)]);
+    }
+
+    #[test]
+    fn a_name_of_nothing_visible_is_refused() {
+        for raw in [
+            "\u{200B}\u{200B}",
+            "A\u{200B}S",
+            "Bank\u{E0041}",
+            "\u{FEFF}Bank",
+        ] {
+            assert_eq!(
+                OrgName::parse(raw).unwrap_err().code,
+                codes::CONTROL_CHARACTERS,
+                "{raw:?}"
+            );
+        }
+        assert_eq!(OrgName::parse("...").unwrap_err().code, codes::NO_LETTERS);
+        assert!(OrgName::parse("Ærlig Økonomi AS").is_ok());
+        assert!(OrgName::parse("3B AS").is_ok());
+        assert_eq!(
+            optional_text("Kari\u{200B}", 100, false).unwrap_err().code,
+            codes::CONTROL_CHARACTERS
+        );
     }
 
     #[test]

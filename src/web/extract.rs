@@ -85,6 +85,26 @@ impl Form {
     pub fn parse(body: &[u8]) -> Self {
         Form(url::form_urlencoded::parse(body).into_owned().collect())
     }
+
+    /// Refuses a form with a control character (a NUL, say) in any name or value: no field
+    /// of ours takes one, and PostgreSQL cannot store a NUL. Tabs and line breaks pass, for
+    /// the text areas. (The order form checks its fields one by one instead, to say which.)
+    fn checked(self) -> Result<Self, AppError> {
+        if self
+            .0
+            .iter()
+            .any(|(k, v)| has_control_characters(k) || has_control_characters(v))
+        {
+            return Err(AppError::BadRequest("error_page.control_characters"));
+        }
+        Ok(self)
+    }
+}
+
+/// A control character other than a tab or a line break, or a bidirectional override.
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| crate::domain::is_forbidden_control(c) && !matches!(c, '\t' | '\r' | '\n'))
 }
 
 impl FromRequest for Form {
@@ -100,7 +120,7 @@ impl FromRequest for Form {
                 .await
                 .map_err(|_| AppError::BadRequest("error_page.bad_body"))?;
             let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
-            Ok(Form::parse(&body))
+            Form::parse(&body).checked()
         })
     }
 }

@@ -169,8 +169,20 @@ pub async fn request_middleware(
         api: req.path().starts_with("/api/"),
         workspace: Default::default(),
     };
+    // A control character in the query (`?q=%00`) is refused before any handler sees it: no
+    // parameter of ours takes one, and PostgreSQL cannot compare with a NUL.
+    let bad_query = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .any(|(k, v)| extract::has_control_characters(&k) || extract::has_control_characters(&v));
     let result = REQUEST_CONTEXT
-        .scope(context, next.call(req))
+        .scope(context, async move {
+            if bad_query {
+                let error = error::AppError::BadRequest("error_page.control_characters");
+                return Ok(req.error_response(error));
+            }
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        })
         .instrument(span.clone())
         .await;
 

@@ -219,6 +219,26 @@ on_both_databases! {
         assert_eq!(app.count("mail_outbox").await, 3, "only the order's own three emails");
     }
 
+    async fn a_null_character_anywhere_is_a_clear_400_never_a_500(app) {
+        app.order(&valid_json()).await;
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let browser = app.browser();
+        let (_, page) = browser.get_html("/admin/login").await;
+        let token = attr(&page, "input[name=csrf_token]", "value");
+        let response = browser.post("/admin/login", &[("csrf_token", token.as_str()), ("email", "a\0"), ("password", "x")]).await;
+        assert_eq!(response.status(), 400);
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        assert!(text(&page, "main").contains("kontrolltegn"));
+        for path in ["/admin/orders?q=%00", "/admin/orders?q=a%01b", "/admin/orders.csv?q=%00", "/help?x=%00"] {
+            let response = kari.get(path).await;
+            assert_eq!(response.status(), 400, "{path}");
+        }
+        // A search without one still works, and finds nothing for text no order has.
+        let (status, page) = kari.get_html("/admin/orders?q=zzzz").await;
+        assert_eq!(status, 200);
+        assert!(select(&page, "table.queue tbody tr").is_empty());
+    }
+
     async fn a_test_order_walks_through_every_state_and_each_step_mails_both_contacts(app) {
         let reference = app.order(&valid_json()).await;
         app.smtp.wait_for(3).await;

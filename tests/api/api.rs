@@ -44,6 +44,22 @@ on_both_databases! {
         assert_eq!(app.count("orders").await, 0);
     }
 
+    async fn names_made_of_nothing_visible_are_refused(app) {
+        let mut body = valid_json();
+        body["vendor_org_name"] = json!("\u{200B}\u{200B}\u{200B}");
+        body["consumer_org_name"] = json!("- . -");
+        body["consumer_contact_name"] = json!("Kari\u{E0041}");
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 422);
+        let answer: Value = response.json().await.unwrap();
+        let errors = &answer["errors"];
+        assert_eq!(errors["vendor_org_name"]["code"], "control_characters");
+        assert_eq!(errors["consumer_org_name"]["code"], "no_letters");
+        assert_eq!(errors["consumer_contact_name"]["code"], "control_characters");
+        assert!(errors["consumer_org_name"]["message"].as_str().unwrap().contains("minst én bokstav"));
+        assert_eq!(app.count("orders").await, 0);
+    }
+
     async fn wrong_json_types_and_unknown_fields_are_422_per_field(app) {
         let mut body = valid_json();
         body["vendor_org_number"] = json!(974760673);
