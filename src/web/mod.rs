@@ -206,6 +206,13 @@ pub async fn request_middleware(
                     headers.insert(name, HeaderValue::from_static(value));
                 }
             }
+            if secure {
+                // Served over https: browsers are to use nothing else for a year.
+                headers.insert(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                );
+            }
             if let Some(lang) = chosen_lang {
                 // `?lang=` is remembered so the next page is in the same language.
                 let _ = response

@@ -219,6 +219,23 @@ on_both_databases! {
         assert_eq!(app.count("mail_outbox").await, 3, "only the order's own three emails");
     }
 
+    async fn a_contact_address_never_becomes_more_than_a_recipient_in_a_mail_link(app) {
+        let mut body = valid_json();
+        body["vendor_contact_email"] = "a?cc=evil%40evil.example&body=x@example.no".into();
+        let response = app.post_json(&body).await;
+        assert_eq!(response.status(), 422);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"]["vendor_contact_email"]["code"], "email_invalid");
+        // An address stored before the rule (or one the rule missed) is encoded in the link.
+        let reference = app.order(&valid_json()).await;
+        sqlx::query("UPDATE orders SET vendor_contact_email = 'a?cc=x@evil.example&body=y@example.no'")
+            .execute(app.db.pool()).await.unwrap();
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, page) = kari.get_html(&format!("/admin/orders/{reference}")).await;
+        let href = attr(&page, "#vendor a[href^='mailto:']", "href");
+        assert_eq!(href, "mailto:a%3Fcc%3Dx%40evil.example%26body%3Dy%40example.no");
+    }
+
     async fn a_null_character_anywhere_is_a_clear_400_never_a_500(app) {
         app.order(&valid_json()).await;
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
@@ -690,6 +707,15 @@ async fn over_https_the_session_cookie_is_secure() {
             .find(|c| c.starts_with("rrh_session="))
             .expect("a session cookie");
         assert!(cookie.contains("Secure"), "{cookie}");
+        // Browsers are told to use https only, for a year, on every answer.
+        for path in ["/", "/admin/login", "/nope"] {
+            let response = app.get(path).await;
+            assert_eq!(
+                response.headers()["strict-transport-security"],
+                "max-age=31536000; includeSubDomains",
+                "{path}"
+            );
+        }
     })
     .await;
 }

@@ -99,6 +99,7 @@ on_both_databases! {
             assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'self'"), "{path}");
             assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
             assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+            assert!(!headers.contains_key("strict-transport-security"), "not over plain http: {path}");
         }
     }
 }
