@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -86,15 +87,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .service(resource("/track/{token}/token").post(track::check_token))
         .configure(admin::routes)
-        .service(resource("/favicon.ico").get(public::favicon))
+        .service(resource("/favicon.ico").get(assets::icon))
         .service(resource("/privacy").get(public::privacy))
         .service(resource("/accessibility").get(public::accessibility))
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))
-        .service(
-            actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
-                .use_etag(true),
-        )
+        .service(resource("/static/{name}").get(assets::file))
         .default_service(web::to(public::not_found));
 }
 

@@ -305,13 +305,6 @@ pub async fn accessibility(lang: Language) -> Result<HttpResponse, AppError> {
 
 /// The site's icon, where browsers look for it by default. SVG, which every current browser
 /// takes, at a tenth of an ICO's size.
-pub async fn favicon() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header(("cache-control", "public, max-age=86400"))
-        .body(include_str!("../../static/favicon.svg"))
-}
-
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -102,4 +102,22 @@ on_both_databases! {
             assert!(!headers.contains_key("strict-transport-security"), "not over plain http: {path}");
         }
     }
+
+    async fn the_stylesheet_is_built_in_and_cached_under_its_content_hash(app) {
+        let (_, page) = app.get_html("/help").await;
+        let href = attr(&page, "link[rel=stylesheet]", "href");
+        assert!(href.starts_with("/static/app.") && href.ends_with(".css") && href.len() == "/static/app..css".len() + 12, "{href}");
+        let response = app.get(&href).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+        let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(response.text().await.unwrap(), include_str!("../../static/app.css"));
+        let again = app.client.get(app.url(&href)).header("if-none-match", etag).send().await.unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(app.get("/static/app.css").await.headers()["cache-control"], "no-cache");
+        assert_eq!(app.get("/static/app.0000.css").await.status(), 404);
+        assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+        assert_eq!(app.get("/favicon.ico").await.headers()["content-type"], "image/svg+xml");
+    }
 }
