@@ -25,8 +25,10 @@ static PURGE_ORDERS: LazyLock<String> = LazyLock::new(|| {
 
 /// Purges every order that ended before `cutoff` and is not purged yet; returns how many.
 /// Contacts, IP addresses, client id, free text and the TT02 identity go from the order;
-/// comments go from its events (notes and messages may name people); its emails and private
-/// links are deleted.
+/// comments and details go from its events (notes and messages may name people; a token
+/// check's details hold the client id and a digest of the token); its emails and private
+/// links are deleted. Emails about no order (links sent again) go once they are older than
+/// `cutoff`, whatever their state: their recipients are people too.
 /// Run it in a transaction: the deletes and the update belong together.
 pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let now = timestamp(Utc::now());
@@ -36,7 +38,10 @@ pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64
     for statement in [
         format!("DELETE FROM contact_links WHERE order_id IN ({ended})"),
         format!("DELETE FROM mail_outbox WHERE order_id IN ({ended})"),
-        format!("UPDATE order_events SET comment = NULL WHERE order_id IN ({ended})"),
+        format!(
+            "UPDATE order_events SET comment = NULL, details = NULL WHERE order_id IN ({ended})"
+        ),
+        "DELETE FROM mail_outbox WHERE order_id IS NULL AND created_at < $1".to_owned(),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(&cutoff)

@@ -38,3 +38,140 @@ on_both_databases! {
         assert_eq!(rrh_tt02::app::purge::personal_data(&app.context, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap(), 0);
     }
 }
+
+/// Every text column of every table, as (table, column), read from SQLite's own catalog.
+async fn text_columns(app: &TestApp) -> Vec<(String, String)> {
+    use sqlx::Row;
+    let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'")
+        .fetch_all(app.db.pool()).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let mut columns = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT name FROM pragma_table_info('{table}')");
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap()
+        {
+            columns.push((table.clone(), row.get::<String, _>(0)));
+        }
+    }
+    columns
+}
+
+/// After the purge, not one contact address, phone, name, IP range, client id, token digest
+/// or private link of the order is anywhere in the database: every column of every table is
+/// searched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_order_leaves_no_personal_datum_in_any_table() {
+    const KID: &str = "mp-test-key-1";
+    let jwks =
+        JwksServer::start(serde_json::json!({ "keys": [jwk(maskinporten_key(), KID)] })).await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("RRH_MASKINPORTEN_TEST_JWKS_URL", jwks.url.as_str())],
+    )
+    .await;
+    let mut body = valid_json();
+    body["vendor_contact_name"] = "Ola Leverandørsen".into();
+    body["consumer_contact_name"] = "Kari Kundesen".into();
+    body["maskinporten_client_id"] = "0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b".into();
+    let reference = app.order(&body).await;
+    let (vendor, consumer) = track_links(&app, &reference).await;
+    let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+    kari.act(&reference, "start_tt02_loading", &[]).await;
+    kari.act(
+        &reference,
+        "mark_tt02_loaded",
+        &[("tt02_identity", "01818610099")],
+    )
+    .await;
+    assert_eq!(
+        post_contact_step(&app, &consumer, "delegation", &[])
+            .await
+            .status(),
+        303
+    );
+    let token = sign_token(maskinporten_key(), KID, &delegated_claims());
+    assert_eq!(
+        post_contact_step(&app, &vendor, "token", &[("access_token", token.as_str())])
+            .await
+            .status(),
+        200
+    );
+    // A resend: an email about no order, to the vendor's contact.
+    let browser = app.browser();
+    let (_, page) = browser.get_html("/track").await;
+    let csrf = attr(&page, "input[name=csrf_token]", "value");
+    browser
+        .post(
+            "/track",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("contact_email", "ola@leverandor.no"),
+            ],
+        )
+        .await;
+    kari.act(&reference, "complete", &[]).await;
+    app.mail_settled().await;
+    use sqlx::Row;
+    let digest: String =
+        sqlx::query("SELECT details FROM order_events WHERE to_status = 'token_verified'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+    let digest = serde_json::from_str::<serde_json::Value>(&digest).unwrap()["jti_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let purged = rrh_tt02::app::purge::personal_data(
+        &app.context,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(purged, 1);
+
+    let personal = [
+        "ola@leverandor.no",
+        "kari@kunde.no",
+        "+4791234567",
+        "91234567",
+        "Ola Leverandørsen",
+        "Kari Kundesen",
+        "1.1.1.0/24",
+        "0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b",
+        "01818610099",
+        &digest,
+        vendor.trim_start_matches("/track/"),
+        consumer.trim_start_matches("/track/"),
+    ];
+    let mut found = Vec::new();
+    for (table, column) in text_columns(&app).await {
+        for value in personal {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE CAST({column} AS TEXT) LIKE $1");
+            let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(format!("%{value}%"))
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap()
+                .get(0);
+            if n > 0 {
+                found.push(format!("{table}.{column}: {value}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "left behind:\n{}", found.join("\n"));
+    // The skeleton stays, for the statistics.
+    assert_eq!(
+        app.order_column(&reference, "status").await.as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        app.order_column(&reference, "vendor_org_number")
+            .await
+            .as_deref(),
+        Some("974760673")
+    );
+}
