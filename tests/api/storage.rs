@@ -317,3 +317,61 @@ async fn sqlite_syncs_every_commit() {
         assert_eq!(mode, "wal");
     }
 }
+
+/// Copies the order `reference` `n` times as ended orders changed long ago, so an export
+/// reads them in its first batches and the original last.
+async fn clone_order(app: &TestApp, reference: &str, n: usize) {
+    let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('orders')")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => "id || '-' || n.i".to_owned(),
+            "reference" => "'RRH-CL' || printf('%04d', n.i)".to_owned(),
+            "status" => "'completed'".to_owned(),
+            "closed_at" | "updated_at" | "created_at" => "'2000-01-01T00:00:00.000000Z'".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO orders ({}) SELECT {} FROM orders, n WHERE reference = '{reference}'",
+        columns.join(", "),
+        values.join(", ")
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+}
+
+/// A database error in the middle of a CSV export ends the download so that the client sees
+/// it failed (the connection is cut, no clean end); one on the first batch is a 500 page.
+#[tokio::test]
+async fn a_csv_export_that_fails_midway_is_never_a_clean_truncated_file() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let reference = app.order(&valid_json()).await;
+    clone_order(&app, &reference, 600).await;
+    drop_guard(&app, "orders", "status").await;
+    set_order_column(&app, &reference, "status", "lost").await;
+    let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+    let response = kari.get("/admin/orders.csv?status=all").await;
+    assert_eq!(response.status(), 200, "the first batch reads fine");
+    let body = response.bytes().await;
+    assert!(
+        body.is_err(),
+        "the client notices the export broke off: {:?}",
+        body.map(|b| b.len())
+    );
+
+    // Broken from the first batch on: an error page, not an empty 200.
+    let sql = "UPDATE orders SET status = 'lost'";
+    sqlx::query(sql).execute(app.db.pool()).await.unwrap();
+    let response = kari.get("/admin/orders.csv?status=all").await;
+    assert_eq!(response.status(), 500);
+}

@@ -368,6 +368,21 @@ fn csv_line(cells: &[&str]) -> String {
     line
 }
 
+/// Where an export's stream stands: after which order, and whether the last batch was short.
+struct Batch {
+    after: Option<Cursor>,
+    done: bool,
+}
+
+/// `start` followed by one CSV line per order.
+fn rows_chunk(start: String, orders: &[Order], names: &HashMap<String, String>) -> web::Bytes {
+    let mut chunk = start;
+    for order in orders {
+        chunk.push_str(&csv_row(order, names));
+    }
+    web::Bytes::from(chunk)
+}
+
 pub async fn export(
     user: CaseHandler,
     ctx: web::Data<Context>,
@@ -376,37 +391,50 @@ pub async fn export(
     // Shared by every batch of the stream rather than copied into each.
     let filter = std::sync::Arc::new(parse_filter(&query, &user, &ctx)?);
     let names = std::sync::Arc::new(app::queue::user_names(&ctx).await?);
-    // Read a batch at a time and stream it, so a large export never sits whole in memory.
+    // The first batch is read before anything is sent, so a database that fails at once is
+    // an error page, not an empty 200. After that, a batch at a time is streamed, so a large
+    // export never sits whole in memory; a batch that fails ends the stream with an error,
+    // which cuts the connection (no clean end) so the client sees the download broke off.
+    let first = app::queue::export_batch(&ctx, &filter, None, EXPORT_BATCH).await?;
     let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
+    let first_chunk = rows_chunk(header, &first, &names);
+    let start = Batch {
+        after: first.last().map(|o| Cursor::after(o.updated_at, &o.id)),
+        done: (first.len() as i64) < EXPORT_BATCH,
+    };
     let db = ctx.clone();
-    let batches = futures_util::stream::unfold(
-        (Some(header), None::<Cursor>, false),
-        move |(header, after, done)| {
-            let db = db.clone();
-            let filter = filter.clone();
-            let names = names.clone();
-            async move {
-                if let Some(header) = header {
-                    return Some((Ok(web::Bytes::from(header)), (None, None, false)));
-                }
-                if done {
-                    return None;
-                }
-                let batch = app::queue::export_batch(&db, &filter, after.as_ref(), EXPORT_BATCH);
-                let orders = match batch.await {
-                    Ok(orders) => orders,
-                    Err(err) => {
-                        tracing::error!(error = %err, "CSV export stopped");
-                        return Some((Err(AppError::from(err)), (None, None, true)));
-                    }
-                };
-                let last = orders.last().map(|o| Cursor::after(o.updated_at, &o.id))?;
-                let chunk: String = orders.iter().map(|o| csv_row(o, &names)).collect();
-                let finished = (orders.len() as i64) < EXPORT_BATCH;
-                Some((Ok(web::Bytes::from(chunk)), (None, Some(last), finished)))
+    let rest = futures_util::stream::unfold(start, move |state| {
+        let db = db.clone();
+        let filter = filter.clone();
+        let names = names.clone();
+        async move {
+            if state.done {
+                return None;
             }
-        },
-    );
+            let batch = app::queue::export_batch(&db, &filter, state.after.as_ref(), EXPORT_BATCH);
+            let orders = match batch.await {
+                Ok(orders) => orders,
+                Err(err) => {
+                    tracing::error!(error = %err, "CSV export broken off");
+                    let stop = Batch {
+                        after: None,
+                        done: true,
+                    };
+                    return Some((Err(AppError::from(err)), stop));
+                }
+            };
+            let next = Batch {
+                after: orders.last().map(|o| Cursor::after(o.updated_at, &o.id)),
+                done: (orders.len() as i64) < EXPORT_BATCH,
+            };
+            if orders.is_empty() {
+                return None;
+            }
+            Some((Ok(rows_chunk(String::new(), &orders, &names)), next))
+        }
+    });
+    let first = futures_util::stream::iter([Ok::<_, AppError>(first_chunk)]);
+    let batches = futures_util::StreamExt::chain(first, rest);
     let filename = format!("rrh-orders-{}.csv", Utc::now().format("%Y%m%d-%H%M"));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
