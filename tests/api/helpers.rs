@@ -44,6 +44,8 @@ pub struct SmtpSink {
     pub fail_next: Arc<AtomicUsize>,
     /// Recipients refused for good (550 at RCPT TO), as a mail server does an unknown one.
     pub reject: Arc<Mutex<Vec<String>>>,
+    /// Connections to turn away at once with 421 (the server is busy or restarting).
+    pub busy_next: Arc<AtomicUsize>,
     /// Milliseconds between taking a message and confirming it, as a busy server takes.
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -56,6 +58,7 @@ impl SmtpSink {
             received: Arc::default(),
             fail_next: Arc::default(),
             reject: Arc::default(),
+            busy_next: Arc::default(),
             delay_ms: Arc::default(),
         };
         let shared = sink.clone();
@@ -73,6 +76,16 @@ impl SmtpSink {
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
+        let busy = self
+            .busy_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if busy {
+            write
+                .write_all(b"421 4.3.2 Service not available, closing\r\n")
+                .await?;
+            return Ok(());
+        }
         write.write_all(b"220 sink.test ESMTP\r\n").await?;
         let mut rcpt_to = Vec::new();
         let mut line = String::new();

@@ -154,6 +154,21 @@ async fn wait_for_rows(app: &TestApp, condition: &str, count: i64, seconds: u64)
 }
 
 #[tokio::test]
+async fn a_server_that_turns_connections_away_for_a_while_gets_every_message_later() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.smtp
+        .busy_next
+        .store(4, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    assert_eq!(wait_for_rows(&app, "status = 'sent'", 3, 10).await, 3);
+    assert!(
+        app.count("mail_outbox WHERE attempts > 1").await >= 1,
+        "421 is retried, not failed"
+    );
+    assert_eq!(app.smtp.received().len(), 3, "each once");
+}
+
+#[tokio::test]
 async fn a_silent_smtp_server_is_given_up_on_and_the_mail_retried_later() {
     let silent = SmtpSink::silent().await;
     let app = spawn_app_with(
