@@ -159,7 +159,17 @@ async fn sigterm_with_a_backlog_exits_promptly_and_gives_every_claim_back() {
 #[tokio::test]
 async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_message_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    let sqlite = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    sigkill_while_sending(&sqlite, "SQLite").await;
+    if postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return;
+    }
+    let postgres = PostgresDatabase::create().await;
+    sigkill_while_sending(&postgres.url, "PostgreSQL").await;
+}
+
+async fn sigkill_while_sending(db_url: &str, name: &str) {
     let sink = SmtpSink::start().await;
     // A busy mail server: the mail of the orders is still going out when the kill comes.
     sink.delay_ms.store(40, std::sync::atomic::Ordering::SeqCst);
@@ -170,7 +180,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_message_in_
         ("RRH_MAIL_LEASE_MS", "3000"),
         ("RRH_ENHETSREGISTERET_URL", &register.url),
     ];
-    let server = Server::start(&db_url, &env).await;
+    let server = Server::start(db_url, &env).await;
 
     // Orders stream in; the process is killed while their mail is going out.
     let client = reqwest::Client::new();
@@ -192,7 +202,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_message_in_
     }
     let delivered_before_kill = sink.received().len();
     drop(server); // SIGKILL
-    let db = rrh_tt02::store::Db::connect(&db_url).await.unwrap();
+    let db = rrh_tt02::store::Db::connect(db_url).await.unwrap();
     let expected = 3 * acknowledged.len();
     assert_eq!(
         count(&db, "1 = 1").await as usize,
@@ -201,7 +211,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_message_in_
     );
 
     let restarted = Instant::now();
-    let _server = Server::start(&db_url, &env).await;
+    let _server = Server::start(db_url, &env).await;
     let mut ids: HashMap<String, usize> = HashMap::new();
     while restarted.elapsed() < Duration::from_secs(60) {
         ids.clear();
@@ -217,7 +227,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_message_in_
     let drained = restarted.elapsed();
     let duplicates: usize = ids.values().map(|n| n - 1).sum();
     println!(
-        "SIGKILL under load (SQLite): {sent} orders sent, {} acknowledged and stored, {expected} emails expected, \
+        "SIGKILL under load ({name}): {sent} orders sent, {} acknowledged and stored, {expected} emails expected, \
          {delivered_before_kill} delivered before the kill, {} distinct delivered, {duplicates} duplicated, \
          drained {drained:?} after the restart",
         acknowledged.len(),

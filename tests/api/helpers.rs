@@ -286,9 +286,34 @@ impl TestApp {
     }
 }
 
-struct PostgresDatabase {
+/// A database of its own on the test PostgreSQL server, dropped with this value.
+pub struct PostgresDatabase {
     admin_url: String,
     name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    pub async fn create() -> PostgresDatabase {
+        let admin_url = postgres_url().expect("TEST_POSTGRES_URL is set for PostgreSQL tests");
+        let name = format!("rrh_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("PostgreSQL at TEST_POSTGRES_URL is reachable");
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        PostgresDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        }
+    }
 }
 
 impl Drop for PostgresDatabase {
@@ -344,20 +369,8 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
             None,
         ),
         Backend::Postgres => {
-            let admin_url = postgres_url().expect("TEST_POSTGRES_URL is set for PostgreSQL tests");
-            let name = format!("rrh_test_{}", uuid::Uuid::new_v4().simple());
-            sqlx::any::install_default_drivers();
-            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-                .await
-                .expect("PostgreSQL at TEST_POSTGRES_URL is reachable");
-            let sql = format!("CREATE DATABASE \"{name}\"");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&admin_url).unwrap();
-            url.set_path(&name);
-            (url.to_string(), Some(PostgresDatabase { admin_url, name }))
+            let db = PostgresDatabase::create().await;
+            (db.url.clone(), Some(db))
         }
     };
 
