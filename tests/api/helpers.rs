@@ -499,6 +499,34 @@ pub fn valid_form() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The same order as JSON.
+/// The valid order for production: no IP addresses, no test-data acknowledgement.
+pub fn production_json() -> serde_json::Value {
+    let mut body = valid_json();
+    body["environment"] = "production".into();
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("ip_addresses");
+    fields.remove("acknowledge_test_data");
+    body
+}
+
+/// The emails the SMTP listener got after the first `skip`: (recipient, subject, text, html).
+pub fn mails_after(app: &TestApp, skip: usize) -> Vec<(String, String, String, String)> {
+    app.smtp
+        .received()
+        .iter()
+        .skip(skip)
+        .map(|m| {
+            let parsed = m.parsed();
+            (
+                m.rcpt_to.join(","),
+                parsed.subject().unwrap_or("").to_owned(),
+                parsed.body_text(0).unwrap_or_default().to_string(),
+                parsed.body_html(0).unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 pub fn valid_json() -> serde_json::Value {
     serde_json::json!({
         "environment": "test",

@@ -4,27 +4,14 @@
 use crate::helpers::*;
 use crate::on_both_databases;
 
-/// The emails that arrived after the first `skip`: (recipient, subject, text, html).
+/// Waits for `count` emails after the first `skip`, and returns them.
 async fn mails_since(
     app: &TestApp,
     skip: usize,
     count: usize,
 ) -> Vec<(String, String, String, String)> {
     app.smtp.wait_for(skip + count).await;
-    app.smtp
-        .received()
-        .iter()
-        .skip(skip)
-        .map(|m| {
-            let parsed = m.parsed();
-            (
-                m.rcpt_to.join(","),
-                parsed.subject().unwrap_or("").to_owned(),
-                parsed.body_text(0).unwrap_or_default().to_string(),
-                parsed.body_html(0).unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    mails_after(app, skip)
 }
 
 fn states(page: &scraper::Html) -> Vec<(String, String)> {
@@ -44,16 +31,6 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
-}
-
-fn production_order() -> serde_json::Value {
-    let mut body = valid_json();
-    body["environment"] = "production".into();
-    body.as_object_mut().unwrap().remove("ip_addresses");
-    body.as_object_mut()
-        .unwrap()
-        .remove("acknowledge_test_data");
-    body
 }
 
 on_both_databases! {
@@ -145,7 +122,7 @@ on_both_databases! {
     }
 
     async fn a_production_order_asks_the_consumer_first_as_its_page_shows(app) {
-        let reference = app.order(&production_order()).await;
+        let reference = app.order(&production_json()).await;
         let (vendor, consumer) = track_links(&app, &reference).await;
         let (_, page) = app.get_html(&format!("{consumer}?lang=en")).await;
         assert_eq!(states(&page), pairs(&[("received", "current"), ("delegated", "to_come"), ("token_verified", "to_come"), ("completed", "to_come")]));
@@ -188,7 +165,7 @@ on_both_databases! {
     }
 
     async fn a_withdrawn_order_shows_the_vendors_reason_or_that_none_was_given(app) {
-        let reference = app.order(&production_order()).await;
+        let reference = app.order(&production_json()).await;
         let (vendor, consumer) = track_links(&app, &reference).await;
         assert_eq!(post_contact_step(&app, &vendor, "withdrawal", &[("withdraw_reason", "Feil kunde.")]).await.status(), 303);
         let (_, page) = app.get_html(&format!("{consumer}?lang=en")).await;

@@ -84,10 +84,7 @@ on_both_databases! {
     }
 
     async fn a_production_order_is_not_called_a_tt02_order(app) {
-        let mut body = valid_json();
-        body["environment"] = "production".into();
-        body.as_object_mut().unwrap().remove("ip_addresses");
-        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        let body = production_json();
         assert_eq!(app.post_json(&body).await.status(), 201);
         for mail in app.smtp.wait_for(3).await {
             let subject = mail.parsed().subject().unwrap().to_owned();

@@ -401,12 +401,7 @@ async fn the_contacts_walk_an_order_from_received_to_token_verified() {
 /// Maskinporten's keys cannot be fetched: the vendor is told the check could not be done
 /// (our side, 503), no check is marked as the token's failure, and the order stays.
 async fn outage_walk(app: TestApp) {
-    let mut body = valid_json();
-    body["environment"] = "production".into();
-    body.as_object_mut().unwrap().remove("ip_addresses");
-    body.as_object_mut()
-        .unwrap()
-        .remove("acknowledge_test_data");
+    let body = production_json();
     let reference = app.order(&body).await;
     let (vendor, consumer) = track_links(&app, &reference).await;
     assert_eq!(

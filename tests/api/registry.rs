@@ -91,10 +91,7 @@ on_both_databases! {
 
 on_both_databases! {
     async fn in_production_every_number_is_looked_up(app) {
-        let mut body = valid_json();
-        body["environment"] = "production".into();
-        body.as_object_mut().unwrap().remove("ip_addresses");
-        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        let body = production_json();
         app.register.set("313876144", 404, serde_json::json!({}));
         let response = app.post_json(&body).await;
         assert_eq!(response.status(), 422, "a synthetic organisation has no production access");

@@ -129,10 +129,7 @@ on_both_databases! {
     }
 
     async fn a_production_order_is_delegated_straight_from_received(app) {
-        let mut body = valid_json();
-        body["environment"] = "production".into();
-        body.as_object_mut().unwrap().remove("ip_addresses");
-        body.as_object_mut().unwrap().remove("acknowledge_test_data");
+        let body = production_json();
         let reference = app.order(&body).await;
         let (_, consumer) = track_links(&app, &reference).await;
         let (_, page) = app.get_html(&consumer).await;
