@@ -12,6 +12,7 @@ mod journey;
 mod mail;
 mod maskinporten;
 mod nynorsk;
+mod outbox;
 mod pages;
 mod purge;
 mod registry;
