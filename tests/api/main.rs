@@ -11,6 +11,7 @@ mod form;
 mod journey;
 mod mail;
 mod maskinporten;
+mod metrics;
 mod nynorsk;
 mod outbox;
 mod pages;
