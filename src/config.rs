@@ -50,6 +50,10 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`RRH_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Without it, the connecting address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Client addresses allowed to read `/metrics` (`RRH_METRICS_ALLOW`: addresses or CIDR
+    /// ranges, comma-separated; loopback only by default), as resolved through the trusted
+    /// proxies.
+    pub metrics_allow: Vec<ipnet::IpNet>,
     pub maskinporten: MaskinportenSettings,
     /// Personal data is removed from orders this many days after they ended
     /// (`RRH_PURGE_AFTER_DAYS`, 365); the server does it every few hours, `purge` on demand.
@@ -159,7 +163,12 @@ impl Settings {
 
         let scopes = scopes(&get)?;
         let mail = mail_settings(&get, &base_url)?;
-        let trusted_proxies = trusted_proxies(&get)?;
+        let trusted_proxies = networks(&get, "RRH_TRUSTED_PROXIES")?.unwrap_or_default();
+        let metrics_allow = networks(&get, "RRH_METRICS_ALLOW")?.unwrap_or_else(|| {
+            ["127.0.0.0/8", "::1/128"]
+                .map(|net| net.parse().expect("a valid range"))
+                .to_vec()
+        });
         let maskinporten = maskinporten_settings(&get)?;
         let enhetsregisteret_url = get("RRH_ENHETSREGISTERET_URL")
             .unwrap_or_else(|| "https://data.brreg.no/enhetsregisteret/api".into());
@@ -177,6 +186,7 @@ impl Settings {
             )?),
             maskinporten,
             trusted_proxies,
+            metrics_allow,
             listen,
             base_url,
             database_url,
@@ -255,9 +265,10 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
     Ok(mail)
 }
 
-/// `RRH_TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated.
-fn trusted_proxies(get: &Lookup) -> anyhow::Result<Vec<ipnet::IpNet>> {
-    let proxies = get("RRH_TRUSTED_PROXIES")
+/// A list of addresses or CIDR ranges, comma-separated (`RRH_TRUSTED_PROXIES`,
+/// `RRH_METRICS_ALLOW`); `None` when the variable is not set.
+fn networks(get: &Lookup, name: &str) -> anyhow::Result<Option<Vec<ipnet::IpNet>>> {
+    get(name)
         .map(|list| {
             list.split(',')
                 .map(str::trim)
@@ -267,16 +278,12 @@ fn trusted_proxies(get: &Lookup) -> anyhow::Result<Vec<ipnet::IpNet>> {
                         .parse::<ipnet::IpNet>()
                         .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                         .map_err(|_| {
-                            anyhow::anyhow!(
-                                "RRH_TRUSTED_PROXIES: `{entry}` is not an address or CIDR range"
-                            )
+                            anyhow::anyhow!("{name}: `{entry}` is not an address or CIDR range")
                         })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()
         })
-        .transpose()?
-        .unwrap_or_default();
-    Ok(proxies)
+        .transpose()
 }
 
 /// Where the token check gets Maskinporten's keys; the URLs must be absolute.

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod i18n;
 pub mod mail;
 pub mod maskinporten;
+pub mod metrics;
 pub mod registry;
 pub mod startup;
 pub mod store;

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod metrics;
 pub mod orders;
 pub mod outbox;
 pub mod purge;
@@ -18,6 +19,7 @@ use tokio::sync::Notify;
 use crate::config::Settings;
 use crate::mail::worker::MailWorker;
 use crate::maskinporten::jwks::JwksCache;
+use crate::metrics::Metrics;
 use crate::registry::RegistryClient;
 use crate::store::Db;
 
@@ -38,6 +40,8 @@ pub struct Context {
     /// Maskinporten's signing keys, shared so one fetch serves every worker.
     jwks: Arc<JwksCache>,
     registry: Arc<RegistryClient>,
+    /// What this process counts itself (mail deliveries, request durations).
+    metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -61,6 +65,7 @@ impl Context {
             mail_waker: Arc::new(Notify::new()),
             jwks,
             registry,
+            metrics: Arc::default(),
         })
     }
 
@@ -70,7 +75,13 @@ impl Context {
             self.db.clone(),
             self.settings.mail.clone(),
             self.mail_waker.clone(),
+            self.metrics.clone(),
         )
+    }
+
+    /// This process's own counters, for the request middleware to record into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The database itself, for start-up, shutdown and tests; requests go through use cases.

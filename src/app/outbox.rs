@@ -1,6 +1,8 @@
 //! The mail outbox as admins see it: counts and messages per state, and a retry for
 //! messages that failed for good.
 
+use chrono::{DateTime, Utc};
+
 use super::{Context, Failure};
 use crate::mail::MailState;
 use crate::store::outbox::{self, MailSummary};
@@ -11,14 +13,45 @@ pub async fn counts(ctx: &Context) -> Result<Vec<(MailState, i64)>, Failure> {
     Ok(outbox::counts(&mut conn).await?)
 }
 
-/// The newest `limit` messages in `state` (`pending` includes those being sent).
+/// One page of the messages in `state` (`pending` includes those being sent), newest first.
 pub async fn list(
     ctx: &Context,
     state: MailState,
     limit: i64,
+    offset: i64,
 ) -> Result<Vec<MailSummary>, Failure> {
     let mut conn = ctx.db.acquire().await?;
-    Ok(outbox::list(&mut conn, state, limit).await?)
+    Ok(outbox::list(&mut conn, state, limit, offset).await?)
+}
+
+/// Failed messages per kind, by kind.
+pub async fn failed_kinds(ctx: &Context) -> Result<Vec<(String, i64)>, Failure> {
+    let mut conn = ctx.db.acquire().await?;
+    Ok(outbox::failed_kinds(&mut conn).await?)
+}
+
+/// When the oldest message still waiting to be sent was queued, if one is.
+pub async fn oldest_pending(ctx: &Context) -> Result<Option<DateTime<Utc>>, Failure> {
+    let mut conn = ctx.db.acquire().await?;
+    Ok(outbox::oldest_pending(&mut conn).await?)
+}
+
+/// Puts every `failed` message (of `kind`, when given) back in the queue with fresh attempts,
+/// in one transaction, and wakes the worker; returns how many. Zero when none had failed
+/// (a second click, or another admin was first), so nothing is sent twice.
+pub async fn retry_all(ctx: &Context, kind: Option<&str>) -> Result<u64, Failure> {
+    let mut tx = ctx.db.begin_write().await?;
+    let queued = outbox::retry_all_failed(&mut tx, kind).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        tracing::info!(
+            queued,
+            kind = kind.unwrap_or("all"),
+            "failed mail queued again"
+        );
+        ctx.mail_queued();
+    }
+    Ok(queued)
 }
 
 /// Puts a `failed` message back in the queue with fresh attempts and wakes the worker.

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use super::transport::{SendFailure, Transport};
 use crate::config::MailSettings;
+use crate::metrics::{Delivery, Metrics};
 use crate::store::Db;
 use crate::store::outbox::{self, ClaimedMail};
 
@@ -28,10 +29,16 @@ pub struct MailWorker {
     settings: MailSettings,
     from: Mailbox,
     waker: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 impl MailWorker {
-    pub fn new(db: Db, settings: MailSettings, waker: Arc<Notify>) -> anyhow::Result<Self> {
+    pub fn new(
+        db: Db,
+        settings: MailSettings,
+        waker: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let transport = Transport::from_settings(&settings)?;
         let from = settings.from.parse()?;
         Ok(Self {
@@ -40,6 +47,7 @@ impl MailWorker {
             settings,
             from,
             waker,
+            metrics,
         })
     }
 
@@ -114,6 +122,11 @@ impl MailWorker {
                 }
                 Err(err) => Err(SendFailure::Permanent(err)),
             };
+            self.metrics.delivery(match &outcome {
+                Ok(()) => Delivery::Sent,
+                Err(SendFailure::Temporary(_)) => Delivery::TemporaryFailure,
+                Err(SendFailure::Permanent(_)) => Delivery::PermanentFailure,
+            });
             let mut conn = self.db.acquire().await?;
             let recorded = match &outcome {
                 Ok(()) => {

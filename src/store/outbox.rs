@@ -250,20 +250,23 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<MailSummar
         .collect()
 }
 
-/// The newest `limit` messages in `status` (`pending` includes those being sent).
+/// One page of the messages in `status` (`pending` includes those being sent), newest
+/// first: `limit` rows after skipping `offset`.
 pub async fn list(
     conn: &mut Conn,
     status: MailState,
     limit: i64,
+    offset: i64,
 ) -> Result<Vec<MailSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
          WHERE m.status = $1 OR ($1 = 'pending' AND m.status = 'sending')
-         ORDER BY m.created_at DESC, m.id DESC LIMIT $2"
+         ORDER BY m.created_at DESC, m.id DESC LIMIT $2 OFFSET $3"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(status.as_str())
         .bind(limit)
+        .bind(offset)
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -294,4 +297,43 @@ pub async fn retry(conn: &mut Conn, id: &str) -> Result<bool, sqlx::Error> {
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Failed messages per kind, by kind: what "send all again" can be narrowed to.
+pub async fn failed_kinds(conn: &mut Conn) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT kind, COUNT(*) AS n FROM mail_outbox WHERE status = 'failed'
+         GROUP BY kind ORDER BY kind",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("kind")?, row.try_get("n")?)))
+    .collect()
+}
+
+/// Puts every `failed` message (of `kind`, when given) back in the queue with fresh
+/// attempts, due now; returns how many.
+pub async fn retry_all_failed(conn: &mut Conn, kind: Option<&str>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1,
+            last_error = NULL
+         WHERE status = 'failed' AND ($2 = '' OR kind = $2)",
+    )
+    .bind(timestamp(Utc::now()))
+    .bind(kind.unwrap_or(""))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// When the oldest message still waiting to be sent (`pending` or `sending`) was queued.
+pub async fn oldest_pending(conn: &mut Conn) -> Result<Option<chrono::DateTime<Utc>>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT created_at FROM mail_outbox WHERE status IN ('pending', 'sending')
+         ORDER BY created_at LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| time(&row, "created_at")).transpose()
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod lang;
+pub mod metrics;
 pub mod progress;
 pub mod public;
 pub mod track;
@@ -92,6 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/accessibility").get(public::accessibility))
         .service(resource("/health/live").get(health::live))
         .service(resource("/health/ready").get(health::ready))
+        .service(resource("/metrics").get(metrics::scrape))
         .service(resource("/static/{name}").get(assets::file))
         .default_service(web::to(public::not_found));
 }
@@ -155,8 +157,9 @@ pub async fn request_middleware(
     let method = req.method().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let chosen_lang = lang::chosen_in_query(req.query_string());
-    let secure = req
-        .app_data::<web::Data<Context>>()
+    let ctx = req.app_data::<web::Data<Context>>().cloned();
+    let secure = ctx
+        .as_ref()
         .is_some_and(|ctx| ctx.settings.secure_cookies());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
     let started = std::time::Instant::now();
@@ -188,7 +191,11 @@ pub async fn request_middleware(
     match result {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed();
+            if let Some(ctx) = &ctx {
+                ctx.metrics().request(&route, status, elapsed);
+            }
+            let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::error!(status, elapsed_ms, "request failed");
             } else {
@@ -220,6 +227,10 @@ pub async fn request_middleware(
             Ok(response)
         }
         Err(err) => {
+            if let Some(ctx) = &ctx {
+                let status = err.as_response_error().status_code().as_u16();
+                ctx.metrics().request(&route, status, started.elapsed());
+            }
             tracing::error!(error = %err, "request error");
             Err(err)
         }

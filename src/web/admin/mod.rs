@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/admin/orders/{reference}/notes").post(order::add_note))
         .service(resource("/admin/orders/{reference}/assignment").post(order::assign))
         .service(resource("/admin/outbox").get(outbox::page))
+        .service(resource("/admin/outbox/retry").post(outbox::retry_all))
         .service(resource("/admin/outbox/{id}/retry").post(outbox::retry))
         .service(resource("/admin/users").get(users::page));
 }
