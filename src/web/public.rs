@@ -167,7 +167,8 @@ pub async fn submit_order(
         }
     };
     let client = client_key(&req, &ctx);
-    match app::orders::submit(&ctx, &order, lang, ACTOR_VENDOR_CONTACT, &client).await {
+    let submitted = app::orders::submit(&ctx, &order, lang, ACTOR_VENDOR_CONTACT, &client, None);
+    match submitted.await {
         Ok(created) => Ok(see_other(format!(
             "/orders/{}/receipt?lang={}",
             created.reference,
