@@ -4,13 +4,15 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{Context, Failure, failure_converts_into};
-use crate::domain::{ContactRole, FieldError, NewOrder, OrderStatus, codes};
+use crate::domain::{ContactRole, FieldError, NewOrder, OrderStatus, Submission, codes};
 use crate::i18n::Lang;
 use crate::mail::render::{self, ContactTokens, OrderFacts};
 use crate::registry::{Lookup, PartyCheck, RegistryCheck};
 use crate::store::events::{self, Event, NewEvent};
 use crate::store::orders::{self, NewOrderRow, Order, normalise_reference};
-use crate::store::{is_unique_violation, links, outbox, queue, rate_limit};
+use crate::store::{
+    Conn, idempotency, is_unique_violation, links, outbox, queue, rate_limit, sha256_hex,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -23,6 +25,9 @@ pub enum SubmitError {
     /// Enhetsregisteret does not know an organisation, or it was removed.
     #[error("refused by Enhetsregisteret")]
     Refused(Vec<(&'static str, FieldError)>),
+    /// The submission's key made another order (with other fields) within its lifetime.
+    #[error("the idempotency key was used for another order")]
+    KeyReused,
     #[error(transparent)]
     Failed(#[from] Failure),
 }
@@ -31,18 +36,37 @@ failure_converts_into!(SubmitError);
 #[derive(Debug, Clone)]
 pub struct Created {
     pub reference: String,
+    /// An earlier submission under the same key made the order: nothing was stored or
+    /// mailed this time.
+    pub replayed: bool,
 }
+
+/// How long a submission's key holds: a retry within it gets the first answer; after it the
+/// key is forgotten.
+pub const KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 
 /// Takes a checked order: counts it against the client address's hourly limit, looks both
 /// organisations up in Enhetsregisteret, then stores it with its first event, the contacts'
 /// links and its emails in one transaction, and wakes the mail worker.
+///
+/// With a `submission` (a key), a second submission under the same key within
+/// [`KEY_LIFETIME`] gets the first one's order back (`replayed`) if it carries the same
+/// order, and [`SubmitError::KeyReused`] if not; the key is stored in the order's transaction.
 pub async fn submit(
     ctx: &Context,
     order: &NewOrder,
     lang: Lang,
     actor: &str,
     client_address: &str,
+    submission: Option<&Submission>,
 ) -> Result<Created, SubmitError> {
+    // A retry is answered before it counts against the limit or asks the registry.
+    if let Some(submission) = submission {
+        let mut conn = ctx.db.acquire().await?;
+        if let Some(earlier) = earlier(&mut conn, submission).await? {
+            return Ok(earlier);
+        }
+    }
     let limits = [(
         rate_limit::key("orders-address", client_address),
         ctx.settings.orders_per_hour,
@@ -61,11 +85,26 @@ pub async fn submit(
     loop {
         attempt += 1;
         let reference = orders::new_reference();
-        match store(ctx, order, check.as_deref(), lang, actor, &reference).await {
+        let stored = store(
+            ctx,
+            order,
+            check.as_deref(),
+            lang,
+            actor,
+            &reference,
+            submission,
+        );
+        match stored.await {
             Err(SubmitError::Failed(Failure::Database(err))) if is_unique_violation(&err) => {
-                // Either a simultaneous duplicate won the race (the partial unique index), or
-                // the reference was taken: tell them apart by looking for the open order.
+                // A simultaneous submission under the same key won the race (its key row),
+                // or a simultaneous duplicate did (the partial unique index), or the reference
+                // was taken: tell them apart by looking for the key, then the open order.
                 let mut conn = ctx.db.acquire().await?;
+                if let Some(submission) = submission
+                    && let Some(earlier) = earlier(&mut conn, submission).await?
+                {
+                    return Ok(earlier);
+                }
                 if orders::open_duplicate_exists(&mut conn, order).await? {
                     return Err(SubmitError::Duplicate);
                 }
@@ -73,6 +112,7 @@ pub async fn submit(
                     return Err(err.into());
                 }
             }
+            Ok(created) if created.replayed => return Ok(created),
             Ok(created) => {
                 tracing::info!(reference = %created.reference, "order received");
                 ctx.mail_queued();
@@ -81,6 +121,32 @@ pub async fn submit(
             Err(other) => return Err(other),
         }
     }
+}
+
+/// The key's hash as stored: the scope keeps the API's and the form's keys apart.
+fn key_hash(submission: &Submission) -> String {
+    sha256_hex(&format!(
+        "{}:{}",
+        submission.scope.as_str(),
+        submission.key.as_str()
+    ))
+}
+
+/// The order an earlier submission under the same key made, if that submission carried the
+/// same order; `KeyReused` if it carried another.
+async fn earlier(conn: &mut Conn, submission: &Submission) -> Result<Option<Created>, SubmitError> {
+    let since = Utc::now() - KEY_LIFETIME;
+    let Some(stored) = idempotency::find(conn, &key_hash(submission), since).await? else {
+        return Ok(None);
+    };
+    if stored.request_hash != submission.request_hash {
+        return Err(SubmitError::KeyReused);
+    }
+    tracing::info!(reference = %stored.reference, "order submitted again under its key");
+    Ok(Some(Created {
+        reference: stored.reference,
+        replayed: true,
+    }))
 }
 
 /// Enhetsregisteret's answers for both parties, as JSON for the case handler; unknown or
@@ -122,6 +188,7 @@ async fn store(
     lang: Lang,
     actor: &str,
     reference: &str,
+    submission: Option<&Submission>,
 ) -> Result<Created, SubmitError> {
     let id = Uuid::now_v7().to_string();
     let now = Utc::now();
@@ -130,6 +197,12 @@ async fn store(
     let mails = render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens)?;
 
     let mut tx = ctx.db.begin_write().await?;
+    // A submission under the same key may have committed since the first look.
+    if let Some(submission) = submission
+        && let Some(earlier) = earlier(&mut tx, submission).await?
+    {
+        return Ok(earlier);
+    }
     if orders::open_duplicate_exists(&mut tx, order).await? {
         return Err(SubmitError::Duplicate);
     }
@@ -142,6 +215,11 @@ async fn store(
         at: now,
     };
     orders::insert(&mut tx, &row).await?;
+    if let Some(submission) = submission {
+        let hash = key_hash(submission);
+        let expired = now - KEY_LIFETIME;
+        idempotency::insert(&mut tx, &hash, &submission.request_hash, &id, now, expired).await?;
+    }
     let event = NewEvent {
         order_id: &id,
         at: now,
@@ -163,6 +241,7 @@ async fn store(
     tx.commit().await?;
     Ok(Created {
         reference: reference.to_owned(),
+        replayed: false,
     })
 }
 

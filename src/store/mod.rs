@@ -6,6 +6,7 @@
 //! 64-bit integers; timestamps are fixed-width UTC text so they sort and compare as strings.
 
 pub mod events;
+pub mod idempotency;
 pub mod links;
 pub mod orders;
 pub mod outbox;

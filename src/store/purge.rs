@@ -56,3 +56,14 @@ pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64
         .rows_affected();
     Ok(purged)
 }
+
+/// Deletes the idempotency keys stored before `cutoff` (they are ignored once expired, and
+/// hold hashes of orders' personal data); returns how many.
+pub async fn idempotency_keys(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(timestamp(cutoff))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(deleted)
+}

@@ -3,6 +3,11 @@
 //! Answers: 201 with the reference; 400 for a body that is not JSON; 409 when an open order
 //! for the same pair exists; 413 for an oversized body; 415 for another content type; 422 with
 //! one `{code, message}` per field for everything else a person could get wrong.
+//!
+//! With an `Idempotency-Key` header, the same key with the same order (the same JSON once
+//! parsed) within 24 hours gets the first answer again, without a second order or emails;
+//! the same key with another order gets 422 `idempotency_key_reused`; a key that is not 1–255
+//! visible ASCII characters gets 400 `invalid_idempotency_key`.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +23,10 @@ use super::{client_key, request_context};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_API, Context};
 use crate::domain::fields::Input;
-use crate::domain::{FIELD_ORDER, FieldError, InputValue, NewOrder, OrderInput, order_field};
+use crate::domain::{
+    FIELD_ORDER, FieldError, IdempotencyKey, InputValue, KeyScope, NewOrder, OrderInput,
+    Submission, order_field,
+};
 use crate::i18n::{Lang, Tr};
 
 pub async fn create_order(
@@ -39,14 +47,20 @@ pub async fn create_order(
     if !is_json {
         return Err(AppError::UnsupportedMediaType);
     }
+    let key = match idempotency_key(&req, lang) {
+        Ok(key) => key,
+        Err(answer) => return Ok(*answer),
+    };
     let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
-    let (order, lang) = match parse_order(&body, lang, &ctx) {
+    let (order, lang, submission) = match parse_order(&body, lang, &ctx, key) {
         Ok(parsed) => parsed,
         Err(answer) => return Ok(*answer),
     };
     let tr = Tr::new(lang);
     let client = client_key(&req, &ctx);
-    match app::orders::submit(&ctx, &order, lang, ACTOR_API, &client).await {
+    let submitted =
+        app::orders::submit(&ctx, &order, lang, ACTOR_API, &client, submission.as_ref());
+    match submitted.await {
         Ok(created) => {
             let receipt = format!(
                 "{}/orders/{}/receipt",
@@ -74,6 +88,11 @@ pub async fn create_order(
             "track_url": format!("{}/track", ctx.settings.base_url),
             "request_id": request_context().id,
         }))),
+        Err(SubmitError::KeyReused) => Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "idempotency_key_reused",
+            "message": tr.t("api.idempotency_key_reused"),
+            "request_id": request_context().id,
+        }))),
         Err(SubmitError::Refused(refused)) => {
             let errors: BTreeMap<String, FieldError> = refused
                 .into_iter()
@@ -85,13 +104,36 @@ pub async fn create_order(
     }
 }
 
-/// The order in a JSON body, and the language its emails and messages are in; or the 400
-/// or 422 answer that says what is wrong with it.
+/// The `Idempotency-Key` header, if one was sent; or the 400 answer when it is not one key of
+/// 1 to 255 visible ASCII characters.
+fn idempotency_key(
+    req: &HttpRequest,
+    lang: Language,
+) -> Result<Option<IdempotencyKey>, Box<HttpResponse>> {
+    let mut values = req.headers().get_all("idempotency-key");
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let key = first.to_str().ok().and_then(IdempotencyKey::parse);
+    match key {
+        Some(key) if values.next().is_none() => Ok(Some(key)),
+        _ => Err(Box::new(HttpResponse::BadRequest().json(json!({
+            "error": "invalid_idempotency_key",
+            "message": lang.tr().t("api.invalid_idempotency_key"),
+            "request_id": request_context().id,
+        })))),
+    }
+}
+
+/// The order in a JSON body, the language its emails and messages are in, and the
+/// submission under `key` (the body's fingerprint with it); or the 400 or 422 answer that
+/// says what is wrong with it.
 fn parse_order(
     body: &[u8],
     lang: Language,
     ctx: &Context,
-) -> Result<(NewOrder, Lang), Box<HttpResponse>> {
+    key: Option<IdempotencyKey>,
+) -> Result<(NewOrder, Lang, Option<Submission>), Box<HttpResponse>> {
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(err) => {
@@ -115,7 +157,11 @@ fn parse_order(
     let (input, language, mut errors) = read_fields(&object);
     let lang = language.unwrap_or(lang.0);
     match NewOrder::parse(&input, &ctx.settings.scopes) {
-        Ok(order) if errors.is_empty() => return Ok((order, lang)),
+        Ok(order) if errors.is_empty() => {
+            let submission =
+                key.map(|key| Submission::new(KeyScope::Api, key, &Value::Object(object)));
+            return Ok((order, lang, submission));
+        }
         Ok(_) => {}
         Err(order_errors) => {
             for (field, error) in order_errors.0 {

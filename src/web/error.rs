@@ -239,7 +239,7 @@ impl From<SubmitError> for AppError {
     fn from(err: SubmitError) -> Self {
         match err {
             SubmitError::RateLimited { .. } => AppError::TooManyRequests,
-            SubmitError::Duplicate => AppError::Conflict,
+            SubmitError::Duplicate | SubmitError::KeyReused => AppError::Conflict,
             SubmitError::Refused(_) => AppError::BadRequest("error_page.invalid"),
             SubmitError::Failed(failure) => failure.into(),
         }

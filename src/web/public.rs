@@ -13,8 +13,8 @@ use super::{client_key, csrf, see_other};
 use crate::app::orders::SubmitError;
 use crate::app::{self, ACTOR_VENDOR_CONTACT, Context};
 use crate::domain::{
-    Environment, FIELD_ORDER, InputValue, NewOrder, ORDER_FIELDS, OrderField, OrderInput,
-    OrderStatus, Section, fields, ip,
+    Environment, FIELD_ORDER, IdempotencyKey, InputValue, KeyScope, NewOrder, ORDER_FIELDS,
+    OrderField, OrderInput, OrderStatus, Section, Submission, fields, ip,
 };
 use crate::i18n::{Lang, Tr};
 use fields::Widget;
@@ -36,6 +36,9 @@ struct OrderFormPage {
     page: Page,
     form: FormView,
     csrf_token: String,
+    /// New with every page: a second POST of the same page (a double click, a resubmitted
+    /// request) finds the first one's order instead of making another.
+    submission_id: String,
     sections: Vec<FormSection>,
     environments: Vec<RadioOption>,
     scopes: Vec<RadioOption>,
@@ -100,6 +103,7 @@ fn form_page(ctx: &Context, tr: Tr, form: FormView, csrf_token: String) -> Order
         page,
         form,
         csrf_token,
+        submission_id: crate::auth::random_token(),
         sections: form_sections(),
         environments,
         scopes,
@@ -167,7 +171,25 @@ pub async fn submit_order(
         }
     };
     let client = client_key(&req, &ctx);
-    match app::orders::submit(&ctx, &order, lang, ACTOR_VENDOR_CONTACT, &client).await {
+    let submission = submission(&values, lang);
+    let submit = |submission| {
+        app::orders::submit(
+            &ctx,
+            &order,
+            lang,
+            ACTOR_VENDOR_CONTACT,
+            &client,
+            submission,
+        )
+    };
+    let submitted = match submit(submission.as_ref()).await {
+        // The page was sent before with other fields (changed after going back): that is
+        // another order, as it was before pages had an id.
+        Err(SubmitError::KeyReused) => submit(None).await,
+        other => other,
+    };
+    match submitted {
+        // A page sent again lands on the receipt of the order it made the first time.
         Ok(created) => Ok(see_other(format!(
             "/orders/{}/receipt?lang={}",
             created.reference,
@@ -191,6 +213,22 @@ pub async fn submit_order(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The page's one-time submission id with a fingerprint of its fields; none from a page
+/// without one (loaded before ids were added) or with one that is not an id.
+fn submission(values: &Form, lang: Lang) -> Option<Submission> {
+    let key = IdempotencyKey::parse(values.get("submission_id"))?;
+    let mut fields: serde_json::Map<String, serde_json::Value> = ORDER_FIELDS
+        .iter()
+        .map(|field| (field.name.to_owned(), values.get(field.name).into()))
+        .collect();
+    fields.insert("language".to_owned(), lang.code().into());
+    Some(Submission::new(
+        KeyScope::Form,
+        key,
+        &serde_json::Value::Object(fields),
+    ))
 }
 
 fn rerender(

@@ -20,6 +20,36 @@ fn assert_every_control_is_labelled(page: &scraper::Html) {
     }
 }
 
+/// Loads the order form and returns its CSRF token and one-time submission id.
+async fn form_ids(app: &TestApp) -> (String, String) {
+    let (_, page) = app.get_html("/orders/new").await;
+    (
+        attr(&page, "input[name=csrf_token]", "value"),
+        attr(
+            &page,
+            "form input[type=hidden][name=submission_id]",
+            "value",
+        ),
+    )
+}
+
+/// Posts `fields` with the given CSRF token and submission id, as a browser sends the page.
+async fn post_page(
+    app: &TestApp,
+    token: &str,
+    submission_id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut body = vec![("csrf_token", token), ("submission_id", submission_id)];
+    body.extend_from_slice(fields);
+    app.client
+        .post(app.url("/orders"))
+        .form(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 on_both_databases! {
     async fn the_form_labels_every_field_and_carries_a_csrf_token(app) {
         let (status, page) = app.get_html("/orders/new").await;
@@ -197,5 +227,54 @@ on_both_databases! {
         let body = response.text().await.unwrap();
         assert!(!body.contains("<script>alert(1)</script>"));
         assert!(body.contains("&lt;script&gt;") || body.contains("&#60;script&#62;") || body.contains("&#x3c;script"));
+    }
+
+    async fn a_page_sent_twice_lands_on_the_first_orders_receipt(app) {
+        let (token, id) = form_ids(&app).await;
+        assert_eq!(id.len(), 64);
+        assert_ne!(form_ids(&app).await.1, id, "a new id with every page");
+        let first = post_page(&app, &token, &id, &valid_form()).await;
+        assert_eq!(first.status(), 303);
+        let location = first.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/orders/RRH-"), "{location}");
+        // The request sent again (a lost answer, a resubmitted POST).
+        let again = post_page(&app, &token, &id, &valid_form()).await;
+        assert_eq!(again.status(), 303, "{}", again.text().await.unwrap());
+        assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+        assert_eq!(app.count("orders").await, 1);
+        assert_eq!(app.count("mail_outbox").await, 3);
+    }
+
+    async fn a_double_click_makes_one_order(app) {
+        let (token, id) = form_ids(&app).await;
+        let fields = valid_form();
+        let (a, b) = tokio::join!(
+            post_page(&app, &token, &id, &fields),
+            post_page(&app, &token, &id, &fields)
+        );
+        assert_eq!((a.status(), b.status()), (303.try_into().unwrap(), 303.try_into().unwrap()));
+        assert_eq!(a.headers()["location"], b.headers()["location"]);
+        assert_eq!(app.count("orders").await, 1);
+        assert_eq!(app.count("mail_outbox").await, 3);
+    }
+
+    async fn a_page_sent_again_with_other_fields_is_another_order(app) {
+        let (token, id) = form_ids(&app).await;
+        let first = post_page(&app, &token, &id, &valid_form()).await;
+        assert_eq!(first.status(), 303);
+        // Back, another consumer, send: the id is the old page's, the order a new one.
+        let other = org_number(44);
+        let fields = with(valid_form(), "consumer_org_number", Box::leak(other.into_boxed_str()));
+        let second = post_page(&app, &token, &id, &fields).await;
+        assert_eq!(second.status(), 303);
+        assert_ne!(second.headers()["location"], first.headers()["location"]);
+        assert_eq!(app.count("orders").await, 2);
+        // The first page's fields under its id still land on the first receipt.
+        let third = post_page(&app, &token, &id, &valid_form()).await;
+        assert_eq!(third.status(), 303);
+        assert_eq!(third.headers()["location"], first.headers()["location"]);
+        assert_eq!(app.count("orders").await, 2);
+        // And without an id (a page from before ids) the same order again is a duplicate.
+        assert_eq!(app.submit_form(&valid_form()).await.status(), 409);
     }
 }
