@@ -113,6 +113,15 @@ async function recordState(page, lang, name, testInfo) {
   const reflow = scrollWidth > NARROW.width + 1 ? await overflowing(page) : [];
   await page.setViewportSize(before);
 
+  // An error summary's links must lead to something on the page.
+  const deadSummaryLinks = await page
+    .locator('#error-summary a[href^="#"]')
+    .evaluateAll((links) =>
+      links
+        .map((a) => a.getAttribute('href'))
+        .filter((href) => href.length > 1 && !document.getElementById(href.slice(1))),
+    );
+
   const record = {
     lang,
     name,
@@ -129,6 +138,7 @@ async function recordState(page, lang, name, testInfo) {
   expect
     .soft(violations.length, `axe violations on ${name} (${url}):\n${describeViolations(violations, url)}`)
     .toBe(0);
+  expect.soft(deadSummaryLinks, `${name} (${url}): error summary links without a target`).toEqual([]);
   expect
     .soft(reflow.length, `${name} (${url}) scrolls sideways at ${NARROW.width} px: ${reflow.join(', ')}`)
     .toBe(0);

@@ -94,15 +94,32 @@ test('every step of a production order, and a refusal that needs its reason', as
   }
   await audit(page, 'admin/production-completed');
 
+  // A colleague moves the order while this page is open: the step is refused, and the
+  // page shows the order as it now stands.
   await open(page, `/admin/orders/${refused}`);
+  const colleague = await page.context().newPage();
+  await open(colleague, `/admin/orders/${refused}`);
+  await act(colleague, 'start_tt02_loading');
+  await expect(status(colleague)).toHaveAttribute('data-status', 'tt02_loading');
+  await colleague.close();
+  await act(page, 'start_tt02_loading');
+  await expect(page.locator('#error-summary')).toBeFocused();
+  await expect(status(page)).toHaveAttribute('data-status', 'tt02_loading');
+  await audit(page, 'admin/order-conflict');
+
   await act(page, 'reject');
   await expect(page.locator('#error-summary')).toBeFocused();
   await expect(page.locator('#reason')).toHaveAttribute('aria-invalid', 'true');
-  await expect(status(page)).toHaveAttribute('data-status', 'received');
+  await expect(status(page)).toHaveAttribute('data-status', 'tt02_loading');
   await audit(page, 'admin/order-reject-error');
   await act(page, 'reject', { reason: 'Kunden har ikke svart på tre uker.' });
   await expect(status(page)).toHaveAttribute('data-status', 'rejected');
   await audit(page, 'admin/order-rejected');
+
+  const missing = await open(page, '/admin/orders/RRH-0000-0000');
+  expect(missing.status()).toBe(404);
+  await expect(page.locator('form[action="/admin/logout"]')).toBeVisible();
+  await audit(page, 'admin/order-not-found');
 
   await open(page, '/admin/orders?status=all');
   await expect(page.getByRole('link', { name: production })).toBeVisible();
