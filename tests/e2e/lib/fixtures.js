@@ -113,6 +113,9 @@ async function recordState(page, lang, name, testInfo) {
   const reflow = scrollWidth > NARROW.width + 1 ? await overflowing(page) : [];
   await page.setViewportSize(before);
 
+  // Every state is in the test's language, error pages included.
+  const htmlLang = await page.locator('html').getAttribute('lang');
+
   // An error summary's links must lead to something on the page.
   const deadSummaryLinks = await page
     .locator('#error-summary a[href^="#"]')
@@ -138,6 +141,7 @@ async function recordState(page, lang, name, testInfo) {
   expect
     .soft(violations.length, `axe violations on ${name} (${url}):\n${describeViolations(violations, url)}`)
     .toBe(0);
+  expect.soft(htmlLang, `${name} (${url}) is in the test's language`).toBe(lang);
   expect.soft(deadSummaryLinks, `${name} (${url}): error summary links without a target`).toEqual([]);
   expect
     .soft(reflow.length, `${name} (${url}) scrolls sideways at ${NARROW.width} px: ${reflow.join(', ')}`)

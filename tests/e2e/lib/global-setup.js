@@ -101,16 +101,17 @@ async function availableLanguages(base) {
 
 module.exports = async function globalSetup() {
   const started = Date.now();
+  // Nothing of an earlier run is counted in this one's summary.
+  for (const dir of [paths.SCREENSHOTS, paths.HTML]) fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(paths.STATES, { force: true });
+  fs.mkdirSync(paths.SCREENSHOTS, { recursive: true });
+  fs.mkdirSync(paths.HTML, { recursive: true });
+
   if (!fs.existsSync(paths.CHROMIUM)) {
     throw new Error(`no browser at ${paths.CHROMIUM}: install Debian's Chromium (apt-get install -y chromium) or set E2E_CHROMIUM`);
   }
   const binary = appBinary();
   if (!fs.existsSync(binary)) throw new Error(`no app binary at ${binary}`);
-
-  for (const dir of [paths.SCREENSHOTS, paths.HTML]) fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(paths.STATES, { force: true });
-  fs.mkdirSync(paths.SCREENSHOTS, { recursive: true });
-  fs.mkdirSync(paths.HTML, { recursive: true });
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rrh-e2e-'));
   const mailDir = path.join(tmp, 'mail');

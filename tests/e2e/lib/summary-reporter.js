@@ -37,9 +37,13 @@ function checkHtml(states) {
 }
 
 class SummaryReporter {
+  constructor() {
+    // Made before the global setup runs, so the time includes building and starting the app.
+    this.started = Date.now();
+  }
+
   onBegin(config, suite) {
     this.suite = suite;
-    this.started = Date.now();
   }
 
   printsToStdio() {
@@ -99,7 +103,9 @@ class SummaryReporter {
     const htmlFailed = states.length > 0 && (htmlErrors.length > 0 || htmlProblem !== null);
     const htmlPassed = states.length > 0 && !htmlFailed;
     const passed = count(['expected', 'flaky']) + (htmlPassed ? 1 : 0);
-    const failed = count(['unexpected']) + (htmlFailed ? 1 : 0);
+    let failed = count(['unexpected']) + (htmlFailed ? 1 : 0);
+    // A run that failed outside any test (the global setup, a timeout) is not a green line.
+    if (result.status !== 'passed' && failed === 0) failed = 1;
     const skipped = count(['skipped']);
     const violations = states.reduce((n, s) => n + s.violations.length, 0);
     const violationNodes = states.reduce(
