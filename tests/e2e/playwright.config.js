@@ -7,9 +7,9 @@ module.exports = defineConfig({
   testDir: './specs',
   globalSetup: require.resolve('./lib/global-setup.js'),
   outputDir: paths.RESULTS,
-  // One app, one database: the specs make their own orders, so they could run side by side,
-  // but two cores are better spent on the app, the browser and axe.
-  workers: 1,
+  // One app and one database for all: each test makes its own orders and contact addresses,
+  // so two run side by side (`--workers 1` for one at a time).
+  workers: 2,
   fullyParallel: false,
   forbidOnly: process.env.CI === 'true',
   retries: 0,
