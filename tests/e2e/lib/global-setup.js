@@ -110,10 +110,15 @@ module.exports = async function globalSetup() {
   if (!fs.existsSync(paths.CHROMIUM)) {
     throw new Error(`no browser at ${paths.CHROMIUM}: install Debian's Chromium (apt-get install -y chromium) or set E2E_CHROMIUM`);
   }
-  const binary = appBinary();
-  if (!fs.existsSync(binary)) throw new Error(`no app binary at ${binary}`);
+  const built = appBinary();
+  if (!fs.existsSync(built)) throw new Error(`no app binary at ${built}`);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rrh-e2e-'));
+  // A copy of its own: a build of another checkout into the same target directory replaces
+  // target/debug/rrh-tt02, and the accounts and the server must come from one binary.
+  const binary = path.join(tmp, 'rrh-tt02');
+  fs.copyFileSync(built, binary);
+  fs.chmodSync(binary, 0o755);
   const mailDir = path.join(tmp, 'mail');
   const keyFile = path.join(tmp, 'maskinporten-key.pem');
   const key = newKey();
@@ -177,7 +182,7 @@ module.exports = async function globalSetup() {
       E2E_ADMIN: ACCOUNTS[1].email,
       E2E_PASSWORD: PASSWORD,
     });
-    console.log(`[e2e] app at ${base} (${binary}), languages ${languages.join(', ')}, ready in ${Date.now() - started} ms`);
+    console.log(`[e2e] app at ${base} (${built}), languages ${languages.join(', ')}, ready in ${Date.now() - started} ms`);
   } catch (error) {
     await stop();
     throw error;
