@@ -17,8 +17,17 @@ pub fn is_forbidden_control(c: char) -> bool {
 /// the tag characters. A name made of them looks empty, or like another name.
 pub fn is_invisible_format(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}'
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}'
+        | '\u{2028}' | '\u{2029}' | '\u{FFF9}'..='\u{FFFB}' | '\u{034F}' | '\u{17B4}' | '\u{17B5}'
+        // Hangul fillers: letters to Unicode, blank on the screen.
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
         | '\u{E0000}'..='\u{E007F}')
+}
+
+/// What free text (a message, a reason) may keep of the invisible characters: the joiner
+/// that emoji sequences need and the marks right-to-left writing needs.
+fn allowed_in_free_text(c: char) -> bool {
+    matches!(c, '\u{200D}' | '\u{200E}' | '\u{200F}')
 }
 
 text_value! {
@@ -65,10 +74,10 @@ pub fn optional_text(
         return Err(FieldError::new(codes::TOO_LONG));
     }
     let allowed = |c: char| allow_newlines && matches!(c, '\n' | '\t');
-    if text
-        .chars()
-        .any(|c| (is_forbidden_control(c) && !allowed(c)) || is_invisible_format(c))
-    {
+    if text.chars().any(|c| {
+        (is_forbidden_control(c) && !allowed(c))
+            || (is_invisible_format(c) && !allowed_in_free_text(c))
+    }) {
         return Err(FieldError::new(codes::CONTROL_CHARACTERS));
     }
     Ok(Some(text))

@@ -434,7 +434,8 @@ pub fn status_change_mails(
                 ContactRole::Consumer => "status_change_consumer",
             },
             to: vec![party.contact_email.clone()],
-            reply_to: Some(settings.mail.registry_mailbox.clone()),
+            // No Reply-To: a reply quotes the body, and the body holds the private link.
+            reply_to: None,
             subject: subject.clone(),
             text: StatusChangeText { c: &change }.render()?,
             html: Some(StatusChangeHtml { c: &change }.render()?),
@@ -495,7 +496,8 @@ pub fn links_mail(
     Ok(OutgoingMail {
         kind: "contact_links",
         to: vec![to.to_owned()],
-        reply_to: Some(settings.mail.registry_mailbox.clone()),
+        // No Reply-To: a reply quotes the body, and the body holds the private links.
+        reply_to: None,
         subject: mail.subject.clone(),
         text: LinksText { c: &mail }.render()?,
         html: Some(LinksHtml { c: &mail }.render()?),

@@ -37,7 +37,12 @@ impl SendFailure {
 /// it replaced (a rejection quotes the recipient, who is a person).
 fn smtp_failure(err: &lettre::transport::smtp::Error) -> SendFailure {
     let text = redact_addresses(&format!("SMTP: {err}"));
-    if err.is_permanent() {
+    // A 5xx about our login or TLS (530, 534, 535, 538) is our configuration, not the
+    // message: failing the whole backlog at once would lose it; it is retried instead.
+    let about_us = err
+        .status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"));
+    if err.is_permanent() && !about_us {
         SendFailure::Permanent(text)
     } else {
         SendFailure::Temporary(text)
@@ -90,8 +95,9 @@ impl Transport {
         match self {
             // lettre's own timeout covers the connect only: a server that accepts and then
             // says nothing would hold the worker for ever. The limit covers the whole
-            // delivery; the timed-out future is dropped with its connection, which so never
-            // goes back to the pool.
+            // delivery; the timed-out future is dropped with its connection. lettre's pool is
+            // off (Cargo.toml): a pooled connection dropped mid-reply went back to the pool
+            // and answered the next message with the last one's reply.
             Transport::Smtp(smtp, limit) => {
                 match tokio::time::timeout(*limit, smtp.send(message.clone())).await {
                     Ok(Ok(_)) => Ok(()),

@@ -89,10 +89,22 @@ impl MailWorker {
         if claimed.is_empty() {
             return Ok(0);
         }
-        let renewer = tokio::spawn(renew_until_aborted(self.db.clone(), claim.clone(), lease));
-        let sent = self.send_claimed(&claimed, &claim, shutdown).await;
-        renewer.abort();
-        let released = outbox::release(&mut *self.db.acquire().await?, &claim).await?;
+        // Aborted when dropped, even if sending panics: a renewer must not outlive its batch.
+        let renewer = AbortOnDrop(tokio::spawn(renew_until_aborted(
+            self.db.clone(),
+            claim.clone(),
+            lease,
+        )));
+        let mut attempted = 0;
+        let sent = self
+            .send_claimed(&claimed, &claim, shutdown, &mut attempted)
+            .await;
+        drop(renewer);
+        // The messages not tried, and one given up at shutdown, go back at once. One whose
+        // outcome could not be recorded (a database error) is left to its lease, its attempt
+        // counted: it may have been delivered.
+        let untried: Vec<&str> = claimed[attempted..].iter().map(|m| m.id.as_str()).collect();
+        let released = outbox::release(&mut *self.db.acquire().await?, &claim, &untried).await?;
         if released > 0 {
             tracing::info!(released, "mail worker stopping: unsent messages given back");
         }
@@ -104,11 +116,13 @@ impl MailWorker {
         claimed: &[ClaimedMail],
         claim: &str,
         shutdown: &watch::Receiver<bool>,
+        attempted: &mut usize,
     ) -> Result<(), sqlx::Error> {
-        for mail in claimed {
+        for (i, mail) in claimed.iter().enumerate() {
             if *shutdown.borrow() {
                 break;
             }
+            *attempted = i + 1;
             let outcome = match self.build(mail) {
                 Ok(message) => {
                     let send = self.transport.send(&message, &mail.id);
@@ -116,6 +130,9 @@ impl MailWorker {
                         outcome = send => outcome,
                         () = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE) => {
                             tracing::warn!(mail_id = %mail.id, "mail worker stopping: send given up");
+                            // Given back with the rest, so the next start sends it at once
+                            // (it may go twice: it was in flight).
+                            *attempted = i;
                             break;
                         }
                     }
@@ -177,6 +194,14 @@ impl MailWorker {
             None => builder.singlepart(SinglePart::plain(mail.text.clone())),
         };
         built.map_err(|e| format!("building the message: {e}"))
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

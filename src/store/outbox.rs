@@ -133,19 +133,26 @@ pub async fn renew(conn: &mut Conn, claim: &str, lease: Duration) -> Result<(), 
     Ok(())
 }
 
-/// Gives back the messages still held under `claim` and not attempted (the worker is
+/// Gives back the messages `ids` still held under `claim` and not attempted (the worker is
 /// stopping): due at once, for the next start or another instance, their attempt not counted.
-pub async fn release(conn: &mut Conn, claim: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn release(conn: &mut Conn, claim: &str, ids: &[&str]) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
         "UPDATE mail_outbox SET status = 'pending', locked_until = NULL, claimed_by = NULL,
             attempts = attempts - 1, next_attempt_at = $1
-         WHERE claimed_by = $2 AND status = 'sending'",
-    )
-    .bind(timestamp(Utc::now()))
-    .bind(claim)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
+         WHERE claimed_by = $2 AND status = 'sending' AND id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(timestamp(Utc::now()))
+        .bind(claim);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
 /// Marks a message delivered and forgets its body: confirmations carry private links, and

@@ -28,7 +28,7 @@ static PURGE_ORDERS: LazyLock<String> = LazyLock::new(|| {
 /// comments and details go from its events (notes and messages may name people; a token
 /// check's details hold the client id and a digest of the token); its emails and private
 /// links are deleted. Emails about no order (links sent again) go once they are older than
-/// `cutoff`, whatever their state: their recipients are people too.
+/// `cutoff` and sent or failed: their recipients are people too.
 /// Run it in a transaction: the deletes and the update belong together.
 pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let now = timestamp(Utc::now());
@@ -41,7 +41,10 @@ pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64
         format!(
             "UPDATE order_events SET comment = NULL, details = NULL WHERE order_id IN ({ended})"
         ),
-        "DELETE FROM mail_outbox WHERE order_id IS NULL AND created_at < $1".to_owned(),
+        // Only once delivered or given up: purging must not lose mail still on its way.
+        "DELETE FROM mail_outbox WHERE order_id IS NULL AND created_at < $1
+            AND status IN ('sent', 'failed')"
+            .to_owned(),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(&cutoff)

@@ -31,7 +31,7 @@ pub struct ProgressView {
     pub meaning: String,
     /// Whose move it is now, while the order is open.
     pub turn: Option<String>,
-    /// How long the registry's steps usually take, while the order is open.
+    /// How long the registry's steps usually take, while the next step is the registry's.
     pub expected: Option<String>,
     pub ended: Option<EndedView>,
 }
@@ -90,9 +90,8 @@ impl ProgressView {
         ProgressView {
             steps,
             meaning,
-            expected: order
-                .status
-                .is_open()
+            // Only while the registry has the next step: it says how long *its* steps take.
+            expected: (Turn::at(order.environment, order.status) == Some(Turn::Registry))
                 .then(|| tr.fill("progress.expected", &[("days", &days)])),
             turn,
             ended,
