@@ -32,21 +32,41 @@ function freePort() {
   });
 }
 
-/** The app binary: `E2E_APP_BIN`, or the debug build (built now if needed) in cargo's target dir. */
+function cargoBuild() {
+  execFileSync('cargo', ['build', '--locked', '--bin', 'rrh-tt02'], { cwd: paths.REPO, stdio: 'inherit' });
+}
+
+/**
+ * Whether `binary` was built from this checkout's sources: it serves `<checkout>/static` (the
+ * path is compiled in). Several checkouts may share one target directory, and cargo takes a
+ * unit built from another checkout as up to date when this one's files are older, so
+ * target/debug/rrh-tt02 can hold another checkout's code and serve its stylesheet.
+ */
+function builtHere(binary) {
+  return fs.readFileSync(binary).includes(Buffer.from(`${paths.REPO}/static`));
+}
+
+/** The app binary: `E2E_APP_BIN`, or this checkout's debug build (built now if needed). */
 function appBinary() {
   if (process.env.E2E_APP_BIN) return path.resolve(process.env.E2E_APP_BIN);
   console.log('[e2e] cargo build --bin rrh-tt02');
-  execFileSync('cargo', ['build', '--locked', '--bin', 'rrh-tt02'], {
-    cwd: paths.REPO,
-    stdio: 'inherit',
-  });
+  cargoBuild();
   const metadata = JSON.parse(
     execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
       cwd: paths.REPO,
       maxBuffer: 64 * 1024 * 1024,
     }),
   );
-  return path.join(metadata.target_directory, 'debug', 'rrh-tt02');
+  const binary = path.join(metadata.target_directory, 'debug', 'rrh-tt02');
+  if (fs.existsSync(binary) && !builtHere(binary)) {
+    // Newer crate roots make cargo compile this checkout's library and binary again.
+    console.log(`[e2e] ${binary} holds another checkout's build; building this one's`);
+    const now = new Date();
+    for (const root of ['lib.rs', 'main.rs']) fs.utimesSync(path.join(paths.REPO, 'src', root), now, now);
+    cargoBuild();
+    if (!builtHere(binary)) console.log(`[e2e] warning: cannot tell whether ${binary} is this checkout's build`);
+  }
+  return binary;
 }
 
 /** Enhetsregisteret's `/enheter/{orgnr}` and Maskinporten's JWKS, on one loopback port. */
