@@ -103,12 +103,22 @@ async fn count(db: &rrh_tt02::store::Db, condition: &str) -> i64 {
 #[tokio::test]
 async fn sigterm_with_a_backlog_exits_promptly_and_gives_every_claim_back() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    let sqlite = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    sigterm_with_a_backlog(&sqlite, "SQLite").await;
+    if postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL variant not run");
+        return;
+    }
+    let postgres = PostgresDatabase::create().await;
+    sigterm_with_a_backlog(&postgres.url, "PostgreSQL").await;
+}
+
+async fn sigterm_with_a_backlog(db_url: &str, name: &str) {
     let silent = SmtpSink::silent().await;
     let register = RegisterServer::start().await;
     let smtp = format!("smtp://{silent}");
     let mut server = Server::start(
-        &db_url,
+        db_url,
         &[
             ("RRH_SMTP_URL", &smtp),
             ("RRH_SMTP_TIMEOUT_MS", "60000"),
@@ -126,7 +136,7 @@ async fn sigterm_with_a_backlog_exits_promptly_and_gives_every_claim_back() {
             .unwrap();
         assert_eq!(response.status(), 201);
     }
-    let db = rrh_tt02::store::Db::connect(&db_url).await.unwrap();
+    let db = rrh_tt02::store::Db::connect(db_url).await.unwrap();
     // The worker is stuck on a server that never answers, with a batch claimed.
     for _ in 0..100 {
         if count(&db, "status = 'sending'").await > 0 {
@@ -138,7 +148,9 @@ async fn sigterm_with_a_backlog_exits_promptly_and_gives_every_claim_back() {
 
     server.signal("TERM");
     let took = server.wait_exit(Duration::from_secs(20));
-    println!("SIGTERM with 30 messages due, the worker on a hung send: exited after {took:?}");
+    println!(
+        "SIGTERM ({name}) with 30 messages due, the worker on a hung send: exited after {took:?}"
+    );
     assert!(
         took.is_some_and(|t| t <= Duration::from_secs(15)),
         "exits within 15 s: {took:?}"
@@ -314,4 +326,91 @@ async fn an_outcome_is_recorded_only_by_the_worker_that_still_holds_the_claim() 
     );
     assert!(outbox::mark_sent(&mut conn, id, "second").await.unwrap());
     assert_eq!(count(&db, "status = 'sent'").await, 1);
+}
+
+/// Waits up to `seconds` for `count` outbox rows matching `condition` in `db`.
+async fn wait_rows(db: &rrh_tt02::store::Db, condition: &str, count: i64, seconds: u64) -> i64 {
+    for _ in 0..seconds * 20 {
+        if self::count(db, condition).await == count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    self::count(db, condition).await
+}
+
+/// The three SMTP faults against the binary: a server that never answers, one that turns
+/// connections away with 421 for a while, and one that refuses a recipient with 550.
+#[tokio::test]
+async fn the_binary_rides_out_a_silent_a_busy_and_a_refusing_mail_server() {
+    let register = RegisterServer::start().await;
+    let client = reqwest::Client::new();
+
+    // Silent: each attempt ends at the limit as a temporary failure; SIGTERM still works.
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    let silent = format!("smtp://{}", SmtpSink::silent().await);
+    let env = [
+        ("RRH_SMTP_URL", silent.as_str()),
+        ("RRH_SMTP_TIMEOUT_MS", "300"),
+        ("RRH_MAIL_RETRY_MS", "60000"),
+        ("RRH_ENHETSREGISTERET_URL", &register.url),
+    ];
+    let mut server = Server::start(&db_url, &env).await;
+    let response = client
+        .post(format!("{}/api/v1/orders", server.base))
+        .json(&order_body(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let db = rrh_tt02::store::Db::connect(&db_url).await.unwrap();
+    let timed_out =
+        "status = 'pending' AND attempts = 1 AND last_error = 'SMTP: no answer within 300 ms'";
+    assert_eq!(wait_rows(&db, timed_out, 3, 10).await, 3);
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(15)).is_some());
+
+    // Busy, then refusing one recipient: the 421s are retried, the 550 fails at once.
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite:{}", dir.path().join("rrh.db").display());
+    let sink = SmtpSink::start().await;
+    sink.busy_next.store(4, std::sync::atomic::Ordering::SeqCst);
+    sink.reject.lock().unwrap().push("kari@kunde.no".to_owned());
+    let smtp = format!("smtp://{}", sink.addr);
+    let env = [
+        ("RRH_SMTP_URL", smtp.as_str()),
+        ("RRH_MAIL_RETRY_MS", "100"),
+        ("RRH_ENHETSREGISTERET_URL", &register.url),
+    ];
+    let _server = Server::start(&db_url, &env).await;
+    let response = client
+        .post(format!("{}/api/v1/orders", _server.base))
+        .json(&order_body(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let db = rrh_tt02::store::Db::connect(&db_url).await.unwrap();
+    assert_eq!(wait_rows(&db, "status = 'sent'", 2, 15).await, 2);
+    assert_eq!(
+        wait_rows(
+            &db,
+            "status = 'failed' AND kind = 'consumer_confirmation'",
+            1,
+            15
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "status = 'failed' AND last_error LIKE '%550%' AND last_error NOT LIKE '%kunde.no%'"
+        )
+        .await,
+        1
+    );
+    assert!(count(&db, "attempts > 1").await >= 1, "a 421 is retried");
+    assert_eq!(sink.received().len(), 2, "each delivered once");
 }
