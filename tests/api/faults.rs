@@ -15,6 +15,18 @@ struct Server {
 
 impl Server {
     async fn start(db_url: &str, env: &[(&str, &str)]) -> Server {
+        // A free port is only free until someone else takes it: other tests bind port 0 all
+        // the time. If the binary could not bind it, it has exited (and the health check may
+        // have reached another test's app), so try another port.
+        for _ in 0..10 {
+            if let Some(server) = Self::try_start(db_url, env).await {
+                return server;
+            }
+        }
+        panic!("the binary did not start listening");
+    }
+
+    async fn try_start(db_url: &str, env: &[(&str, &str)]) -> Option<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -38,20 +50,28 @@ impl Server {
         }
         #[allow(clippy::zombie_processes)] // Drop kills and waits for it.
         let child = command.spawn().expect("the binary starts");
-        let base = format!("http://127.0.0.1:{port}");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let client = reqwest::Client::new();
         for _ in 0..200 {
+            if server.child.try_wait().unwrap().is_some() {
+                return None;
+            }
             if client
-                .get(format!("{base}/health/live"))
+                .get(format!("{}/health/live", server.base))
                 .send()
                 .await
                 .is_ok()
             {
-                return Server { child, base };
+                // Still ours a moment later: a binary that lost the port exits at once.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return server.child.try_wait().unwrap().is_none().then_some(server);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the binary did not start listening");
+        None
     }
 
     fn signal(&self, name: &str) {
