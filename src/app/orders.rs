@@ -204,6 +204,13 @@ async fn store(
         return Ok(earlier);
     }
     if orders::open_duplicate_exists(&mut tx, order).await? {
+        // On PostgreSQL a same-key submission may have committed between the two looks; its
+        // order and key commit together, so if its order is seen, its key is seen now too.
+        if let Some(submission) = submission
+            && let Some(earlier) = earlier(&mut tx, submission).await?
+        {
+            return Ok(earlier);
+        }
         return Err(SubmitError::Duplicate);
     }
     let row = NewOrderRow {
