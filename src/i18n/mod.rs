@@ -332,22 +332,11 @@ mod tests {
             "({})",
             Lang::ALL.map(|l| format!("'{}'", l.code())).join(", ")
         );
-        for backend in ["postgres", "sqlite"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
-            let found = std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-                .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-                .any(|sql| {
-                    sql.lines()
-                        .any(|line| line.contains("language") && line.contains(&allowed))
-                });
-            assert!(
-                found,
-                "no {backend} migration limits the language to {allowed}"
-            );
-        }
+        let missing = crate::store::backends_not_limiting("language", &allowed);
+        assert!(
+            missing.is_empty(),
+            "no {missing:?} migration limits the language to {allowed}"
+        );
     }
 
     #[test]

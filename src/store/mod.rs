@@ -252,3 +252,24 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// The backends whose migrations have no line naming `column` with exactly `allowed` (such as
+/// `('nb', 'nn', 'en')`): the test that a type's names are the ones the database allows.
+#[cfg(test)]
+pub(crate) fn backends_not_limiting(column: &str, allowed: &str) -> Vec<&'static str> {
+    ["postgres", "sqlite"]
+        .into_iter()
+        .filter(|backend| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            !std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                .any(|sql| {
+                    sql.lines()
+                        .any(|line| line.contains(column) && line.contains(allowed))
+                })
+        })
+        .collect()
+}
