@@ -226,6 +226,27 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
+/// The backends whose migrations have no line naming `column` with exactly `allowed` (such as
+/// `('nb', 'nn', 'en')`): the test that a type's names are the ones the database allows.
+#[cfg(test)]
+pub(crate) fn backends_not_limiting(column: &str, allowed: &str) -> Vec<&'static str> {
+    ["postgres", "sqlite"]
+        .into_iter()
+        .filter(|backend| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            !std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                .any(|sql| {
+                    sql.lines()
+                        .any(|line| line.contains(column) && line.contains(allowed))
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,25 +272,4 @@ mod tests {
         assert!(url.ends_with("?mode=ro"), "{url}");
         std::fs::remove_dir_all(dir).unwrap();
     }
-}
-
-/// The backends whose migrations have no line naming `column` with exactly `allowed` (such as
-/// `('nb', 'nn', 'en')`): the test that a type's names are the ones the database allows.
-#[cfg(test)]
-pub(crate) fn backends_not_limiting(column: &str, allowed: &str) -> Vec<&'static str> {
-    ["postgres", "sqlite"]
-        .into_iter()
-        .filter(|backend| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
-            !std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-                .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-                .any(|sql| {
-                    sql.lines()
-                        .any(|line| line.contains(column) && line.contains(allowed))
-                })
-        })
-        .collect()
 }
