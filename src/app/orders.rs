@@ -45,6 +45,9 @@ pub struct Created {
 /// key is forgotten.
 pub const KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 
+/// The window of the orders-per-address limit.
+const HOUR: chrono::Duration = chrono::Duration::hours(1);
+
 /// Takes a checked order: counts it against the client address's hourly limit, looks both
 /// organisations up in Enhetsregisteret, then stores it with its first event, the contacts'
 /// links and its emails in one transaction, and wakes the mail worker.
@@ -67,17 +70,21 @@ pub async fn submit(
             return Ok(earlier);
         }
     }
+    // Looked at here, so an address over its limit does not make us ask the registry;
+    // counted in the order's own transaction (one commit per order, not two), or, for an
+    // order the registry refuses, on its own.
     let limits = [(
         rate_limit::key("orders-address", client_address),
         ctx.settings.orders_per_hour,
     )];
-    let mut tx = ctx.db.begin_write().await?;
-    let over = rate_limit::count(&mut tx, &limits, Utc::now(), chrono::Duration::hours(1)).await?;
-    tx.commit().await?;
+    let over = rate_limit::over(&mut *ctx.db.acquire().await?, &limits, Utc::now(), HOUR).await?;
     if let Some(minutes) = over {
         return Err(SubmitError::RateLimited { minutes });
     }
-    let check = look_up(ctx, order).await?;
+    let check = match look_up(ctx, order).await {
+        Err(refused @ SubmitError::Refused(_)) => return Err(counted(ctx, &limits, refused).await),
+        other => other?,
+    };
 
     // A drawn reference may be taken; the unique index says so and another is drawn.
     const ATTEMPTS: usize = 3;
@@ -85,15 +92,15 @@ pub async fn submit(
     loop {
         attempt += 1;
         let reference = orders::new_reference();
-        let stored = store(
-            ctx,
+        let inputs = Attempt {
             order,
-            check.as_deref(),
+            registry_check: check.as_deref(),
             lang,
             actor,
-            &reference,
             submission,
-        );
+            limits: &limits,
+        };
+        let stored = store(ctx, &inputs, &reference);
         match stored.await {
             Err(SubmitError::Failed(Failure::Database(err))) if is_unique_violation(&err) => {
                 // A simultaneous submission under the same key won the race (its key row),
@@ -106,7 +113,7 @@ pub async fn submit(
                     return Ok(earlier);
                 }
                 if orders::open_duplicate_exists(&mut conn, order).await? {
-                    return Err(SubmitError::Duplicate);
+                    return Err(counted(ctx, &limits, SubmitError::Duplicate).await);
                 }
                 if attempt >= ATTEMPTS {
                     return Err(err.into());
@@ -118,8 +125,25 @@ pub async fn submit(
                 ctx.mail_queued();
                 return Ok(created);
             }
+            Err(SubmitError::Duplicate) => {
+                return Err(counted(ctx, &limits, SubmitError::Duplicate).await);
+            }
             Err(other) => return Err(other),
         }
+    }
+}
+
+/// `refusal`, once the attempt is counted against the address's limit: refused orders
+/// cost the registry a look-up too. A failure to count becomes the answer.
+async fn counted(ctx: &Context, limits: &[(String, i64)], refusal: SubmitError) -> SubmitError {
+    let count = async {
+        let mut tx = ctx.db.begin_write().await?;
+        rate_limit::count(&mut tx, limits, Utc::now(), HOUR).await?;
+        tx.commit().await
+    };
+    match count.await {
+        Ok(()) => refusal,
+        Err(err) => err.into(),
     }
 }
 
@@ -180,16 +204,30 @@ async fn look_up(ctx: &Context, order: &NewOrder) -> Result<Option<String>, Subm
     Ok(serde_json::to_string(&check).ok())
 }
 
+/// One submission, checked and looked up, on its way into the database.
+struct Attempt<'a> {
+    order: &'a NewOrder,
+    registry_check: Option<&'a str>,
+    lang: Lang,
+    actor: &'a str,
+    submission: Option<&'a Submission>,
+    limits: &'a [(String, i64)],
+}
+
 /// Everything a new order writes, in one transaction: all of it is stored or none of it.
 async fn store(
     ctx: &Context,
-    order: &NewOrder,
-    registry_check: Option<&str>,
-    lang: Lang,
-    actor: &str,
+    attempt: &Attempt<'_>,
     reference: &str,
-    submission: Option<&Submission>,
 ) -> Result<Created, SubmitError> {
+    let Attempt {
+        order,
+        registry_check,
+        lang,
+        actor,
+        submission,
+        limits,
+    } = *attempt;
     let id = Uuid::now_v7().to_string();
     let now = Utc::now();
     let tokens = ContactTokens::issue();
@@ -212,6 +250,11 @@ async fn store(
             return Ok(earlier);
         }
         return Err(SubmitError::Duplicate);
+    }
+    // Counted with the order, and checked again: simultaneous submissions from one address
+    // all passed the first look. Over the limit, nothing of this order is kept.
+    if let Some(minutes) = rate_limit::count(&mut tx, limits, now, HOUR).await? {
+        return Err(SubmitError::RateLimited { minutes });
     }
     let row = NewOrderRow {
         id: &id,

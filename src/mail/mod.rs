@@ -1,6 +1,7 @@
 //! Email: rendering from templates, the delivery worker, and the transports it delivers with.
 
 pub mod render;
+pub mod smtp;
 pub mod state;
 pub mod transport;
 pub mod worker;

@@ -2,16 +2,15 @@
 //! server is configured, so the service runs with nothing else installed.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 
+use super::smtp::{Session, SmtpServer};
 use crate::config::MailSettings;
 
 pub enum Transport {
-    /// The client, and the wall-clock limit on one whole delivery.
-    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>, Duration),
+    Smtp(Box<SmtpServer>),
     Files(PathBuf),
 }
 
@@ -35,7 +34,7 @@ impl SendFailure {
 
 /// An SMTP error as stored and logged: its kind and the server's reply, with any address in
 /// it replaced (a rejection quotes the recipient, who is a person).
-fn smtp_failure(err: &lettre::transport::smtp::Error) -> SendFailure {
+pub(super) fn smtp_failure(err: &lettre::transport::smtp::Error) -> SendFailure {
     let text = redact_addresses(&format!("SMTP: {err}"));
     // A 5xx about our login or TLS (530, 534, 535, 538) is our configuration, not the
     // message: failing the whole backlog at once would lose it; it is retried instead.
@@ -67,11 +66,10 @@ impl Transport {
     pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
         match &settings.smtp_url {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .context("RRH_SMTP_URL must look like smtp://host:port or smtps://host")?
-                    .timeout(Some(settings.smtp_timeout))
-                    .build();
-                Ok(Transport::Smtp(Box::new(transport), settings.smtp_timeout))
+                let server = SmtpServer::parse(url.expose(), settings.smtp_timeout)
+                    .map_err(anyhow::Error::msg)
+                    .context("RRH_SMTP_URL must look like smtp://host:port or smtps://host")?;
+                Ok(Transport::Smtp(Box::new(server)))
             }
             None => {
                 std::fs::create_dir_all(&settings.dir).with_context(|| {
@@ -89,26 +87,27 @@ impl Transport {
         }
     }
 
+    /// A sender for one batch of messages: over SMTP, one connection for all of them.
+    pub fn sender(&self) -> Sender<'_> {
+        match self {
+            Transport::Smtp(server) => Sender::Smtp(server.session()),
+            Transport::Files(dir) => Sender::Files(dir),
+        }
+    }
+}
+
+pub enum Sender<'a> {
+    Smtp(Session<'a>),
+    Files(&'a std::path::Path),
+}
+
+impl Sender<'_> {
     /// Delivers one message. `file_stem` names the `.eml` file; the same message always gets
     /// the same name, so a retry after a crash overwrites rather than duplicates.
-    pub async fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendFailure> {
+    pub async fn send(&mut self, message: &Message, file_stem: &str) -> Result<(), SendFailure> {
         match self {
-            // lettre's own timeout covers the connect only: a server that accepts and then
-            // says nothing would hold the worker for ever. The limit covers the whole
-            // delivery; the timed-out future is dropped with its connection. lettre's pool is
-            // off (Cargo.toml): a pooled connection dropped mid-reply went back to the pool
-            // and answered the next message with the last one's reply.
-            Transport::Smtp(smtp, limit) => {
-                match tokio::time::timeout(*limit, smtp.send(message.clone())).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(err)) => Err(smtp_failure(&err)),
-                    Err(_) => Err(SendFailure::Temporary(format!(
-                        "SMTP: no answer within {} ms",
-                        limit.as_millis()
-                    ))),
-                }
-            }
-            Transport::Files(dir) => {
+            Sender::Smtp(session) => session.send(message).await,
+            Sender::Files(dir) => {
                 let target = dir.join(format!("{file_stem}.eml"));
                 let partial = dir.join(format!(".{file_stem}.eml.partial"));
                 // Write then rename, so a reader never sees half a message.
@@ -121,6 +120,13 @@ impl Transport {
                     SendFailure::Temporary(format!("renaming to {}: {e}", target.display()))
                 })
             }
+        }
+    }
+
+    /// Ends the batch (QUIT over SMTP).
+    pub async fn close(self) {
+        if let Sender::Smtp(session) = self {
+            session.close().await;
         }
     }
 }

@@ -9,7 +9,7 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
 
-use super::transport::{SendFailure, Transport};
+use super::transport::{SendFailure, Sender, Transport};
 use crate::config::MailSettings;
 use crate::metrics::{Delivery, Metrics};
 use crate::store::Db;
@@ -83,7 +83,7 @@ impl MailWorker {
         let claim = uuid::Uuid::new_v4().to_string();
         let lease = self.settings.lease;
         // A connection per statement: none is held while a message is being sent.
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_relaxed().await?;
         let claimed = outbox::claim_due(&mut conn, self.db.backend(), &claim, lease, BATCH).await?;
         drop(conn);
         if claimed.is_empty() {
@@ -96,15 +96,19 @@ impl MailWorker {
             lease,
         )));
         let mut attempted = 0;
+        // One SMTP connection for the batch, closed once it is done.
+        let mut sender = self.transport.sender();
         let sent = self
-            .send_claimed(&claimed, &claim, shutdown, &mut attempted)
+            .send_claimed(&claimed, &claim, &mut sender, shutdown, &mut attempted)
             .await;
         drop(renewer);
+        sender.close().await;
         // The messages not tried, and one given up at shutdown, go back at once. One whose
         // outcome could not be recorded (a database error) is left to its lease, its attempt
         // counted: it may have been delivered.
         let untried: Vec<&str> = claimed[attempted..].iter().map(|m| m.id.as_str()).collect();
-        let released = outbox::release(&mut *self.db.acquire().await?, &claim, &untried).await?;
+        let released =
+            outbox::release(&mut *self.db.acquire_relaxed().await?, &claim, &untried).await?;
         if released > 0 {
             tracing::info!(released, "mail worker stopping: unsent messages given back");
         }
@@ -115,6 +119,7 @@ impl MailWorker {
         &self,
         claimed: &[ClaimedMail],
         claim: &str,
+        sender: &mut Sender<'_>,
         shutdown: &watch::Receiver<bool>,
         attempted: &mut usize,
     ) -> Result<(), sqlx::Error> {
@@ -125,7 +130,7 @@ impl MailWorker {
             *attempted = i + 1;
             let outcome = match self.build(mail) {
                 Ok(message) => {
-                    let send = self.transport.send(&message, &mail.id);
+                    let send = sender.send(&message, &mail.id);
                     tokio::select! {
                         outcome = send => outcome,
                         () = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE) => {
@@ -144,7 +149,7 @@ impl MailWorker {
                 Err(SendFailure::Temporary(_)) => Delivery::TemporaryFailure,
                 Err(SendFailure::Permanent(_)) => Delivery::PermanentFailure,
             });
-            let mut conn = self.db.acquire().await?;
+            let mut conn = self.db.acquire_relaxed().await?;
             let recorded = match &outcome {
                 Ok(()) => {
                     tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
@@ -212,7 +217,7 @@ async fn renew_until_aborted(db: Db, claim: String, lease: Duration) {
     every.tick().await;
     loop {
         every.tick().await;
-        let renewed = match db.acquire().await {
+        let renewed = match db.acquire_relaxed().await {
             Ok(mut conn) => outbox::renew(&mut conn, &claim, lease).await,
             Err(err) => Err(err),
         };

@@ -39,7 +39,19 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// For the mail worker's bookkeeping; see [`Db::acquire_relaxed`].
+    relaxed: AnyPool,
     backend: Backend,
+}
+
+/// How a pool's commits reach the disk.
+#[derive(Clone, Copy)]
+enum Durability {
+    /// A commit is on disk before it returns: an order acknowledged with 201 survives a
+    /// power loss.
+    Full,
+    /// A commit survives the process crashing, not the machine losing power.
+    Relaxed,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -55,36 +67,23 @@ impl Db {
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
         };
-
-        let options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            });
-        let options = match backend {
-            // WAL lets readers work while one writer commits; FULL syncs the WAL on every commit,
-            // so an order acknowledged with 201 survives a power loss (NORMAL could roll it
-            // back; FULL measured 7-9 ms per order against NORMAL's 4, far above the load);
-            // foreign keys are off by default in SQLite; the busy timeout makes a writer wait
-            // for the lock instead of failing.
-            Backend::Sqlite => options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => options,
+        let max = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
         };
-        let pool = options
+        let pool = pool_options(backend, max, Durability::Full)
             .connect(&url)
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
-        Ok(Db { pool, backend })
+        let relaxed = pool_options(backend, 2, Durability::Relaxed)
+            .connect(&url)
+            .await
+            .with_context(|| format!("connecting to the {backend:?} database"))?;
+        Ok(Db {
+            pool,
+            relaxed,
+            backend,
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -127,6 +126,15 @@ impl Db {
         self.pool.acquire().await
     }
 
+    /// A connection whose commits do not wait for the disk, for the mail worker's claims and
+    /// outcomes only: a power cut may undo the last of them, which sends a message once more
+    /// (as a crash mid-send already can); it cannot lose an order, which is never written
+    /// here. Waiting for the disk after every message bounded delivery at a few hundred a
+    /// second and held SQLite's write lock from the orders meanwhile.
+    pub async fn acquire_relaxed(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.relaxed.acquire().await
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -136,7 +144,42 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.relaxed.close().await;
         self.pool.close().await;
+    }
+}
+
+fn pool_options(backend: Backend, max: u32, durability: Durability) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(max);
+    match (backend, durability) {
+        // WAL lets readers work while one writer commits; FULL syncs the WAL on every commit,
+        // so an order acknowledged with 201 survives a power loss (NORMAL could roll it
+        // back; FULL measured 7-9 ms per order against NORMAL's 4, far above the load);
+        // foreign keys are off by default in SQLite; the busy timeout makes a writer wait
+        // for the lock instead of failing.
+        (Backend::Sqlite, _) => options.after_connect(move |conn, _meta| {
+            let synchronous = match durability {
+                Durability::Full => "FULL",
+                Durability::Relaxed => "NORMAL",
+            };
+            Box::pin(async move {
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+                );
+                conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                Ok(())
+            })
+        }),
+        (Backend::Postgres, Durability::Full) => options,
+        (Backend::Postgres, Durability::Relaxed) => options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("SET synchronous_commit = off").await?;
+                Ok(())
+            })
+        }),
     }
 }
 

@@ -60,6 +60,35 @@ pub async fn count(
     Ok(retry_at.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
 }
 
+/// Whether a next attempt would be over a limit, counting nothing: a look before work that is
+/// counted later, in the transaction that does it. The same answer as [`count`].
+pub async fn over(
+    conn: &mut Conn,
+    keys: &[(String, i64)],
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut retry_at: Option<DateTime<Utc>> = None;
+    for (key, limit) in keys {
+        let row = sqlx::query(
+            "SELECT attempts, window_start FROM rate_limits WHERE key = $1 AND window_start >= $2",
+        )
+        .bind(key)
+        .bind(timestamp(now - window))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { continue };
+        let attempts: i64 = row.try_get("attempts")?;
+        if attempts >= *limit {
+            let until = time(&row, "window_start")? + window;
+            if retry_at.is_none_or(|r| until > r) {
+                retry_at = Some(until);
+            }
+        }
+    }
+    Ok(retry_at.map(|until| (((until - now).num_seconds() + 59) / 60).max(1)))
+}
+
 /// A successful login clears the account's count and takes its own attempt off the
 /// address's, so colleagues who log in fine never use up their office's allowance.
 pub async fn forgive_login(

@@ -19,3 +19,4 @@ mod purge;
 mod registry;
 mod storage;
 mod track;
+mod transport;
