@@ -25,6 +25,8 @@ pub enum Backend {
 pub struct Received {
     pub rcpt_to: Vec<String>,
     pub data: Vec<u8>,
+    /// Which connection brought it (1 for the first the sink accepted).
+    pub connection: usize,
 }
 
 impl Received {
@@ -48,6 +50,9 @@ pub struct SmtpSink {
     pub busy_next: Arc<AtomicUsize>,
     /// Milliseconds between taking a message and confirming it, as a busy server takes.
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Connections accepted so far, and how many of them ended with QUIT.
+    pub connections: Arc<AtomicUsize>,
+    pub quits: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -60,6 +65,8 @@ impl SmtpSink {
             reject: Arc::default(),
             busy_next: Arc::default(),
             delay_ms: Arc::default(),
+            connections: Arc::default(),
+            quits: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
@@ -74,6 +81,7 @@ impl SmtpSink {
     }
 
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let connection = self.connections.fetch_add(1, Ordering::SeqCst) + 1;
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
         let busy = self
@@ -148,6 +156,7 @@ impl SmtpSink {
                     self.received.lock().unwrap().push(Received {
                         rcpt_to: std::mem::take(&mut rcpt_to),
                         data,
+                        connection,
                     });
                     let delay = self.delay_ms.load(Ordering::SeqCst);
                     if delay > 0 {
@@ -156,6 +165,7 @@ impl SmtpSink {
                     write.write_all(b"250 queued\r\n").await?;
                 }
             } else if command.starts_with("QUIT") {
+                self.quits.fetch_add(1, Ordering::SeqCst);
                 write.write_all(b"221 bye\r\n").await?;
                 return Ok(());
             } else {

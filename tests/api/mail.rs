@@ -256,3 +256,46 @@ async fn without_smtp_every_mail_is_written_as_an_eml_file() {
     }
     assert!(app.smtp.received().is_empty());
 }
+
+/// A batch of messages travels over one connection, closed with QUIT once the batch is
+/// sent. A connection that saw a failure is never used again: the messages after it go over
+/// a new one (a reply read out of turn would confirm the wrong message).
+#[tokio::test]
+async fn a_batch_shares_one_connection_and_a_failure_ends_it() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = spawn_app(Backend::Sqlite).await;
+    // The first message of the three is refused for now (451), then retried.
+    app.smtp.fail_next.store(1, SeqCst);
+    assert_eq!(app.post_json(&valid_json()).await.status(), 201);
+    let received = app.smtp.wait_for(3).await;
+    let on = |connection: usize| {
+        received
+            .iter()
+            .filter(|m| m.connection == connection)
+            .count()
+    };
+    assert_eq!(
+        on(1),
+        0,
+        "the connection that saw the 451 carried nothing more"
+    );
+    assert_eq!(
+        on(2),
+        2,
+        "the two messages after it shared one new connection"
+    );
+    assert_eq!(on(3), 1, "the retry came later, on a connection of its own");
+    for _ in 0..100 {
+        if app.smtp.quits.load(SeqCst) >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.smtp.connections.load(SeqCst), 3);
+    // lettre says QUIT on the failed one too; the others once their batch was done.
+    assert_eq!(
+        app.smtp.quits.load(SeqCst),
+        3,
+        "every connection was closed with QUIT"
+    );
+}

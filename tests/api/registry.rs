@@ -121,6 +121,48 @@ async fn orders_from_one_address_are_limited_per_hour() {
     .await;
 }
 
+/// The count is taken in each order's own transaction: orders sent at the same moment
+/// cannot slip past the limit together, and the refused ones leave nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_orders_from_one_address_stop_at_the_limit() {
+    on_both_with(&[("RRH_ORDERS_PER_HOUR", "3")], |app| async move {
+        let sends = (0..8).map(|i| {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(40 + i).into();
+            let app = &app;
+            async move { app.post_json(&body).await.status().as_u16() }
+        });
+        let mut statuses = futures_util::future::join_all(sends).await;
+        statuses.sort();
+        assert_eq!(statuses, [201, 201, 201, 429, 429, 429, 429, 429]);
+        assert_eq!(app.count("orders").await, 3);
+        assert_eq!(app.count("mail_outbox").await, 9);
+    })
+    .await;
+}
+
+/// An order the registry refuses still counts against the limit: each cost a look-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_the_registry_refuses_count_against_the_limit() {
+    on_both_with(&[("RRH_ORDERS_PER_HOUR", "2")], |app| async move {
+        for i in 0..2 {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(50 + i).into();
+            app.register.set(
+                &org_number(50 + i),
+                404,
+                serde_json::json!({"feilmelding": "Ingen enhet"}),
+            );
+            assert_eq!(app.post_json(&body).await.status(), 422);
+        }
+        let mut body = valid_json();
+        body["consumer_org_number"] = org_number(60).into();
+        assert_eq!(app.post_json(&body).await.status(), 429);
+        assert_eq!(app.count("orders").await, 0);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_register_never_loses_an_order() {
     on_both_with(
