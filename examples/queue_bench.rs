@@ -267,7 +267,7 @@ async fn seed(db: &Db, count: usize) -> anyhow::Result<()> {
         for p in params {
             query = query.bind(p);
         }
-        query.execute(&mut *tx).await?;
+        query.execute(&mut **tx).await?;
         tx.commit().await?;
     }
     // Seeding bypassed the app, so the kept counts are rebuilt the way the migration does.

@@ -2,14 +2,19 @@
 //! `RUST_LOG` (default `info`). Log lines never carry personal data or tokens: handlers log
 //! references and ids, and the request log names route patterns, not paths.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
     let json = std::env::var("RRH_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colours only for a person at a terminal: escape codes in a log file are noise, and
+    // cost bytes on every request's line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_target(false);
     // A second init (tests start several apps in one process) keeps the first subscriber.
     let _ = if json {

@@ -82,10 +82,12 @@ impl MailWorker {
     ) -> Result<usize, sqlx::Error> {
         let claim = uuid::Uuid::new_v4().to_string();
         let lease = self.settings.lease;
-        // A connection per statement: none is held while a message is being sent.
+        // A connection per statement: none is held while a message is being sent. Each
+        // write waits for its turn as the orders' transactions do (Db::write_turn).
+        let turn = self.db.write_turn().await;
         let mut conn = self.db.acquire_relaxed().await?;
         let claimed = outbox::claim_due(&mut conn, self.db.backend(), &claim, lease, BATCH).await?;
-        drop(conn);
+        drop((conn, turn));
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -107,8 +109,10 @@ impl MailWorker {
         // outcome could not be recorded (a database error) is left to its lease, its attempt
         // counted: it may have been delivered.
         let untried: Vec<&str> = claimed[attempted..].iter().map(|m| m.id.as_str()).collect();
+        let turn = self.db.write_turn().await;
         let released =
             outbox::release(&mut *self.db.acquire_relaxed().await?, &claim, &untried).await?;
+        drop(turn);
         if released > 0 {
             tracing::info!(released, "mail worker stopping: unsent messages given back");
         }
@@ -149,6 +153,7 @@ impl MailWorker {
                 Err(SendFailure::Temporary(_)) => Delivery::TemporaryFailure,
                 Err(SendFailure::Permanent(_)) => Delivery::PermanentFailure,
             });
+            let _turn = self.db.write_turn().await;
             let mut conn = self.db.acquire_relaxed().await?;
             let recorded = match &outcome {
                 Ok(()) => {
@@ -217,6 +222,7 @@ async fn renew_until_aborted(db: Db, claim: String, lease: Duration) {
     every.tick().await;
     loop {
         every.tick().await;
+        let _turn = db.write_turn().await;
         let renewed = match db.acquire_relaxed().await {
             Ok(mut conn) => outbox::renew(&mut conn, &claim, lease).await,
             Err(err) => Err(err),

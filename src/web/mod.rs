@@ -198,11 +198,12 @@ pub async fn request_middleware(
             if let Some(ctx) = &ctx {
                 ctx.metrics().request(&route, status, elapsed);
             }
-            let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+            // To the microsecond: `0.071`, not `0.07102599999999999`.
+            let elapsed_ms = format_args!("{:.3}", elapsed.as_secs_f64() * 1000.0);
             if status >= 500 {
-                tracing::error!(status, elapsed_ms, "request failed");
+                tracing::error!(status, %elapsed_ms, "request failed");
             } else {
-                tracing::info!(status, elapsed_ms, "request done");
+                tracing::info!(status, %elapsed_ms, "request done");
             }
             let headers = response.headers_mut();
             if let Ok(value) = HeaderValue::from_str(&id) {
