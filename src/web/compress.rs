@@ -162,8 +162,7 @@ mod tests {
 
     fn gunzip(bytes: &[u8]) -> Vec<u8> {
         let mut decoded = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut decoded)
-            .unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut decoded).unwrap();
         decoded
     }
 

@@ -133,3 +133,23 @@ async fn the_servers_end_of_a_connection_sends_without_delay() {
     }
     assert_eq!(found, Some(true), "the server's socket has TCP_NODELAY");
 }
+
+/// The CSV export is streamed: actix's `Compress` still gzips it on the way.
+#[tokio::test]
+async fn the_streamed_csv_export_is_gzipped_too() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.order(&valid_json()).await;
+    let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+    let response = kari
+        .client
+        .get(format!("{}/admin/orders.csv?status=all", kari.address))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let csv = gunzip(&response.bytes().await.unwrap());
+    assert!(csv.starts_with("\u{feff}reference;status;"), "{csv}");
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
+}
