@@ -112,7 +112,9 @@ on_both_databases! {
         assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
         assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
         let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-        assert_eq!(response.text().await.unwrap(), include_str!("../../static/app.css"));
+        let served = response.text().await.unwrap();
+        assert_eq!(served, rrh_tt02::web::assets::stylesheet());
+        assert!(served.len() < include_str!("../../static/app.css").len(), "served minified");
         let again = app.client.get(app.url(&href)).header("if-none-match", etag).send().await.unwrap();
         assert_eq!(again.status(), 304);
         assert_eq!(app.get("/static/app.css").await.headers()["cache-control"], "no-cache");
