@@ -101,6 +101,14 @@ pub fn minify(css: &str) -> String {
                 out.push(c);
                 false
             }
+            // `0.5rem` is `.5rem`: a number's leading zero, where a number starts.
+            '0' if starts_a_number(&out) && {
+                let mut ahead = chars.clone();
+                ahead.next() == Some('.') && ahead.next().is_some_and(|d| d.is_ascii_digit())
+            } =>
+            {
+                false
+            }
             _ => {
                 out.push(c);
                 false
@@ -108,6 +116,18 @@ pub fn minify(css: &str) -> String {
         };
     }
     out
+}
+
+/// Whether a number written next after `out` starts a token: `out` ends with a separator,
+/// or with a sign after one (`-` in `a-0.5` belongs to the name `a-0`, in ` -0.5` to the number).
+fn starts_a_number(out: &str) -> bool {
+    const BEFORE: &[char] = &[' ', ':', ',', '(', '/', '*', '+'];
+    let mut back = out.chars().rev();
+    match back.next() {
+        None => true,
+        Some('-') => back.next().is_none_or(|c| BEFORE.contains(&c)),
+        Some(c) => BEFORE.contains(&c),
+    }
 }
 
 /// Whether `out` ends with the function name `url` (any case), not with a longer name such
@@ -155,14 +175,14 @@ mod tests {
             "h1{font-size:clamp(1.75rem,1.3rem + 1.6vw,2.25rem)}"
         );
         assert_eq!(
-            minify("a { left: calc( -1.25rem - 0.4375rem ); border: 1px solid var(--b); }"),
-            "a{left:calc(-1.25rem - 0.4375rem);border:1px solid var(--b)}"
+            minify("a { left: calc( -1.25rem - 1.4375rem ); border: 1px solid var(--b); }"),
+            "a{left:calc(-1.25rem - 1.4375rem);border:1px solid var(--b)}"
         );
         assert_eq!(
             minify(
                 "a { background-position: calc(100% - 1.25rem) 55%, calc(100% - 0.875rem) 55%; }"
             ),
-            "a{background-position:calc(100% - 1.25rem) 55%,calc(100% - 0.875rem) 55%}"
+            "a{background-position:calc(100% - 1.25rem) 55%,calc(100% - .875rem) 55%}"
         );
         assert_eq!(
             minify(".checkbox + .hint, li ~ li { x: y }"),
@@ -175,6 +195,22 @@ mod tests {
         assert_eq!(
             minify("@media screen and (max-width: 30em) {\n  .a { x: y; }\n}\n"),
             "@media screen and (max-width:30em){.a{x:y}}"
+        );
+    }
+
+    #[test]
+    fn a_number_loses_its_leading_zero_and_nothing_else_does() {
+        assert_eq!(
+            minify("a { margin: 0.5rem -0.25rem 0 0; top: calc(1rem + 0.5rem); width: 10.5px; }"),
+            "a{margin:.5rem -.25rem 0 0;top:calc(1rem + .5rem);width:10.5px}"
+        );
+        assert_eq!(
+            minify("a { x: b-0.5 0.0.5 #0.5 0 0.; y: '0.5' }"),
+            "a{x:b-0.5 .0.5 #0.5 0 0.;y:'0.5'}"
+        );
+        assert_eq!(
+            minify("a { font: 1rem/0.5 x; flex: 0 0.5; }"),
+            "a{font:1rem/.5 x;flex:0 .5}"
         );
     }
 
@@ -247,7 +283,8 @@ mod tests {
     }
 
     /// Without comments and whitespace, the source and the result are the same characters but
-    /// for the dropped last `;` of each block: no token was changed, added or lost.
+    /// for the dropped last `;` of each block and numbers' leading zeros: no token was changed,
+    /// added or lost.
     #[test]
     fn the_stylesheet_keeps_every_token() {
         let source = include_str!("../../../static/app.css");
@@ -261,7 +298,19 @@ mod tests {
                     .map_or("", |(_, after)| after);
             }
             out.push_str(rest);
-            out.split_whitespace()
+            // Every `0` before `.` and a digit that does not follow a digit, on both sides.
+            let chars: Vec<char> = out.chars().collect();
+            let without_zeros: String = (0..chars.len())
+                .filter(|&i| {
+                    !(chars[i] == '0'
+                        && chars.get(i + 1) == Some(&'.')
+                        && chars.get(i + 2).is_some_and(char::is_ascii_digit)
+                        && !i.checked_sub(1).is_some_and(|p| chars[p].is_ascii_digit()))
+                })
+                .map(|i| chars[i])
+                .collect();
+            without_zeros
+                .split_whitespace()
                 .collect::<String>()
                 .replace(";}", "}")
         };
