@@ -29,6 +29,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let context = Context::connect(settings).await?;
         let worker = context.mail_worker()?;
+        web::assets::prepare();
 
         let state = context.clone();
         let server = HttpServer::new(move || {

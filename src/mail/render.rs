@@ -180,7 +180,7 @@ impl OrderFacts {
 
 /// The structured email to the registry's mailbox, always in bokmål (the registry's language).
 #[derive(Template)]
-#[template(path = "mail/registry_order.txt")]
+#[template(path = "mail/registry_order.txt", whitespace = "preserve")]
 struct RegistryOrderText<'a> {
     tr: Tr,
     o: &'a OrderFacts,
@@ -239,7 +239,7 @@ struct Confirmation<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "mail/confirmation.txt")]
+#[template(path = "mail/confirmation.txt", whitespace = "preserve")]
 struct ConfirmationText<'a> {
     c: &'a Confirmation<'a>,
 }
@@ -380,7 +380,7 @@ struct StatusChange<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "mail/status_change.txt")]
+#[template(path = "mail/status_change.txt", whitespace = "preserve")]
 struct StatusChangeText<'a> {
     c: &'a StatusChange<'a>,
 }
@@ -460,7 +460,7 @@ struct LinksMail {
 }
 
 #[derive(Template)]
-#[template(path = "mail/links.txt")]
+#[template(path = "mail/links.txt", whitespace = "preserve")]
 struct LinksText<'a> {
     c: &'a LinksMail,
 }

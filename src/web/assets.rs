@@ -1,6 +1,7 @@
 //! The stylesheet and icon, built into the binary: a release binary copied to a server
 //! serves them without the source tree. The stylesheet's address carries a hash of its
-//! content, so browsers may keep it for a year and still get a changed one at once.
+//! content, so browsers may keep it for a year and still get a changed one at once. It is
+//! served minified (made once, at start-up); the source file keeps its comments.
 
 use std::sync::LazyLock;
 
@@ -8,14 +9,29 @@ use actix_web::http::header::{CACHE_CONTROL, ETAG};
 use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::{Digest, Sha256};
 
-const STYLESHEET: &str = include_str!("../../static/app.css");
+mod minify;
+
+const STYLESHEET_SOURCE: &str = include_str!("../../static/app.css");
 const ICON: &str = include_str!("../../static/favicon.svg");
 
-/// `app.<first 12 hex digits of its SHA-256>.css`.
+/// The stylesheet as served: `static/app.css` without comments and needless whitespace.
+static STYLESHEET: LazyLock<String> = LazyLock::new(|| minify::minify(STYLESHEET_SOURCE));
+
+/// `app.<first 12 hex digits of the served stylesheet's SHA-256>.css`.
 static STYLESHEET_NAME: LazyLock<String> = LazyLock::new(|| {
     let digest = hex::encode(Sha256::digest(STYLESHEET.as_bytes()));
     format!("app.{}.css", &digest[..12])
 });
+
+/// The stylesheet exactly as `GET /static/app.<hash>.css` serves it.
+pub fn stylesheet() -> &'static str {
+    &STYLESHEET
+}
+
+/// Makes the served stylesheet and its name now, so no request pays for it.
+pub fn prepare() {
+    LazyLock::force(&STYLESHEET_NAME);
+}
 
 /// Where pages link the stylesheet.
 pub fn stylesheet_path() -> String {
@@ -48,7 +64,7 @@ pub async fn file(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
     if unchanged {
         response.finish()
     } else {
-        response.body(STYLESHEET)
+        response.body(stylesheet())
     }
 }
 

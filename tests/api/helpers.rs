@@ -482,6 +482,18 @@ pub fn attr(page: &scraper::Html, css: &str, name: &str) -> String {
         .to_owned()
 }
 
+/// What a browser shows in the input `css`: its `value`, or nothing when it has none (the
+/// field macros leave out an empty `value=""`).
+pub fn input_value(page: &scraper::Html, css: &str) -> String {
+    select(page, css)
+        .first()
+        .unwrap_or_else(|| panic!("no element matches {css}"))
+        .value()
+        .attr("value")
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A complete, valid test-environment order as form fields.
 pub fn valid_form() -> Vec<(&'static str, &'static str)> {
     vec![

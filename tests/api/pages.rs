@@ -103,6 +103,36 @@ on_both_databases! {
         }
     }
 
+    async fn the_order_form_and_its_stylesheet_weigh_at_most_30_kb_in_every_language(app) {
+        // The page-weight budget: a first visit (no cookies) to the order form downloads its
+        // HTML and the stylesheet it links, uncompressed, in at most 30 KB. A size, not a time:
+        // a template or a stylesheet rule that pushes it over fails here, not in production.
+        const BUDGET: usize = 30 * 1024;
+        let first_visit = reqwest::Client::new();
+        let body = |path: String| {
+            let request = first_visit.get(app.url(&path));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200, "{path}");
+                assert!(!response.headers().contains_key("content-encoding"), "{path} is measured as served, uncompressed");
+                response.bytes().await.unwrap()
+            }
+        };
+        for query in ["", "?lang=nn", "?lang=en"] {
+            let html = body(format!("/orders/new{query}")).await;
+            let page = scraper::Html::parse_document(std::str::from_utf8(&html).unwrap());
+            assert!(!select(&page, "form input[name=csrf_token]").is_empty(), "the page is the whole form");
+            let css = body(attr(&page, "link[rel=stylesheet]", "href")).await;
+            let total = html.len() + css.len();
+            assert!(
+                total <= BUDGET,
+                "/orders/new{query}: {} bytes of HTML + {} bytes of CSS = {total}, over the budget of {BUDGET}",
+                html.len(),
+                css.len()
+            );
+        }
+    }
+
     async fn the_stylesheet_is_built_in_and_cached_under_its_content_hash(app) {
         let (_, page) = app.get_html("/help").await;
         let href = attr(&page, "link[rel=stylesheet]", "href");
@@ -112,7 +142,9 @@ on_both_databases! {
         assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
         assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
         let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-        assert_eq!(response.text().await.unwrap(), include_str!("../../static/app.css"));
+        let served = response.text().await.unwrap();
+        assert_eq!(served, rrh_tt02::web::assets::stylesheet());
+        assert!(served.len() < include_str!("../../static/app.css").len(), "served minified");
         let again = app.client.get(app.url(&href)).header("if-none-match", etag).send().await.unwrap();
         assert_eq!(again.status(), 304);
         assert_eq!(app.get("/static/app.css").await.headers()["cache-control"], "no-cache");
