@@ -37,13 +37,14 @@ function cargoBuild() {
 }
 
 /**
- * Whether `binary` was built from this checkout's sources: it serves `<checkout>/static` (the
- * path is compiled in). Several checkouts may share one target directory, and cargo takes a
- * unit built from another checkout as up to date when this one's files are older, so
+ * Whether `binary` was built from this checkout's sources: it holds this checkout's stylesheet
+ * (compiled in, byte for byte). Several checkouts may share one target directory, and cargo
+ * takes a unit built from another checkout as up to date when this one's files are older, so
  * target/debug/rrh-tt02 can hold another checkout's code and serve its stylesheet.
  */
 function builtHere(binary) {
-  return fs.readFileSync(binary).includes(Buffer.from(`${paths.REPO}/static`));
+  const stylesheet = fs.readFileSync(path.join(paths.REPO, 'static', 'app.css'));
+  return fs.readFileSync(binary).includes(stylesheet);
 }
 
 /** The app binary: `E2E_APP_BIN`, or this checkout's debug build (built now if needed). */
