@@ -92,6 +92,19 @@ impl Guarded {
         let _ = child.wait();
     }
 
+    /// Waits up to `limit` for the process to end by itself, then stops it.
+    pub async fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Some(status) = self.exited() {
+                self.child = None;
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.stop(Duration::from_secs(5)).await
+    }
+
     /// Stops the process as [`Drop`] does, without blocking the runtime; returns how it ended
     /// (`None` when it had to be killed).
     pub async fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
@@ -398,16 +411,32 @@ pub async fn wrk(url: &str, seconds: u64, connections: u32, gzip: bool) -> anyho
     if gzip {
         command.arg("-H").arg("Accept-Encoding: gzip");
     }
-    command.arg(url);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await?
+    command
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
         .context("running wrk (scripts/bench installs it)")?;
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        bail!(
-            "wrk failed: {text} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    // Guarded, so a benchmark that is interrupted does not leave wrk running.
+    let mut process = Guarded::new(child, "wrk");
+    let (text, errors) = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let (mut text, mut errors) = (String::new(), String::new());
+        if let Some(mut out) = stdout {
+            let _ = out.read_to_string(&mut text);
+        }
+        if let Some(mut err) = stderr {
+            let _ = err.read_to_string(&mut errors);
+        }
+        (text, errors)
+    })
+    .await?;
+    let status = process.wait(Duration::from_secs(10)).await;
+    if !status.is_some_and(|s| s.success()) {
+        bail!("wrk failed: {text} {errors}");
     }
     parse_wrk(&text).with_context(|| format!("reading wrk's output: {text}"))
 }
