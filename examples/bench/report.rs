@@ -86,7 +86,13 @@ pub fn table(rows: &[Row]) -> String {
         let ceiling = row
             .ceiling
             .map_or("—".to_owned(), |c| format!("{} {}", number(c), row.unit));
-        let ratio = row.ratio().map_or("—".to_owned(), |r| format!("{r:.2}×"));
+        let ratio = row.ratio().map_or("—".to_owned(), |r| {
+            if r < 0.1 {
+                format!("{r:.3}×")
+            } else {
+                format!("{r:.2}×")
+            }
+        });
         let goal = match row.goal {
             Goal::RatioAtLeast(g) => format!("≥ {g}×"),
             Goal::AtMost(limit, unit) => format!("≤ {} {unit}", number(limit)),

@@ -2,6 +2,7 @@
 //! server that accepts connections and never answers (to hold the app's mail back), and the
 //! plain client that is the mail row's ceiling.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,7 @@ impl Drop for AbortOnDrop {
 pub struct Sink {
     pub port: u16,
     arrivals: Arrivals,
+    connections: Arc<AtomicUsize>,
     _accept: AbortOnDrop,
 }
 
@@ -48,9 +50,11 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let arrivals: Arrivals = Arc::default();
-        let shared = arrivals.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (shared, counted) = (arrivals.clone(), connections.clone());
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::Relaxed);
                 let arrivals = shared.clone();
                 tokio::spawn(async move {
                     if let Err(err) = serve(stream, arrivals).await {
@@ -62,12 +66,18 @@ impl Sink {
         Ok(Sink {
             port,
             arrivals,
+            connections,
             _accept: AbortOnDrop(accept),
         })
     }
 
     pub fn count(&self) -> usize {
         self.arrivals.lock().map_or(0, |a| a.len())
+    }
+
+    /// Connections accepted since the last call.
+    pub fn take_connections(&self) -> usize {
+        self.connections.swap(0, Ordering::Relaxed)
     }
 
     /// Every message since the last take, in order of arrival.
