@@ -701,9 +701,11 @@ async fn wait_for_mail(sink: &Sink, expected: usize) -> bool {
 
 /// Messages per second from the first arrival to the last.
 fn rate(arrivals: &[smtp::Arrival]) -> f64 {
-    match (arrivals.first(), arrivals.last()) {
+    let first = arrivals.iter().map(|a| a.at).min();
+    let last = arrivals.iter().map(|a| a.at).max();
+    match (first, last) {
         (Some(first), Some(last)) if arrivals.len() > 1 => {
-            let span = last.at.duration_since(first.at).as_secs_f64();
+            let span = last.duration_since(first).as_secs_f64();
             (arrivals.len() - 1) as f64 / span.max(1e-9)
         }
         _ => 0.0,
