@@ -1,6 +1,7 @@
 //! Submitting an order (form and API alike) and finding one by its reference.
 
 use chrono::Utc;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Context, Failure, failure_converts_into};
@@ -77,11 +78,17 @@ pub async fn submit(
         rate_limit::key("orders-address", client_address),
         ctx.settings.orders_per_hour,
     )];
-    let over = rate_limit::over(&mut *ctx.db.acquire().await?, &limits, Utc::now(), HOUR).await?;
+    let over =
+        async { rate_limit::over(&mut *ctx.db.acquire().await?, &limits, Utc::now(), HOUR).await }
+            .instrument(tracing::debug_span!("rate_limit_look"))
+            .await?;
     if let Some(minutes) = over {
         return Err(SubmitError::RateLimited { minutes });
     }
-    let check = match look_up(ctx, order).await {
+    let check = match look_up(ctx, order)
+        .instrument(tracing::debug_span!("registry_lookup"))
+        .await
+    {
         Err(refused @ SubmitError::Refused(_)) => return Err(counted(ctx, &limits, refused).await),
         other => other?,
     };
@@ -101,7 +108,7 @@ pub async fn submit(
             limits: &limits,
         };
         let stored = store(ctx, &inputs, &reference);
-        match stored.await {
+        match stored.instrument(tracing::debug_span!("store")).await {
             Err(SubmitError::Failed(Failure::Database(err))) if is_unique_violation(&err) => {
                 // A simultaneous submission under the same key won the race (its key row),
                 // or a simultaneous duplicate did (the partial unique index), or the reference
@@ -232,9 +239,14 @@ async fn store(
     let now = Utc::now();
     let tokens = ContactTokens::issue();
     let facts = OrderFacts::from_new(order, reference, &ctx.settings, now);
-    let mails = render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens)?;
+    let mails = tracing::debug_span!("render_mails")
+        .in_scope(|| render::new_order_mails(&facts, order, lang, &ctx.settings, &tokens))?;
 
-    let mut tx = ctx.db.begin_write().await?;
+    let mut tx = ctx
+        .db
+        .begin_write()
+        .instrument(tracing::debug_span!("write_turn"))
+        .await?;
     // A submission under the same key may have committed since the first look.
     if let Some(submission) = submission
         && let Some(earlier) = earlier(&mut tx, submission).await?
@@ -288,7 +300,9 @@ async fn store(
     for mail in &mails {
         outbox::enqueue(&mut tx, Some(&id), mail, ctx.message_id_domain()).await?;
     }
-    tx.commit().await?;
+    tx.commit()
+        .instrument(tracing::debug_span!("commit"))
+        .await?;
     Ok(Created {
         reference: reference.to_owned(),
         replayed: false,

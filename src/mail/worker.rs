@@ -8,6 +8,7 @@ use std::time::Duration;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
+use tracing::Instrument as _;
 
 use super::transport::{SendFailure, Sender, Transport};
 use crate::config::MailSettings;
@@ -134,7 +135,9 @@ impl MailWorker {
             *attempted = i + 1;
             let outcome = match self.build(mail) {
                 Ok(message) => {
-                    let send = sender.send(&message, &mail.id);
+                    let send = sender
+                        .send(&message, &mail.id)
+                        .instrument(tracing::debug_span!("mail_send"));
                     tokio::select! {
                         outcome = send => outcome,
                         () = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE) => {
@@ -153,34 +156,48 @@ impl MailWorker {
                 Err(SendFailure::Temporary(_)) => Delivery::TemporaryFailure,
                 Err(SendFailure::Permanent(_)) => Delivery::PermanentFailure,
             });
-            let _turn = self.db.write_turn().await;
-            let mut conn = self.db.acquire_relaxed().await?;
-            let recorded = match &outcome {
-                Ok(()) => {
-                    tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
-                    outbox::mark_sent(&mut conn, &mail.id, claim).await?
-                }
-                Err(failure) => {
-                    let retry_in = match failure {
-                        SendFailure::Temporary(_) => retry_delay(&self.settings, mail.attempts),
-                        SendFailure::Permanent(_) => None,
-                    };
-                    let error = failure.text();
-                    tracing::warn!(
-                        mail_id = %mail.id, attempt = mail.attempts, error,
-                        permanent = matches!(failure, SendFailure::Permanent(_)),
-                        retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
-                        "mail not sent"
-                    );
-                    outbox::mark_attempt_failed(&mut conn, &mail.id, claim, error, retry_in).await?
-                }
-            };
+            let recorded = self
+                .record(mail, claim, &outcome)
+                .instrument(tracing::debug_span!("mail_record"))
+                .await?;
             if !recorded {
                 // Its lease ran out and another worker has it: that one's record stands.
                 tracing::warn!(mail_id = %mail.id, "mail claim lost before its outcome was recorded");
             }
         }
         Ok(())
+    }
+
+    /// Records a send's outcome under the batch's claim; false if the claim was lost.
+    async fn record(
+        &self,
+        mail: &ClaimedMail,
+        claim: &str,
+        outcome: &Result<(), SendFailure>,
+    ) -> Result<bool, sqlx::Error> {
+        let _turn = self.db.write_turn().await;
+        let mut conn = self.db.acquire_relaxed().await?;
+        let recorded = match outcome {
+            Ok(()) => {
+                tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
+                outbox::mark_sent(&mut conn, &mail.id, claim).await?
+            }
+            Err(failure) => {
+                let retry_in = match failure {
+                    SendFailure::Temporary(_) => retry_delay(&self.settings, mail.attempts),
+                    SendFailure::Permanent(_) => None,
+                };
+                let error = failure.text();
+                tracing::warn!(
+                    mail_id = %mail.id, attempt = mail.attempts, error,
+                    permanent = matches!(failure, SendFailure::Permanent(_)),
+                    retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
+                    "mail not sent"
+                );
+                outbox::mark_attempt_failed(&mut conn, &mail.id, claim, error, retry_in).await?
+            }
+        };
+        Ok(recorded)
     }
 
     fn build(&self, mail: &ClaimedMail) -> Result<Message, String> {

@@ -52,7 +52,8 @@ pub async fn create_order(
         Err(answer) => return Ok(*answer),
     };
     let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
-    let (order, lang, submission) = match parse_order(&body, lang, &ctx, key) {
+    let parsed = tracing::debug_span!("parse").in_scope(|| parse_order(&body, lang, &ctx, key));
+    let (order, lang, submission) = match parsed {
         Ok(parsed) => parsed,
         Err(answer) => return Ok(*answer),
     };
