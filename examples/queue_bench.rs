@@ -1,5 +1,6 @@
-//! Measures the queue page as the table grows: for each size, seeds a fresh database, logs in
-//! over HTTP and times queue requests as a browser makes them.
+//! Measures the queue page as the table grows: seeds a fresh database for each size, serves
+//! each, logs in over HTTP and times queue requests as a browser makes them, taking the
+//! sizes in turn request by request.
 //!
 //! ```text
 //! cargo run --release --example queue_bench                       # SQLite in a temp folder
@@ -10,7 +11,7 @@
 //! ```
 //! The database is SQLite unless the first argument is a `postgres://` URL (any other first
 //! argument, such as `sqlite`, keeps SQLite). The optional second argument is the number of
-//! orders (default 100000); `--sizes` runs several sizes one after another, each on a fresh
+//! orders (default 100000); `--sizes` runs several sizes side by side, each on a fresh
 //! database, and ends with a summary of how the default page grew.
 //! `RRH_BENCH_KEEP=1` keeps the databases (and prints their names) for EXPLAIN sessions;
 //! `RRH_BENCH_LOG=1` prints the server's log (with `RUST_LOG`).
@@ -25,8 +26,8 @@ use rrh_tt02::store::{Backend, Db};
 
 /// At most this many timed requests per page...
 const SAMPLES: usize = 200;
-/// ...and no more time than this per page once `MIN_SAMPLES` are in, so a slow page at a
-/// million orders does not hold the run for many minutes.
+/// ...and no more time than this per page and size once `MIN_SAMPLES` are in, so a slow
+/// page at a million orders does not hold the run for many minutes.
 const PAGE_BUDGET: Duration = Duration::from_secs(20);
 const MIN_SAMPLES: usize = 20;
 /// Untimed requests per page first, so the first size measured is not also the one that
@@ -39,16 +40,56 @@ const CSV_MAX_ORDERS: usize = 100_000;
 const DEFAULT_PAGE: &str = "/admin/orders";
 const NO_MATCH: &str = "/admin/orders?status=all&q=finnes+ikke";
 
-/// What one size measured: the queue pages' (path, median, p95) in milliseconds.
+/// One queue page's timings at one size.
+struct PageResult {
+    path: String,
+    median_ms: f64,
+    p95_ms: f64,
+    bytes: usize,
+    samples: usize,
+}
+
+/// What one size measured.
 struct SizeResult {
     orders: usize,
-    pages: Vec<(String, f64, f64)>,
+    pages: Vec<PageResult>,
 }
 
 impl SizeResult {
     fn median(&self, path: &str) -> Option<f64> {
-        self.pages.iter().find(|(p, _, _)| p == path).map(|p| p.1)
+        self.pages
+            .iter()
+            .find(|p| p.path == path)
+            .map(|p| p.median_ms)
     }
+
+    fn print(&self) {
+        println!("\n{} orders", self.orders);
+        println!(
+            "{:<55} {:>10} {:>10} {:>8} {:>7}",
+            "queue page", "median ms", "p95 ms", "bytes", "samples"
+        );
+        for p in &self.pages {
+            println!(
+                "{:<55} {:>10.2} {:>10.2} {:>8} {:>7}",
+                p.path, p.median_ms, p.p95_ms, p.bytes, p.samples
+            );
+        }
+    }
+}
+
+/// One size's database and server, seeded, with a case handler logged in.
+struct Instance {
+    orders: usize,
+    db: Db,
+    client: reqwest::Client,
+    base: String,
+    /// The queue pages to time: the same at every size but the late page's cursor.
+    paths: Vec<String>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    dir: tempfile::TempDir,
+    /// The server's URL and the database's name, on PostgreSQL.
+    postgres: Option<(String, String)>,
 }
 
 #[tokio::main]
@@ -57,10 +98,23 @@ async fn main() -> anyhow::Result<()> {
         rrh_tt02::telemetry::init();
     }
     let (url, sizes) = parse_args(std::env::args().skip(1).collect())?;
-    let mut results = Vec::new();
+    // Every size is up at once and the pages are timed round-robin over the sizes, so a
+    // busy moment on a shared machine lands on all sizes alike and the growth stays fair.
+    let mut instances = Vec::new();
     for orders in sizes {
-        results.push(run_size(url.as_deref(), orders).await?);
+        instances.push(start(url.as_deref(), orders).await?);
     }
+    let results = time_pages(&instances).await?;
+    for (instance, result) in instances.iter().zip(&results) {
+        result.print();
+        if instance.orders <= CSV_MAX_ORDERS {
+            time_export(instance).await?;
+        }
+    }
+    for instance in instances {
+        stop(instance).await?;
+    }
+    println!();
     summary(url.is_some(), &results);
     Ok(())
 }
@@ -141,10 +195,10 @@ fn summary(postgres: bool, results: &[SizeResult]) {
     );
 }
 
-/// One size on a fresh database: seed, log in, time the pages, drop the database.
-async fn run_size(admin_url: Option<&str>, orders: usize) -> anyhow::Result<SizeResult> {
+/// One size on a fresh database: seeded, served, logged in.
+async fn start(admin_url: Option<&str>, orders: usize) -> anyhow::Result<Instance> {
     let dir = tempfile::tempdir()?;
-    let (database_url, cleanup) = match admin_url {
+    let (database_url, postgres) = match admin_url {
         Some(url) => {
             let name = format!("rrh_bench_{}", uuid::Uuid::new_v4().simple());
             sqlx::any::install_default_drivers();
@@ -184,39 +238,55 @@ async fn run_size(admin_url: Option<&str>, orders: usize) -> anyhow::Result<Size
     let started = Instant::now();
     seed(&db, orders).await?;
     println!(
-        "\nbackend: {:?}; seeded {orders} orders in {:.1} s",
+        "backend: {:?}; seeded {orders} orders in {:.1} s",
         db.backend(),
         started.elapsed().as_secs_f64()
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = log_in(&db, &base).await?;
-    let pages = time_pages(&db, &client, &base, orders).await?;
+    let paths = paths(&db, orders).await?;
+    Ok(Instance {
+        orders,
+        db,
+        client,
+        base,
+        paths,
+        server,
+        dir,
+        postgres,
+    })
+}
 
-    if orders <= CSV_MAX_ORDERS {
-        let started = Instant::now();
-        let response = client
-            .get(format!("{base}/admin/orders.csv?status=all"))
-            .send()
-            .await?;
-        anyhow::ensure!(response.status() == 200, "CSV: {}", response.status());
-        let csv = response.bytes().await?;
-        println!(
-            "CSV export of all {orders} orders: {:.0} ms, {} bytes",
-            started.elapsed().as_secs_f64() * 1000.0,
-            csv.len()
-        );
-    }
+async fn time_export(instance: &Instance) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let response = instance
+        .client
+        .get(format!("{}/admin/orders.csv?status=all", instance.base))
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "CSV: {}", response.status());
+    let csv = response.bytes().await?;
+    println!(
+        "CSV export of all {} orders: {:.0} ms, {} bytes",
+        instance.orders,
+        started.elapsed().as_secs_f64() * 1000.0,
+        csv.len()
+    );
+    Ok(())
+}
 
+/// Drops the database (or keeps it, see [`keep`]).
+async fn stop(instance: Instance) -> anyhow::Result<()> {
     // Closing the pool the server shares ends its work on this database; the server task
     // itself has no stop handle and goes with it.
-    db.close().await;
-    server.abort();
-    match cleanup {
+    instance.db.close().await;
+    instance.server.abort();
+    match instance.postgres {
         Some((admin_url, name)) => drop_database(&admin_url, &name).await?,
-        None if keep() => println!("kept {}", dir.keep().join("bench.db").display()),
+        None if keep() => println!("kept {}", instance.dir.keep().join("bench.db").display()),
         None => {}
     }
-    Ok(SizeResult { orders, pages })
+    Ok(())
 }
 
 /// RRH_BENCH_KEEP=1 keeps the databases for EXPLAIN sessions.
@@ -290,22 +360,8 @@ async fn log_in(db: &Db, base: &str) -> anyhow::Result<reqwest::Client> {
     Ok(client)
 }
 
-/// Times each queue page; returns (path, median ms, p95 ms) per page.
-async fn time_pages(
-    db: &Db,
-    client: &reqwest::Client,
-    base: &str,
-    orders: usize,
-) -> anyhow::Result<Vec<(String, f64, f64)>> {
-    // A cursor nine tenths into the table, for a late page.
-    let deep = sqlx::query_as::<_, (String, String)>(
-        "SELECT updated_at, id FROM orders ORDER BY updated_at, id LIMIT 1 OFFSET $1",
-    )
-    .bind((orders * 9 / 10) as i64)
-    .fetch_optional(db.pool())
-    .await?
-    .map(|(u, i)| format!("{u}_{i}"));
-
+/// The queue pages to time at a size of `orders`.
+async fn paths(db: &Db, orders: usize) -> anyhow::Result<Vec<String>> {
     let mut paths: Vec<String> = [
         DEFAULT_PAGE,
         "/admin/orders?status=all",
@@ -314,61 +370,80 @@ async fn time_pages(
         "/admin/orders?status=all&q=974760673",
         "/admin/orders?status=all&q=kunde+17",
         "/admin/orders?status=all&q=RRH-2345-6789",
-        // Part of an email, in its middle: a few orders at any size.
+        // Part of an email, in its middle: one order at any size.
         "/admin/orders?status=all&q=takt4711%40kunde",
-        // Text that matches nothing: before the search index, every order was walked.
+        // Text that matches nothing: without a search index, every order is walked.
         NO_MATCH,
         // Text that every order matches.
         "/admin/orders?status=all&q=leverand",
-        // Too short for the search index: the walk it falls back to, at its worst.
+        // Too short for a trigram index: the walk it falls back to, at its worst.
         "/admin/orders?status=all&q=zq",
     ]
     .map(str::to_owned)
     .into();
-    if let Some(deep) = deep {
-        paths.push(format!("/admin/orders?status=all&after={deep}"));
+    // A cursor nine tenths into the table, for a late page.
+    let deep = sqlx::query_as::<_, (String, String)>(
+        "SELECT updated_at, id FROM orders ORDER BY updated_at, id LIMIT 1 OFFSET $1",
+    )
+    .bind((orders * 9 / 10) as i64)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some((updated_at, id)) = deep {
+        paths.push(format!("/admin/orders?status=all&after={updated_at}_{id}"));
     }
-    println!(
-        "{:<55} {:>10} {:>10} {:>8} {:>7}",
-        "queue page", "median ms", "p95 ms", "bytes", "samples"
-    );
-    let mut results = Vec::new();
-    for path in paths {
-        for _ in 0..WARM_UP {
-            client
-                .get(format!("{base}{path}"))
-                .send()
-                .await?
-                .bytes()
-                .await?;
+    Ok(paths)
+}
+
+async fn get(instance: &Instance, path: &str) -> anyhow::Result<usize> {
+    let response = instance
+        .client
+        .get(format!("{}{path}", instance.base))
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+    Ok(response.bytes().await?.len())
+}
+
+/// Times each queue page at every size, a request per size in turn.
+async fn time_pages(instances: &[Instance]) -> anyhow::Result<Vec<SizeResult>> {
+    let mut results: Vec<SizeResult> = instances
+        .iter()
+        .map(|i| SizeResult {
+            orders: i.orders,
+            pages: Vec::new(),
+        })
+        .collect();
+    let pages = instances.first().map_or(0, |i| i.paths.len());
+    for page in 0..pages {
+        let mut times = vec![Vec::with_capacity(SAMPLES); instances.len()];
+        let mut bytes = vec![0; instances.len()];
+        for instance in instances {
+            for _ in 0..WARM_UP {
+                get(instance, &instance.paths[page]).await?;
+            }
         }
-        let mut times = Vec::with_capacity(SAMPLES);
-        let mut bytes = 0;
         let started = Instant::now();
-        while times.len() < SAMPLES
-            && (times.len() < MIN_SAMPLES || started.elapsed() < PAGE_BUDGET)
-        {
-            let t = Instant::now();
-            let response = client.get(format!("{base}{path}")).send().await?;
-            anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
-            bytes = response.bytes().await?.len();
-            times.push(t.elapsed());
+        let budget = PAGE_BUDGET * instances.len() as u32;
+        let mut rounds = 0;
+        while rounds < SAMPLES && (rounds < MIN_SAMPLES || started.elapsed() < budget) {
+            for (k, instance) in instances.iter().enumerate() {
+                let t = Instant::now();
+                bytes[k] = get(instance, &instance.paths[page]).await?;
+                times[k].push(t.elapsed());
+            }
+            rounds += 1;
         }
-        times.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let (median, p95) = (
-            ms(times[times.len() / 2]),
-            ms(times[times.len() * 95 / 100]),
-        );
-        println!(
-            "{:<55} {:>10.2} {:>10.2} {:>8} {:>7}",
-            path,
-            median,
-            p95,
-            bytes,
-            times.len()
-        );
-        results.push((path, median, p95));
+        for (k, mut times) in times.into_iter().enumerate() {
+            times.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            results[k].pages.push(PageResult {
+                path: instances[k].paths[page].clone(),
+                median_ms: ms(times[times.len() / 2]),
+                p95_ms: ms(times[times.len() * 95 / 100]),
+                bytes: bytes[k],
+                samples: times.len(),
+            });
+        }
     }
     Ok(results)
 }
