@@ -26,7 +26,7 @@ pub async fn page(
     limit: i64,
 ) -> Result<QueuePage, Failure> {
     let mut conn = ctx.db.acquire().await?;
-    let (rows, more) = queue::page(&mut conn, filter, after, limit).await?;
+    let (rows, more) = queue::page(&mut conn, ctx.db.backend(), filter, after, limit).await?;
     Ok(QueuePage {
         rows,
         more,
@@ -49,5 +49,6 @@ pub async fn export_batch(
     limit: i64,
 ) -> Result<Vec<Order>, Failure> {
     let mut conn = ctx.db.acquire().await?;
-    Ok(queue::export_batch(&mut conn, filter, after, limit).await?)
+    let backend = ctx.db.backend();
+    Ok(queue::export_batch(&mut conn, backend, filter, after, limit).await?)
 }

@@ -2,7 +2,7 @@
 //!
 //! Queries go through sqlx's `Any` driver with `$n` placeholders, which both databases
 //! accept, so every query is written once. Where the databases really differ (DDL, row
-//! locking) the code branches on [`Backend`]. Values crossing the driver are text and
+//! locking, the queue's text search index) the code branches on [`Backend`]. Values crossing the driver are text and
 //! 64-bit integers; timestamps are fixed-width UTC text so they sort and compare as strings.
 
 pub mod events;

@@ -9,7 +9,9 @@ use super::{Conn, timestamp};
 use crate::domain::fields::ORDER_FIELDS;
 
 /// Empties the order's personal fields (as the field table marks them) and the TT02
-/// identity; the skeleton stays.
+/// identity; the skeleton stays. Emptying `search_text` takes the contacts out of the search
+/// index in the same statement (SQLite: the triggers on `orders` delete the order's trigrams
+/// from `orders_fts`; PostgreSQL: the GIN index follows the row).
 static PURGE_ORDERS: LazyLock<String> = LazyLock::new(|| {
     let fields: Vec<String> = ORDER_FIELDS
         .iter()

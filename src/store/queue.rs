@@ -6,7 +6,7 @@ use sqlx::Row;
 use chrono::{DateTime, Utc};
 
 use super::orders::{ORDER_COLUMNS, Order, from_row, normalise_reference};
-use super::{Conn, parsed, time, timestamp};
+use super::{Backend, Conn, parsed, time, timestamp};
 use crate::domain::{Environment, OrderStatus, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,8 +94,80 @@ impl Cursor {
     }
 }
 
+/// How a text search finds its orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextSearch {
+    /// Walk the orders in queue order and test each one's `search_text` with LIKE, as
+    /// before the trigram index: for a text too short for a trigram, and on SQLite for a
+    /// text so common that the walk meets a page of it early.
+    Walk,
+    /// PostgreSQL: a LIKE that the planner answers from pg_trgm's GIN index or by the walk,
+    /// whichever it expects to be cheaper.
+    PlannerChooses,
+    /// SQLite: look the text up in the trigram index (`orders_fts`) first, then test only
+    /// the orders it names.
+    TrigramIndex,
+}
+
+/// The trigram index holds every run of three characters; a shorter text has none to look up.
+const TRIGRAM_MIN_CHARS: usize = 3;
+
+/// Above this many orders matched by the index, walking in queue order finds a page sooner
+/// than reading every match and sorting them: matches are then dense enough that the walk
+/// meets a page of them early (the walk is never slower than before the index existed).
+const INDEX_MATCHES_MAX: i64 = 5_000;
+
+/// A LIKE pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// An FTS5 query for `text` as one phrase: with the trigram tokenizer it matches exactly the
+/// texts that contain `text`; inside the quotes every character is literal but `"`, doubled.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// How to search for `filter`'s text. SQLite's planner takes an FTS lookup for a handful of
+/// rows, so a text that many orders contain (a vendor's name) would read and sort all of
+/// them: counting the index's matches, up to a limit, tells which way is cheaper.
+/// PostgreSQL's planner knows that from its statistics.
+async fn text_search(
+    conn: &mut Conn,
+    backend: Backend,
+    filter: &QueueFilter,
+) -> Result<TextSearch, sqlx::Error> {
+    let Some(Search::Text(text)) = &filter.search else {
+        return Ok(TextSearch::Walk);
+    };
+    if text.chars().count() < TRIGRAM_MIN_CHARS {
+        return Ok(TextSearch::Walk);
+    }
+    if backend == Backend::Postgres {
+        return Ok(TextSearch::PlannerChooses);
+    }
+    let matches: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM
+            (SELECT rowid FROM orders_fts WHERE orders_fts MATCH $1 LIMIT $2)",
+    )
+    .bind(fts_phrase(text))
+    .bind(INDEX_MATCHES_MAX + 1)
+    .fetch_one(conn)
+    .await?
+    .try_get(0)?;
+    Ok(if matches > INDEX_MATCHES_MAX {
+        TextSearch::Walk
+    } else {
+        TextSearch::TrigramIndex
+    })
+}
+
 /// The WHERE clause for `filter` and its text parameters, numbered from `$1`.
-fn where_clause(filter: &QueueFilter) -> (String, Vec<String>) {
+fn where_clause(filter: &QueueFilter, text_search: TextSearch) -> (String, Vec<String>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let param = |value: String, params: &mut Vec<String>| {
@@ -139,12 +211,24 @@ fn where_clause(filter: &QueueFilter) -> (String, Vec<String>) {
             ));
         }
         Some(Search::Text(text)) => {
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let p = param(format!("%{escaped}%"), &mut params);
-            clauses.push(format!("search_text LIKE {p} ESCAPE '\\'"));
+            // An index only narrows the orders down; the LIKE decides, as it did before the
+            // index, so every way finds the same orders.
+            let column = match text_search {
+                TextSearch::TrigramIndex => {
+                    let p = param(fts_phrase(text), &mut params);
+                    clauses.push(format!(
+                        "search_key IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH {p})"
+                    ));
+                    "search_text"
+                }
+                TextSearch::PlannerChooses => "search_text",
+                // Not the indexed column, so PostgreSQL cannot take the trigram index for a
+                // text without a trigram: it would read the whole index (seconds at a
+                // million orders, three times the walk).
+                TextSearch::Walk => "(search_text || '')",
+            };
+            let p = param(like_pattern(text), &mut params);
+            clauses.push(format!("{column} LIKE {p} ESCAPE '\\'"));
         }
     }
     let sql = if clauses.is_empty() {
@@ -175,12 +259,13 @@ pub struct QueueRow {
 /// Up to `limit` orders after `after`, and whether more follow.
 pub async fn page(
     conn: &mut Conn,
+    backend: Backend,
     filter: &QueueFilter,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<QueueRow>, bool), sqlx::Error> {
     // One more than asked tells whether a next page exists.
-    let rows = fetch(conn, QUEUE_COLUMNS, filter, after, limit + 1).await?;
+    let rows = fetch(conn, backend, QUEUE_COLUMNS, filter, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let rows = rows
         .iter()
@@ -193,11 +278,12 @@ pub async fn page(
 /// Full orders for the export, `limit` at a time after `after`.
 pub async fn export_batch(
     conn: &mut Conn,
+    backend: Backend,
     filter: &QueueFilter,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Order>, sqlx::Error> {
-    fetch(conn, &ORDER_COLUMNS, filter, after, limit)
+    fetch(conn, backend, &ORDER_COLUMNS, filter, after, limit)
         .await?
         .iter()
         .map(from_row)
@@ -207,12 +293,34 @@ pub async fn export_batch(
 /// `columns` of up to `limit` orders matching `filter`, in queue order, after `after`.
 async fn fetch(
     conn: &mut Conn,
+    backend: Backend,
     columns: &str,
     filter: &QueueFilter,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let (mut sql, mut params) = where_clause(filter);
+    let text_search = text_search(&mut *conn, backend, filter).await?;
+    let (query, params) = select(columns, filter, after, limit, text_search);
+    // A statement kept prepared is planned for any text after a few runs (PostgreSQL's
+    // generic plan), and for a LIKE that plan is the walk: a search that matches nothing
+    // then reads every order. Not kept, it is planned for this text each time.
+    let text = matches!(filter.search, Some(Search::Text(_)));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(query)).persistent(!text);
+    for p in params {
+        q = q.bind(p);
+    }
+    q.fetch_all(conn).await
+}
+
+/// The SELECT that [`fetch`] runs, and its parameters.
+fn select(
+    columns: &str,
+    filter: &QueueFilter,
+    after: Option<&Cursor>,
+    limit: i64,
+    text_search: TextSearch,
+) -> (String, Vec<String>) {
+    let (mut sql, mut params) = where_clause(filter, text_search);
     if let Some(cursor) = after {
         params.push(cursor.updated_at.clone());
         let a = params.len();
@@ -228,11 +336,7 @@ async fn fetch(
         };
     }
     let query = format!("SELECT {columns} FROM orders {sql} ORDER BY updated_at, id LIMIT {limit}");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(query));
-    for p in params {
-        q = q.bind(p);
-    }
-    q.fetch_all(conn).await
+    (query, params)
 }
 
 /// Orders per status over the whole table, from the counts kept by [`count_move`].
@@ -339,9 +443,138 @@ mod tests {
             search: Some(Search::Text("100%_a\\".into())),
             ..QueueFilter::default()
         };
-        let (sql, params) = where_clause(&filter);
+        let (sql, params) = where_clause(&filter, TextSearch::Walk);
+        assert!(sql.contains("(search_text || '') LIKE $1 ESCAPE"));
+        assert_eq!(params, ["%100\\%\\_a\\\\%"]);
+        let (sql, params) = where_clause(&filter, TextSearch::PlannerChooses);
         assert!(sql.contains("search_text LIKE $1 ESCAPE"));
         assert_eq!(params, ["%100\\%\\_a\\\\%"]);
+        // Through the index the LIKE still decides, with the same pattern.
+        let (sql, params) = where_clause(&filter, TextSearch::TrigramIndex);
+        assert!(sql.contains("orders_fts MATCH $1"));
+        assert!(sql.contains("search_text LIKE $2 ESCAPE"));
+        assert_eq!(params, ["\"100%_a\\\"", "%100\\%\\_a\\\\%"]);
+    }
+
+    #[test]
+    fn a_search_phrase_doubles_its_quotes_so_the_index_reads_no_operators() {
+        assert_eq!(fts_phrase("nord \"asa\" or *"), "\"nord \"\"asa\"\" or *\"");
+    }
+
+    /// A migrated SQLite database in a temporary folder.
+    async fn sqlite() -> (tempfile::TempDir, crate::store::Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("queue.db").display());
+        let db = crate::store::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        (dir, db)
+    }
+
+    /// What SQLite's EXPLAIN QUERY PLAN says of the queue's SELECT for `filter`.
+    async fn plan(conn: &mut Conn, filter: &QueueFilter, text_search: TextSearch) -> Vec<String> {
+        let (query, params) = select(QUEUE_COLUMNS, filter, None, 51, text_search);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}")));
+        for p in params {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all(conn).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect()
+    }
+
+    fn text(text: &str) -> QueueFilter {
+        QueueFilter {
+            status: StatusFilter::All,
+            search: Search::parse(text),
+            ..QueueFilter::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_search_of_three_characters_or_more_reads_the_trigram_index() {
+        let (_dir, db) = sqlite().await;
+        let mut conn = db.acquire().await.unwrap();
+        let filter = text("finnes ikke");
+        let how = text_search(&mut conn, Backend::Sqlite, &filter)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::TrigramIndex);
+        let plan = plan(&mut conn, &filter, how).await;
+        assert!(
+            plan.iter().any(|d| d.contains("orders_fts VIRTUAL TABLE")),
+            "{plan:?}"
+        );
+        // The orders are looked up by key, never scanned.
+        assert!(
+            plan.iter()
+                .any(|d| d.starts_with("SEARCH orders USING INDEX orders_search_key")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|d| d.starts_with("SCAN orders ")),
+            "{plan:?}"
+        );
+        // Too short for a trigram: the walk, as before the index.
+        let short = text("ab");
+        let how = text_search(&mut conn, Backend::Sqlite, &short)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::Walk);
+        // PostgreSQL's planner chooses between its index and the walk by itself, but for a
+        // text too short for its index.
+        let how = text_search(&mut conn, Backend::Postgres, &filter)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::PlannerChooses);
+        let how = text_search(&mut conn, Backend::Postgres, &short)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::Walk);
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_text_in_very_many_orders_walks_the_queue_and_still_finds_them() {
+        let (_dir, db) = sqlite().await;
+        let mut conn = db.acquire().await.unwrap();
+        // More orders than the index is read for, all from the same vendor.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i <= $1)
+             INSERT INTO orders (id, reference, status, environment, scope,
+                vendor_org_number, vendor_org_name, vendor_contact_email, vendor_contact_phone,
+                consumer_org_number, consumer_org_name, consumer_contact_email,
+                consumer_contact_phone, language, created_at, updated_at, search_text)
+             SELECT printf('%08x-0000-7000-8000-%012x', i, i), 'RRH-T' || i, 'received',
+                'test', 'brreg:reelle/offentlig', '974760673', 'Leverandør AS',
+                'ola@leverandor.no', '+4791234567', CAST(800000000 + i AS TEXT), 'Kunde ' || i,
+                'kari@kunde.no', '+4741234567', 'nb',
+                printf('2026-01-01T00:00:%02d.%06dZ', i / 1000000, i % 1000000),
+                printf('2026-01-01T00:00:%02d.%06dZ', i / 1000000, i % 1000000),
+                'leverandør as kunde ' || i FROM n",
+        )
+        .bind(INDEX_MATCHES_MAX)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let common = text("leverandør");
+        let how = text_search(&mut conn, Backend::Sqlite, &common)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::Walk);
+        let (rows, more) = page(&mut conn, Backend::Sqlite, &common, None, 50)
+            .await
+            .unwrap();
+        assert_eq!((rows.len(), more), (50, true));
+        assert_eq!(rows[0].reference, "RRH-T1", "the longest waiting first");
+        // A text in a few of them still goes through the index.
+        let rare = text("kunde 4711");
+        let how = text_search(&mut conn, Backend::Sqlite, &rare)
+            .await
+            .unwrap();
+        assert_eq!(how, TextSearch::TrigramIndex);
+        let (rows, _) = page(&mut conn, Backend::Sqlite, &rare, None, 50)
+            .await
+            .unwrap();
+        let found: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
+        assert_eq!(found, ["RRH-T4711"]);
     }
 
     #[test]

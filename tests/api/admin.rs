@@ -556,6 +556,62 @@ on_both_databases! {
         assert_eq!(open.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
     }
 
+    async fn the_queue_search_finds_any_part_of_a_name_or_email_and_takes_every_character_literally(app) {
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let mut references = Vec::new();
+        for (i, (name, email)) in [
+            ("Fjellheim Regnskap AS", "post.mottak@fjellheim-regnskap.no"),
+            ("100% Drift_Partner AS", "drift@partner.no"),
+            ("Bank; Nord \"ASA\"", "b@bank.no"),
+            ("Ærlig Økonomi AS", "post@aerlig.no"),
+        ].into_iter().enumerate() {
+            let mut body = valid_json();
+            body["consumer_org_name"] = name.into();
+            body["consumer_contact_email"] = email.into();
+            body["consumer_org_number"] = org_number(200 + i as u32).into();
+            references.push(app.order(&body).await);
+        }
+        let r = &references;
+        let cases: Vec<(&str, Vec<&String>)> = vec![
+            // Three characters or more: through the search index.
+            ("lheim regn", vec![&r[0]]),
+            ("ottak@fjell", vec![&r[0]]),
+            ("FJELLHEIM", vec![&r[0]]),
+            ("ØKONOMI", vec![&r[3]]),
+            ("leverandør", vec![&r[0], &r[1], &r[2], &r[3]]),
+            ("finnes ikke", vec![]),
+            // One or two characters: the walk.
+            ("gn", vec![&r[0]]),
+            ("æ", vec![&r[3]]),
+            // LIKE's wildcards are plain characters, however long the text.
+            ("%", vec![&r[1]]),
+            ("_", vec![&r[1]]),
+            ("0% d", vec![&r[1]]),
+            ("t_p", vec![&r[1]]),
+            ("t%p", vec![]),
+            ("ba_k", vec![]),
+            ("b_", vec![]),
+            ("\\", vec![]),
+            // The index's query syntax is plain text too.
+            ("\"asa\"", vec![&r[2]]),
+            ("nord \"", vec![&r[2]]),
+            ("\"asa\" OR nord", vec![]),
+            ("NEAR(bank nord)", vec![]),
+            ("ban*", vec![]),
+        ];
+        for (q, expected) in cases {
+            let query: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+            let path = format!("/admin/orders?status=all&q={query}");
+            let (status, page) = kari.get_html(&path).await;
+            assert_eq!(status, 200, "{q}");
+            let mut got: Vec<String> = select(&page, "table.queue a.reference").iter().map(|a| a.text().collect()).collect();
+            got.sort();
+            let mut expected: Vec<String> = expected.into_iter().cloned().collect();
+            expected.sort();
+            assert_eq!(got, expected, "{q}");
+        }
+    }
+
     async fn the_queue_pages_through_many_orders_oldest_change_first(app) {
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
         let mut references = Vec::new();

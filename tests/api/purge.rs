@@ -37,6 +37,111 @@ on_both_databases! {
         // Running it again changes nothing.
         assert_eq!(rrh_tt02::app::purge::personal_data(&app.context, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap(), 0);
     }
+
+    async fn a_purged_contact_cannot_be_found_by_search_and_leaves_the_search_index(app) {
+        let mut body = valid_json();
+        body["consumer_org_name"] = "Vidsyn Regnskap AS".into();
+        body["consumer_contact_email"] = "ingrid.forsvinn@vidsyn.no".into();
+        let ended = app.order(&body).await;
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        kari.act(&ended, "reject", &[("reason", "Feil scope.")]).await;
+        let mut other = valid_json();
+        other["consumer_org_number"] = org_number(41).into();
+        let open = app.order(&other).await;
+        app.mail_settled().await;
+        let found = |q: &'static str| {
+            let kari = &kari;
+            async move {
+                let (status, page) = kari.get_html(&format!("/admin/orders?status=all&q={q}")).await;
+                assert_eq!(status, 200, "{q}");
+                select(&page, "table.queue a.reference").iter().map(|a| a.text().collect()).collect::<Vec<String>>()
+            }
+        };
+        assert_eq!(found("forsvinn%40vid").await, vec![ended.clone()], "found before the purge");
+
+        let purged = rrh_tt02::app::purge::personal_data(&app.context, chrono::Utc::now() + chrono::Duration::days(1)).await.unwrap();
+        assert_eq!(purged, 1);
+        for q in ["forsvinn%40vid", "ingrid", "forsvinn", "n.f", "%40vidsyn.no"] {
+            assert!(found(q).await.is_empty(), "{q} still finds the purged order");
+        }
+        // The organisations stay searchable, through the index as before.
+        assert_eq!(found("vidsyn+regn").await, vec![ended.clone()]);
+        assert_eq!(found("ola%40leverandor").await, vec![open.clone()], "the open order keeps its contacts");
+        if app.db.backend() == rrh_tt02::store::Backend::Sqlite {
+            let gone = ["rsv", "svi", "@vi", "nn@", "d.f", "id."];
+            assert_search_index_holds_only_the_orders_text(&app, &ended, "forsvinn@vid", &gone).await;
+        }
+    }
+}
+
+/// SQLite's trigram index (`orders_fts`, external content over `orders.search_text`) as the
+/// index itself holds it: no entry for `reference` other than the trigrams of its current
+/// search text, none of `gone` (trigrams only the purged text had) for any order, no match for
+/// `purged`, the index and the orders in agreement, and deletes set to remove entries, not
+/// shadow them.
+async fn assert_search_index_holds_only_the_orders_text(
+    app: &TestApp,
+    reference: &str,
+    purged: &str,
+    gone: &[&str],
+) {
+    use sqlx::Row;
+    // One connection: the vocabulary table lives in its temp schema.
+    let mut conn = app.db.acquire().await.unwrap();
+    let (key, text): (i64, String) =
+        sqlx::query_as("SELECT search_key, search_text FROM orders WHERE reference = $1")
+            .bind(reference)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    sqlx::query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_instances USING fts5vocab(main, orders_fts, instance)")
+        .execute(&mut *conn).await.unwrap();
+    let mut held: Vec<String> =
+        sqlx::query("SELECT DISTINCT term FROM temp.fts_instances WHERE doc = $1")
+            .bind(key)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    held.sort();
+    let chars: Vec<char> = text.chars().collect();
+    let mut expected: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(
+        held, expected,
+        "the index holds the order's current text and nothing else"
+    );
+    for trigram in gone {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM temp.fts_instances WHERE term = $1")
+            .bind(*trigram)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "{trigram} is still in the index");
+    }
+    let phrase = sqlx::query("SELECT COUNT(*) FROM orders_fts WHERE orders_fts MATCH $1")
+        .bind(format!("\"{purged}\""))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get::<i64, _>(0);
+    assert_eq!(phrase, 0);
+    // Compares every index entry with orders.search_text (rank 1: against the content table).
+    sqlx::query("INSERT INTO orders_fts (orders_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let secure: String =
+        sqlx::query("SELECT CAST(v AS TEXT) FROM orders_fts_config WHERE k = 'secure-delete'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(secure, "1");
 }
 
 /// Every text column of every table, as (table, column), read from SQLite's own catalog.
