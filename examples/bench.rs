@@ -43,10 +43,12 @@ struct Args {
     postgres: Option<String>,
     app: PathBuf,
     keep: bool,
+    /// Only the mail row: for looking into mail delivery without the rest.
+    mail_only: bool,
 }
 
 const USAGE: &str = "usage: bench [--rounds N] [--seconds S] [--mail-orders N] \
-                     [--postgres URL] [--app PATH] [--keep]";
+                     [--postgres URL] [--app PATH] [--keep] [--mail-only]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let default_app = std::env::current_exe()?
@@ -61,6 +63,7 @@ fn parse_args() -> anyhow::Result<Args> {
         postgres: None,
         app: default_app,
         keep: false,
+        mail_only: false,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -72,6 +75,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--postgres" => args.postgres = Some(value()?),
             "--app" => args.app = value()?.into(),
             "--keep" => args.keep = true,
+            "--mail-only" => args.mail_only = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -227,7 +231,24 @@ async fn run(args: &Args, tmp: &Path, databases: &PgDatabases) -> anyhow::Result
     };
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    if !args.mail_only {
+        other_rows(args, &bench, tmp, databases, &mut rows, &mut problems).await?;
+    }
+    let (mail, mail_problems) = mail_row(&bench).await?;
+    rows.push(mail);
+    problems.extend(mail_problems);
+    report(rows, problems, &machine, &load_before, args)
+}
 
+/// Every row but mail's: pages, memory and submissions, on SQLite (and PostgreSQL if given).
+async fn other_rows(
+    args: &Args,
+    bench: &Bench<'_>,
+    tmp: &Path,
+    databases: &PgDatabases,
+    rows: &mut Vec<Row>,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<()> {
     // The app on SQLite, its mail held back: pages, memory, submissions.
     let db_path = tmp.join("app.db");
     let config = bench.app_config(
@@ -241,14 +262,14 @@ async fn run(args: &Args, tmp: &Path, databases: &PgDatabases) -> anyhow::Result
     rows.push(idle);
 
     let nginx = Nginx::start(&tmp.join("nginx"), &page).await?;
-    rows.extend(page_rows(&bench, &app, &nginx).await?);
+    rows.extend(page_rows(bench, &app, &nginx).await?);
     drop(nginx);
 
     let ceiling_path = tmp.join("ceiling.db");
     let ceiling_url = format!("sqlite:{}", ceiling_path.display());
     procs::migrate(&args.app, &ceiling_url, &tmp.join("migrate.log"))?;
     let app_db_url = format!("sqlite:{}", db_path.display());
-    rows.push(submission_row(&bench, "SQLite", &app, &app_db_url, &ceiling_url).await?);
+    rows.push(submission_row(bench, "SQLite", &app, &app_db_url, &ceiling_url).await?);
     let peak = procs::memory_kb(app.pid(), "VmHWM").context("reading VmHWM")?;
     rows.push(memory_row(
         "memory: peak RSS (VmHWM after the submission load)",
@@ -264,15 +285,20 @@ async fn run(args: &Args, tmp: &Path, databases: &PgDatabases) -> anyhow::Result
         procs::migrate(&args.app, &ceiling_url, &tmp.join("migrate-pg.log"))?;
         let config = bench.app_config("app-pg", app_url.clone(), bench.holder.port);
         let app = App::start(&config).await?;
-        rows.push(submission_row(&bench, "PostgreSQL", &app, &app_url, &ceiling_url).await?);
+        rows.push(submission_row(bench, "PostgreSQL", &app, &app_url, &ceiling_url).await?);
         app.stop().await?;
         problems.extend(log_problems("app (PostgreSQL)", &config.log, true));
     }
+    Ok(())
+}
 
-    let (mail, mail_problems) = mail_row(&bench).await?;
-    rows.push(mail);
-    problems.extend(mail_problems);
-
+fn report(
+    rows: Vec<Row>,
+    problems: Vec<String>,
+    machine: &str,
+    load_before: &str,
+    args: &Args,
+) -> anyhow::Result<String> {
     let mut out = String::new();
     out.push_str("## Results\n\n");
     out.push_str(&report::table(&rows));
