@@ -419,6 +419,12 @@ impl Templates {
                     });
             let mut query = sqlx::query(sqlx::AssertSqlSafe(table.insert.as_str()));
             for ((name, _), value) in table.columns.iter().zip(values) {
+                if name == "search_key" {
+                    // SQLite's search index key: numbered by the insert trigger, as the app's
+                    // own insert leaves it.
+                    query = query.bind(None::<i64>);
+                    continue;
+                }
                 let fresh = match name.as_str() {
                     "id" => Some(row_id.clone()),
                     "order_id" => Some(order_id.clone()),
