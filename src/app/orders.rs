@@ -64,26 +64,12 @@ pub async fn submit(
     client_address: &str,
     submission: Option<&Submission>,
 ) -> Result<Created, SubmitError> {
-    // A retry is answered before it counts against the limit or asks the registry.
-    if let Some(submission) = submission {
-        let mut conn = ctx.db.acquire().await?;
-        if let Some(earlier) = earlier(&mut conn, submission).await? {
-            return Ok(earlier);
-        }
-    }
-    // Looked at here, so an address over its limit does not make us ask the registry;
-    // counted in the order's own transaction (one commit per order, not two), or, for an
-    // order the registry refuses, on its own.
     let limits = [(
         rate_limit::key("orders-address", client_address),
         ctx.settings.orders_per_hour,
     )];
-    let over =
-        async { rate_limit::over(&mut *ctx.db.acquire().await?, &limits, Utc::now(), HOUR).await }
-            .instrument(tracing::debug_span!("rate_limit_look"))
-            .await?;
-    if let Some(minutes) = over {
-        return Err(SubmitError::RateLimited { minutes });
+    if let Some(earlier) = answered_early(ctx, submission, &limits).await? {
+        return Ok(earlier);
     }
     let check = match look_up(ctx, order)
         .instrument(tracing::debug_span!("registry_lookup"))
@@ -137,6 +123,29 @@ pub async fn submit(
             }
             Err(other) => return Err(other),
         }
+    }
+}
+
+/// Before the registry is asked: a retry under a known key gets its first answer, and an
+/// address over its limit is refused. The limit is only looked at here; the order is counted
+/// in its own transaction (one commit per order, not two), or, if refused, on its own.
+async fn answered_early(
+    ctx: &Context,
+    submission: Option<&Submission>,
+    limits: &[(String, i64)],
+) -> Result<Option<Created>, SubmitError> {
+    let mut conn = ctx.db.acquire().await?;
+    if let Some(submission) = submission
+        && let Some(earlier) = earlier(&mut conn, submission).await?
+    {
+        return Ok(Some(earlier));
+    }
+    let over = rate_limit::over(&mut conn, limits, Utc::now(), HOUR)
+        .instrument(tracing::debug_span!("rate_limit_look"))
+        .await?;
+    match over {
+        Some(minutes) => Err(SubmitError::RateLimited { minutes }),
+        None => Ok(None),
     }
 }
 
@@ -292,14 +301,7 @@ async fn store(
         comment: None,
         details: None,
     };
-    events::insert(&mut tx, &event).await?;
-    for role in ContactRole::ALL {
-        links::add(&mut tx, &id, role, tokens.of(role)).await?;
-    }
-    queue::count_move(&mut tx, None, OrderStatus::Received).await?;
-    for mail in &mails {
-        outbox::enqueue(&mut tx, Some(&id), mail, ctx.message_id_domain()).await?;
-    }
+    write_companions(&mut tx, ctx, &event, &tokens, &mails).await?;
     tx.commit()
         .instrument(tracing::debug_span!("commit"))
         .await?;
@@ -307,6 +309,26 @@ async fn store(
         reference: reference.to_owned(),
         replayed: false,
     })
+}
+
+/// What a new order writes beside its row: its first event, its contacts' links, its place in
+/// the status counts and its emails.
+async fn write_companions(
+    conn: &mut Conn,
+    ctx: &Context,
+    event: &NewEvent<'_>,
+    tokens: &ContactTokens,
+    mails: &[outbox::OutgoingMail],
+) -> Result<(), sqlx::Error> {
+    events::insert(conn, event).await?;
+    for role in ContactRole::ALL {
+        links::add(conn, event.order_id, role, tokens.of(role)).await?;
+    }
+    queue::count_move(conn, None, OrderStatus::Received).await?;
+    for mail in mails {
+        outbox::enqueue(conn, Some(event.order_id), mail, ctx.message_id_domain()).await?;
+    }
+    Ok(())
 }
 
 /// The order a reference names, as typed by a person (case and spaces do not matter).
