@@ -12,7 +12,7 @@ use crate::registry::{Lookup, PartyCheck, RegistryCheck};
 use crate::store::events::{self, Event, NewEvent};
 use crate::store::orders::{self, NewOrderRow, Order, normalise_reference};
 use crate::store::{
-    Conn, idempotency, is_unique_violation, links, outbox, queue, rate_limit, sha256_hex,
+    Backend, Conn, idempotency, is_unique_violation, links, outbox, queue, rate_limit, sha256_hex,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -68,14 +68,21 @@ pub async fn submit(
         rate_limit::key("orders-address", client_address),
         ctx.settings.orders_per_hour,
     )];
-    if let Some(earlier) = answered_early(ctx, submission, &limits).await? {
+    // On SQLite the order is counted in its own transaction: one fsync per order, not two.
+    // On PostgreSQL it is counted at once, in a transaction of its own: in the order's, the
+    // address's row stayed locked until the order committed, so a burst from one address
+    // committed one order at a time (0.41x of raw inserts fell to 0.22x).
+    let counted_at_once = ctx.db.backend() == Backend::Postgres;
+    if let Some(earlier) = answered_early(ctx, submission, &limits, counted_at_once).await? {
         return Ok(earlier);
     }
+    // The limits still to count: with the order, or, if it is refused, on their own.
+    let later: &[(String, i64)] = if counted_at_once { &[] } else { &limits };
     let check = match look_up(ctx, order)
         .instrument(tracing::debug_span!("registry_lookup"))
         .await
     {
-        Err(refused @ SubmitError::Refused(_)) => return Err(counted(ctx, &limits, refused).await),
+        Err(refused @ SubmitError::Refused(_)) => return Err(counted(ctx, later, refused).await),
         other => other?,
     };
 
@@ -91,7 +98,7 @@ pub async fn submit(
             lang,
             actor,
             submission,
-            limits: &limits,
+            limits: later,
         };
         let stored = store(ctx, &inputs, &reference);
         match stored.instrument(tracing::debug_span!("store")).await {
@@ -106,7 +113,7 @@ pub async fn submit(
                     return Ok(earlier);
                 }
                 if orders::open_duplicate_exists(&mut conn, order).await? {
-                    return Err(counted(ctx, &limits, SubmitError::Duplicate).await);
+                    return Err(counted(ctx, later, SubmitError::Duplicate).await);
                 }
                 if attempt >= ATTEMPTS {
                     return Err(err.into());
@@ -119,7 +126,7 @@ pub async fn submit(
                 return Ok(created);
             }
             Err(SubmitError::Duplicate) => {
-                return Err(counted(ctx, &limits, SubmitError::Duplicate).await);
+                return Err(counted(ctx, later, SubmitError::Duplicate).await);
             }
             Err(other) => return Err(other),
         }
@@ -127,12 +134,13 @@ pub async fn submit(
 }
 
 /// Before the registry is asked: a retry under a known key gets its first answer, and an
-/// address over its limit is refused. The limit is only looked at here; the order is counted
-/// in its own transaction (one commit per order, not two), or, if refused, on its own.
+/// address over its limit is refused. The attempt is counted here if `count` (PostgreSQL);
+/// otherwise the limit is only looked at, and the order counted in its own transaction.
 async fn answered_early(
     ctx: &Context,
     submission: Option<&Submission>,
     limits: &[(String, i64)],
+    count: bool,
 ) -> Result<Option<Created>, SubmitError> {
     let mut conn = ctx.db.acquire().await?;
     if let Some(submission) = submission
@@ -140,9 +148,19 @@ async fn answered_early(
     {
         return Ok(Some(earlier));
     }
-    let over = rate_limit::over(&mut conn, limits, Utc::now(), HOUR)
-        .instrument(tracing::debug_span!("rate_limit_look"))
-        .await?;
+    drop(conn);
+    let over = async {
+        if count {
+            let mut tx = ctx.db.begin_write().await?;
+            let over = rate_limit::count(&mut tx, limits, Utc::now(), HOUR).await?;
+            tx.commit().await?;
+            Ok(over)
+        } else {
+            rate_limit::over(&mut *ctx.db.acquire().await?, limits, Utc::now(), HOUR).await
+        }
+    }
+    .instrument(tracing::debug_span!("rate_limit"))
+    .await?;
     match over {
         Some(minutes) => Err(SubmitError::RateLimited { minutes }),
         None => Ok(None),
@@ -152,6 +170,9 @@ async fn answered_early(
 /// `refusal`, once the attempt is counted against the address's limit: refused orders
 /// cost the registry a look-up too. A failure to count becomes the answer.
 async fn counted(ctx: &Context, limits: &[(String, i64)], refusal: SubmitError) -> SubmitError {
+    if limits.is_empty() {
+        return refusal;
+    }
     let count = async {
         let mut tx = ctx.db.begin_write().await?;
         rate_limit::count(&mut tx, limits, Utc::now(), HOUR).await?;
@@ -274,7 +295,9 @@ async fn store(
     }
     // Counted with the order, and checked again: simultaneous submissions from one address
     // all passed the first look. Over the limit, nothing of this order is kept.
-    if let Some(minutes) = rate_limit::count(&mut tx, limits, now, HOUR).await? {
+    if !limits.is_empty()
+        && let Some(minutes) = rate_limit::count(&mut tx, limits, now, HOUR).await?
+    {
         return Err(SubmitError::RateLimited { minutes });
     }
     let row = NewOrderRow {
