@@ -112,7 +112,11 @@ pub async fn submit(
                 {
                     return Ok(earlier);
                 }
-                if orders::open_duplicate_exists(&mut conn, order).await? {
+                let duplicate = orders::open_duplicate_exists(&mut conn, order).await?;
+                // No connection is held while waiting for the turn to write: the writer
+                // before us may need one from the pool.
+                drop(conn);
+                if duplicate {
                     return Err(counted(ctx, later, SubmitError::Duplicate).await);
                 }
                 if attempt >= ATTEMPTS {
