@@ -98,9 +98,13 @@ impl Cursor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum TextSearch {
     /// Walk the orders in queue order and test each one's `search_text` with LIKE, as
-    /// before the trigram index: for a text too short for a trigram, and on SQLite for a
-    /// text so common that the walk meets a page of it early.
+    /// before the trigram index: on SQLite for a text too short for a trigram or so common
+    /// that the walk meets a page of it early.
     Walk,
+    /// PostgreSQL, a text too short for a trigram: the walk, with the column hidden from
+    /// the trigram index, which for such a text the planner would read whole (seconds at a
+    /// million orders, three times the walk).
+    WalkPastIndex,
     /// PostgreSQL: a LIKE that the planner answers from pg_trgm's GIN index or by the walk,
     /// whichever it expects to be cheaper.
     PlannerChooses,
@@ -147,11 +151,12 @@ async fn text_search(
     let Some(Search::Text(text)) = &filter.search else {
         return Ok(TextSearch::Walk);
     };
-    if text.chars().count() < TRIGRAM_MIN_CHARS {
-        return Ok(TextSearch::Walk);
-    }
-    if backend == Backend::Postgres {
-        return Ok(TextSearch::PlannerChooses);
+    let short = text.chars().count() < TRIGRAM_MIN_CHARS;
+    match (backend, short) {
+        (Backend::Postgres, true) => return Ok(TextSearch::WalkPastIndex),
+        (Backend::Postgres, false) => return Ok(TextSearch::PlannerChooses),
+        (Backend::Sqlite, true) => return Ok(TextSearch::Walk),
+        (Backend::Sqlite, false) => {}
     }
     let found = sqlx::query(
         "SELECT COUNT(*) AS matches, json_group_array(rowid) AS keys FROM
@@ -224,11 +229,9 @@ fn where_clause(filter: &QueueFilter, text_search: &TextSearch) -> (String, Vec<
                     clauses.push(format!("search_key IN (SELECT value FROM json_each({p}))"));
                     "search_text"
                 }
-                TextSearch::PlannerChooses => "search_text",
-                // Not the indexed column, so PostgreSQL cannot take the trigram index for a
-                // text without a trigram: it would read the whole index (seconds at a
-                // million orders, three times the walk).
-                TextSearch::Walk => "(search_text || '')",
+                TextSearch::Walk | TextSearch::PlannerChooses => "search_text",
+                // Not the indexed column, so the planner cannot take the index.
+                TextSearch::WalkPastIndex => "(search_text || '')",
             };
             let p = param(like_pattern(text), &mut params);
             clauses.push(format!("{column} LIKE {p} ESCAPE '\\'"));
@@ -446,12 +449,15 @@ mod tests {
             search: Some(Search::Text("100%_a\\".into())),
             ..QueueFilter::default()
         };
-        let (sql, params) = where_clause(&filter, &TextSearch::Walk);
-        assert!(sql.contains("(search_text || '') LIKE $1 ESCAPE"));
-        assert_eq!(params, ["%100\\%\\_a\\\\%"]);
-        let (sql, params) = where_clause(&filter, &TextSearch::PlannerChooses);
-        assert!(sql.contains("search_text LIKE $1 ESCAPE"));
-        assert_eq!(params, ["%100\\%\\_a\\\\%"]);
+        for (how, column) in [
+            (TextSearch::Walk, "search_text"),
+            (TextSearch::PlannerChooses, "search_text"),
+            (TextSearch::WalkPastIndex, "(search_text || '')"),
+        ] {
+            let (sql, params) = where_clause(&filter, &how);
+            assert!(sql.contains(&format!("{column} LIKE $1 ESCAPE")), "{sql}");
+            assert_eq!(params, ["%100\\%\\_a\\\\%"]);
+        }
         // Through the index the LIKE still decides, with the same pattern.
         let keys = TextSearch::TrigramIndex {
             keys: "[7,9]".into(),
@@ -530,7 +536,7 @@ mod tests {
         let how = text_search(&mut conn, Backend::Postgres, &short)
             .await
             .unwrap();
-        assert_eq!(how, TextSearch::Walk);
+        assert_eq!(how, TextSearch::WalkPastIndex);
     }
 
     #[tokio::test]
