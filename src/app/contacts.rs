@@ -191,6 +191,7 @@ pub async fn verify_token(
         scope: order.scope.as_str().to_owned(),
         consumer_org: order.consumer_org_number.as_str().to_owned(),
         vendor_org: order.vendor_org_number.as_str().to_owned(),
+        client_id: order.free_text("maskinporten_client_id").map(str::to_owned),
     };
     let report =
         maskinporten::check(access_token, &expected, &ctx.jwks, Utc::now().timestamp()).await;

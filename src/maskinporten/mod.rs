@@ -36,6 +36,13 @@ pub fn delegation_source(environment: Environment) -> &'static str {
 /// Clock skew allowed on `exp`.
 pub const LEEWAY_SECONDS: i64 = 30;
 
+/// How far in the future a token's `iat` may be: Maskinporten allows ±10 s on a grant's
+/// `iat`, and a token it issued cannot come from further ahead than our clocks differ.
+pub const FUTURE_IAT_SECONDS: i64 = 10;
+
+/// The only organisation-number authority Maskinporten writes in `consumer` and `supplier`.
+pub const AUTHORITY: &str = "iso6523-actorid-upis";
+
 /// What the token must say for this order.
 #[derive(Debug, Clone)]
 pub struct Expected {
@@ -43,6 +50,8 @@ pub struct Expected {
     pub scope: String,
     pub consumer_org: String,
     pub vendor_org: String,
+    /// The order's `maskinporten_client_id`, when it names one.
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,16 +99,21 @@ impl Report {
 }
 
 /// The order of the checks on the page.
-pub const CHECKS: [&str; 10] = [
+pub const CHECKS: [&str; 15] = [
     "format",
     "algorithm",
     "key",
     "signature",
     "issuer",
+    "token_type",
+    "issued_at",
     "expiry",
+    "client",
     "scope",
     "consumer",
+    "consumer_authority",
     "supplier",
+    "supplier_authority",
     "delegation_source",
 ];
 
@@ -149,6 +163,14 @@ fn header_of(token: &str) -> Option<Value> {
 
 fn organisation_id(claims: &Value, field: &str) -> Option<String> {
     claims.get(field)?.get("ID")?.as_str().map(str::to_owned)
+}
+
+fn organisation_authority(claims: &Value, field: &str) -> Option<String> {
+    claims
+        .get(field)?
+        .get("authority")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Verifies `token` for `expected`, at `now` (Unix seconds). Long on purpose: the checks run
@@ -219,12 +241,39 @@ pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now
     };
     report.record("signature", true, None);
 
+    check_claims(&mut report, &claims, expected, now);
+
+    let text = |field: &str| claims.get(field).and_then(Value::as_str).map(str::to_owned);
+    let summary = TokenSummary {
+        client_id: text("client_id"),
+        scope: text("scope"),
+        iat: claims.get("iat").and_then(Value::as_i64),
+        exp: claims.get("exp").and_then(Value::as_i64),
+        jti_sha256: text("jti").map(|jti| crate::store::sha256_hex(&jti)),
+    };
+    report.finish(Some(summary))
+}
+
+/// The claims of a token whose signature holds, each on its own line of the report.
+fn check_claims(report: &mut Builder, claims: &Value, expected: &Expected, now: i64) {
     let text = |field: &str| claims.get(field).and_then(Value::as_str).map(str::to_owned);
     let iss = text("iss");
     report.record(
         "issuer",
         iss.as_deref() == Some(issuer(expected.environment)),
-        iss.clone(),
+        iss,
+    );
+    let token_type = text("token_type");
+    report.record(
+        "token_type",
+        token_type.as_deref() == Some("Bearer"),
+        token_type,
+    );
+    let iat = claims.get("iat").and_then(Value::as_i64);
+    report.record(
+        "issued_at",
+        iat.is_some_and(|iat| iat <= now + FUTURE_IAT_SECONDS),
+        iat.map(|i| i.to_string()),
     );
     let exp = claims.get("exp").and_then(Value::as_i64);
     report.record(
@@ -232,25 +281,47 @@ pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now
         exp.is_some_and(|exp| exp + LEEWAY_SECONDS >= now),
         exp.map(|e| e.to_string()),
     );
+    // Any client will do when the order names none.
+    let client = text("client_id");
+    report.record(
+        "client",
+        match &expected.client_id {
+            Some(wanted) => client.as_deref() == Some(wanted.as_str()),
+            None => true,
+        },
+        client,
+    );
     let scope = text("scope");
     report.record(
         "scope",
         scope
             .as_deref()
             .is_some_and(|s| s.split(' ').any(|one| one == expected.scope)),
-        scope.clone(),
+        scope,
     );
-    let consumer = organisation_id(&claims, "consumer");
+    let consumer = organisation_id(claims, "consumer");
     report.record(
         "consumer",
         consumer.as_deref() == Some(format!("0192:{}", expected.consumer_org).as_str()),
         consumer,
     );
-    let supplier = organisation_id(&claims, "supplier");
+    let authority = organisation_authority(claims, "consumer");
+    report.record(
+        "consumer_authority",
+        authority.as_deref() == Some(AUTHORITY),
+        authority,
+    );
+    let supplier = organisation_id(claims, "supplier");
     report.record(
         "supplier",
         supplier.as_deref() == Some(format!("0192:{}", expected.vendor_org).as_str()),
         supplier,
+    );
+    let authority = organisation_authority(claims, "supplier");
+    report.record(
+        "supplier_authority",
+        authority.as_deref() == Some(AUTHORITY),
+        authority,
     );
     let source = text("delegation_source");
     report.record(
@@ -258,15 +329,6 @@ pub async fn check(token: &str, expected: &Expected, keys: &jwks::JwksCache, now
         source.as_deref() == Some(delegation_source(expected.environment)),
         source,
     );
-
-    let summary = TokenSummary {
-        client_id: text("client_id"),
-        scope,
-        iat: claims.get("iat").and_then(Value::as_i64),
-        exp,
-        jti_sha256: text("jti").map(|jti| crate::store::sha256_hex(&jti)),
-    };
-    report.finish(Some(summary))
 }
 
 #[cfg(test)]
@@ -279,6 +341,7 @@ mod tests {
             scope: "brreg:reelle/offentlig".into(),
             consumer_org: "313876144".into(),
             vendor_org: "974760673".into(),
+            client_id: None,
         }
     }
 

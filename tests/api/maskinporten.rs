@@ -17,6 +17,7 @@ fn expected() -> Expected {
         scope: "brreg:reelle/offentlig".into(),
         consumer_org: "313876144".into(),
         vendor_org: "974760673".into(),
+        client_id: None,
     }
 }
 
@@ -120,7 +121,34 @@ async fn each_claim_that_does_not_fit_the_order_fails_its_own_check() {
                 serde_json::json!({"authority": "iso6523-actorid-upis", "ID": "0192:974760673"}),
             ),
         ),
-        ("supplier", with_claim("supplier", serde_json::Value::Null)),
+        (
+            "supplier",
+            with_claim(
+                "supplier",
+                serde_json::json!({"authority": "iso6523-actorid-upis", "ID": "0192:313876144"}),
+            ),
+        ),
+        ("token_type", with_claim("token_type", "DPoP".into())),
+        (
+            "token_type",
+            with_claim("token_type", serde_json::Value::Null),
+        ),
+        (
+            "issued_at",
+            with_claim("iat", (chrono::Utc::now().timestamp() + 600).into()),
+        ),
+        ("issued_at", with_claim("iat", serde_json::Value::Null)),
+        (
+            "consumer_authority",
+            with_claim(
+                "consumer",
+                serde_json::json!({"authority": "iso6523", "ID": "0192:313876144"}),
+            ),
+        ),
+        (
+            "supplier_authority",
+            with_claim("supplier", serde_json::json!({"ID": "0192:974760673"})),
+        ),
         (
             "delegation_source",
             with_claim("delegation_source", "https://www.altinn.no/".into()),
@@ -152,6 +180,51 @@ async fn each_claim_that_does_not_fit_the_order_fails_its_own_check() {
     )
     .await;
     assert_eq!(outcome(&report, "expiry"), Outcome::Passed);
+    // A token issued a few seconds ahead of our clock is accepted (clocks differ a little).
+    let report = check(
+        &cache,
+        &sign_token(
+            maskinporten_key(),
+            KID,
+            &with_claim("iat", (chrono::Utc::now().timestamp() + 5).into()),
+        ),
+    )
+    .await;
+    assert_eq!(outcome(&report, "issued_at"), Outcome::Passed);
+    // No supplier at all: a token fetched for the vendor itself, not delegated.
+    let report = check(
+        &cache,
+        &sign_token(
+            maskinporten_key(),
+            KID,
+            &with_claim("supplier", serde_json::Value::Null),
+        ),
+    )
+    .await;
+    assert_eq!(outcome(&report, "supplier"), Outcome::Failed);
+    assert_eq!(outcome(&report, "supplier_authority"), Outcome::Failed);
+}
+
+#[tokio::test]
+async fn a_token_from_another_client_than_the_order_names_fails_and_says_which() {
+    let (_server, cache) = setup().await;
+    let token = sign_token(maskinporten_key(), KID, &delegated_claims());
+    let mut wanted = expected();
+    wanted.client_id = Some("0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b".into());
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        maskinporten::check(&token, &wanted, &cache, now)
+            .await
+            .passed()
+    );
+    wanted.client_id = Some("11111111-2222-3333-4444-555555555555".into());
+    let report = maskinporten::check(&token, &wanted, &cache, now).await;
+    assert_only_failed(&report, "client", false);
+    let client = report.checks.iter().find(|c| c.name == "client").unwrap();
+    assert_eq!(
+        client.found.as_deref(),
+        Some("0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b")
+    );
 }
 
 #[tokio::test]
@@ -333,7 +406,10 @@ async fn contact_walk(app: TestApp) {
         post_contact_step(&app, &vendor, "token", &[("access_token", wrong.as_str())]).await;
     assert_eq!(response.status(), 422);
     let page = scraper::Html::parse_document(&response.text().await.unwrap());
-    assert_eq!(select(&page, "#token-report li").len(), 10);
+    assert_eq!(
+        select(&page, "#token-report li").len(),
+        maskinporten::CHECKS.len()
+    );
     assert_eq!(
         attr(&page, "li[data-check=consumer]", "data-outcome"),
         "failed"
@@ -357,7 +433,7 @@ async fn contact_walk(app: TestApp) {
     let page = scraper::Html::parse_document(&response.text().await.unwrap());
     assert_eq!(
         select(&page, "#token-report li[data-outcome=passed]").len(),
-        10
+        maskinporten::CHECKS.len()
     );
     assert_eq!(
         attr(&page, "#status strong", "data-status"),
@@ -440,6 +516,58 @@ async fn when_maskinporten_s_keys_cannot_be_fetched_the_vendor_is_told_it_is_our
             ("RRH_MASKINPORTEN_TIMEOUT_MS", "1000"),
         ],
         outage_walk,
+    )
+    .await;
+}
+
+/// The order names a Maskinporten client: a token from another client fails on the page,
+/// and the fix names the client the token came from.
+async fn client_walk(app: TestApp) {
+    let mut body = production_json();
+    body["maskinporten_client_id"] = "11111111-2222-3333-4444-555555555555".into();
+    let reference = app.order(&body).await;
+    let (vendor, consumer) = track_links(&app, &reference).await;
+    assert_eq!(
+        post_contact_step(&app, &consumer, "delegation", &[])
+            .await
+            .status(),
+        303
+    );
+    let mut claims = delegated_claims();
+    claims["iss"] = "https://maskinporten.no/".into();
+    claims["delegation_source"] = "https://www.altinn.no/".into();
+    let token = sign_token(maskinporten_key(), KID, &claims);
+    let response =
+        post_contact_step(&app, &vendor, "token", &[("access_token", token.as_str())]).await;
+    assert_eq!(response.status(), 422);
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    let failed: Vec<String> = page
+        .select(&scraper::Selector::parse("#token-report li[data-outcome=failed]").unwrap())
+        .map(|li| li.value().attr("data-check").unwrap().to_owned())
+        .collect();
+    assert_eq!(failed, ["client"]);
+    let fix = text(&page, "li[data-check=client]");
+    assert!(
+        fix.contains("0f9a1c7e-4b8e-4d9a-9c1f-2b7e3d4c5a6b"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("11111111-2222-3333-4444-555555555555"),
+        "{fix}"
+    );
+    assert_eq!(
+        app.order_column(&reference, "status").await.as_deref(),
+        Some("delegated")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_another_client_than_the_order_names_is_refused_on_the_page() {
+    let server =
+        JwksServer::start(serde_json::json!({ "keys": [jwk(maskinporten_key(), KID)] })).await;
+    on_both_with(
+        &[("RRH_MASKINPORTEN_PROD_JWKS_URL", server.url.as_str())],
+        client_walk,
     )
     .await;
 }

@@ -68,6 +68,12 @@ fn expected_value(order: &Order, check: &str) -> String {
         "consumer" => format!("0192:{}", order.consumer_org_number),
         "supplier" => format!("0192:{}", order.vendor_org_number),
         "delegation_source" => maskinporten::delegation_source(environment).to_owned(),
+        "token_type" => "Bearer".to_owned(),
+        "consumer_authority" | "supplier_authority" => maskinporten::AUTHORITY.to_owned(),
+        "client" => order
+            .free_text("maskinporten_client_id")
+            .unwrap_or_default()
+            .to_owned(),
         _ => String::new(),
     }
 }

@@ -35,6 +35,7 @@ function delegatedClaims(order, changes = {}) {
     aud: 'unspecified',
     scope: order.scope,
     client_id: order.maskinporten_client_id || 'e2e-client',
+    token_type: 'Bearer',
     iat: now,
     exp: now + 120,
     jti: crypto.randomUUID(),
