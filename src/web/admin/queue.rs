@@ -9,6 +9,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::session::CaseHandler;
+use crate::csv;
 use crate::app::{
     self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
 };
@@ -300,10 +301,7 @@ pub async fn page(
     html(StatusCode::OK, &page)
 }
 
-/// Excel reads the BOM as "this is UTF-8" and keeps æøå; `;` is the list separator Excel
-/// expects with Norwegian regional settings, where `,` is the decimal mark.
-const BOM: &str = "\u{feff}";
-const SEPARATOR: char = ';';
+/// Orders read from the database for each chunk of the export's stream.
 const EXPORT_BATCH: i64 = 500;
 
 /// The export's columns: the reference and status, every exported field of the order in the
@@ -340,32 +338,7 @@ fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
         })
         .collect();
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-    csv_line(&cells)
-}
-
-/// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
-/// anything with a separator, quote or line break is quoted.
-pub fn csv_cell(value: &str) -> String {
-    let neutralised = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if neutralised.contains([SEPARATOR, '"', '\n', '\r']) {
-        format!("\"{}\"", neutralised.replace('"', "\"\""))
-    } else {
-        neutralised
-    }
-}
-
-fn csv_line(cells: &[&str]) -> String {
-    let mut line = cells
-        .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(&SEPARATOR.to_string());
-    line.push_str("\r\n");
-    line
+    csv::line(&cells)
 }
 
 /// Where an export's stream stands: after which order, and whether the last batch was short.
@@ -396,7 +369,7 @@ pub async fn export(
     // export never sits whole in memory; a batch that fails ends the stream with an error,
     // which cuts the connection (no clean end) so the client sees the download broke off.
     let first = app::queue::export_batch(&ctx, &filter, None, EXPORT_BATCH).await?;
-    let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
+    let header = format!("{}{}", csv::BOM, csv::line(&CSV_COLUMNS));
     let first_chunk = rows_chunk(header, &first, &names);
     let start = Batch {
         after: first.last().map(|o| Cursor::after(o.updated_at, &o.id)),
@@ -449,17 +422,6 @@ pub async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_that_start_a_formula_are_neutralised() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+4791234567"), "'+4791234567");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("Ærlig Økonomi AS"), "Ærlig Økonomi AS");
-        assert_eq!(csv_cell("a;b"), "\"a;b\"");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-    }
 
     #[test]
     fn the_export_has_the_columns_it_always_had_and_every_exported_field() {
