@@ -401,8 +401,11 @@ mod tests {
 
     #[test]
     fn the_altinn_loading_mailbox_is_read_when_set() {
-        let s = settings(&[("RRH_ALTINN_LOADING_MAILBOX", " tt02-innlasting@altinn.example ")])
-            .unwrap();
+        let s = settings(&[(
+            "RRH_ALTINN_LOADING_MAILBOX",
+            " tt02-innlasting@altinn.example ",
+        )])
+        .unwrap();
         assert_eq!(
             s.mail.altinn_loading_mailbox.as_deref(),
             Some("tt02-innlasting@altinn.example")

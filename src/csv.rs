@@ -50,6 +50,9 @@ mod tests {
 
     #[test]
     fn a_line_joins_its_cells_and_ends_with_crlf() {
-        assert_eq!(line(&["974760673", "A;B", "=1"]), "974760673;\"A;B\";'=1\r\n");
+        assert_eq!(
+            line(&["974760673", "A;B", "=1"]),
+            "974760673;\"A;B\";'=1\r\n"
+        );
     }
 }

@@ -11,11 +11,11 @@ use crate::domain::{
 };
 use crate::mail::render::{self, ContactTokens};
 use crate::store::events::{self, Event, NewEvent};
-use crate::store::{Conn, links};
 use crate::store::orders::{self, Order};
 use crate::store::outbox::{self, MailSummary};
 use crate::store::queue::{self, QueueRow};
 use crate::store::users;
+use crate::store::{Conn, links};
 
 /// Longest comment, reason or note accepted.
 pub const MAX_TEXT: usize = 2000;

@@ -9,10 +9,10 @@ use askama::Template;
 use chrono::Utc;
 
 use super::session::CaseHandler;
-use crate::csv;
 use crate::app::{
     self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
 };
+use crate::csv;
 use crate::domain::calendar::{self, working_days_between};
 use crate::domain::{Environment, ORDER_FIELDS, OrderStatus};
 use crate::i18n::Tr;
@@ -97,6 +97,10 @@ pub struct Line {
     pub assignee: Option<String>,
     pub waited: String,
     pub overdue: bool,
+    /// A test order in `received`: it can be ticked for TT02 loading.
+    pub selectable: bool,
+    /// Ticked when the page opens (`?select=all`).
+    pub selected: bool,
 }
 
 /// How long since the last change, in the largest sensible units.
@@ -133,7 +137,16 @@ struct QueuePage {
     first_link: Option<String>,
     export_link: String,
     stale_days: u32,
+    /// Some line can be ticked for TT02 loading.
+    any_selectable: bool,
+    /// The queue of received test orders with every line ticked, and without.
+    select_all_link: &'static str,
+    selecting_all: bool,
 }
+
+/// The queue filtered to what TT02 loading takes, ticked: a link, so it works without
+/// JavaScript.
+const SELECT_ALL: &str = "/admin/orders?status=received&environment=test&select=all";
 
 fn option(value: &str, label: impl Into<String>) -> RadioOption {
     RadioOption {
@@ -143,24 +156,36 @@ fn option(value: &str, label: impl Into<String>) -> RadioOption {
     }
 }
 
-/// Queue lines in display form.
-fn lines(tr: Tr, rows: &[QueueRow], names: &HashMap<String, String>, stale_days: u32) -> Vec<Line> {
+/// Queue lines in display form; with `select_all`, every line that can be loaded is ticked.
+fn lines(
+    tr: Tr,
+    rows: &[QueueRow],
+    names: &HashMap<String, String>,
+    stale_days: u32,
+    select_all: bool,
+) -> Vec<Line> {
     let now = Utc::now();
     rows.iter()
-        .map(|row| Line {
-            reference: row.reference.clone(),
-            status: tr.status(row.status),
-            environment: tr.environment(row.environment),
-            scope: row.scope.to_string(),
-            vendor: row.vendor_org_name.clone(),
-            consumer: row.consumer_org_name.clone(),
-            assignee: row
-                .assigned_to
-                .as_ref()
-                .and_then(|id| names.get(id).cloned()),
-            waited: waited(tr, now - row.updated_at),
-            overdue: row.status.is_open()
-                && working_days_between(row.updated_at, now) >= i64::from(stale_days),
+        .map(|row| {
+            let selectable =
+                row.environment == Environment::Test && row.status == OrderStatus::Received;
+            Line {
+                reference: row.reference.clone(),
+                status: tr.status(row.status),
+                environment: tr.environment(row.environment),
+                scope: row.scope.to_string(),
+                vendor: row.vendor_org_name.clone(),
+                consumer: row.consumer_org_name.clone(),
+                assignee: row
+                    .assigned_to
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned()),
+                waited: waited(tr, now - row.updated_at),
+                overdue: row.status.is_open()
+                    && working_days_between(row.updated_at, now) >= i64::from(stale_days),
+                selectable,
+                selected: selectable && select_all,
+            }
         })
         .collect()
 }
@@ -253,6 +278,11 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let (tr, ctx) = (visit.tr(), &visit.ctx);
     let filter = parse_filter(&query, &user, ctx)?;
+    let select_all = match query.get("select").map(|v| v.trim()) {
+        None | Some("") => false,
+        Some("all") => true,
+        Some(_) => return Err(AppError::BadRequest("admin.queue.bad_select")),
+    };
     let after = match query.get("after").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or(AppError::BadRequest("admin.queue.bad_page"))?),
@@ -265,6 +295,7 @@ pub async fn page(
     } = app::queue::page(ctx, &filter, after.as_ref(), PAGE_SIZE).await?;
     let stale_days = ctx.settings.workspace.stale_working_days;
     let links = links(&query, rows.last().filter(|_| more), after.is_some());
+    let lines = lines(tr, &rows, &names, stale_days, select_all);
 
     let mut form = FormView::default();
     for name in FILTER_FIELDS {
@@ -292,11 +323,14 @@ pub async fn page(
         scopes: choices.scopes,
         assignments: choices.assignments,
         counts,
-        lines: lines(tr, &rows, &names, stale_days),
+        any_selectable: lines.iter().any(|l| l.selectable),
+        lines,
         next_link: links.next,
         first_link: links.first,
         export_link: links.export,
         stale_days,
+        select_all_link: SELECT_ALL,
+        selecting_all: select_all,
     };
     html(StatusCode::OK, &page)
 }
