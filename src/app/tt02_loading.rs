@@ -22,6 +22,9 @@ use crate::store::outbox;
 pub const MAX_ORDERS: usize = 100;
 /// Register look-ups under way at once.
 const LOOKUPS_AT_ONCE: usize = 8;
+/// How many of the register's own timeouts all look-ups of one page may take together: a
+/// register that hangs costs the page this long, not a timeout per organisation.
+const LOOKUP_ROUNDS: u32 = 2;
 
 /// Why a selected order cannot be loaded into TT02.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,21 +126,29 @@ failure_converts_into!(BatchError);
 /// reference refuses the whole batch, with nothing stored.
 pub async fn request(ctx: &Context, picks: &[Pick], actor: &str) -> Result<Requested, BatchError> {
     let mut seen = BTreeSet::new();
-    let picks: Vec<&Pick> = picks
+    let mut picks: Vec<&Pick> = picks
         .iter()
         .filter(|p| seen.insert(p.reference.as_str()))
         .collect();
+    // Moved in the order of their references, as their rows are locked; the results are
+    // given back in the order picked.
+    let picked_order: Vec<String> = picks.iter().map(|p| p.reference.clone()).collect();
+    picks.sort_by(|a, b| a.reference.cmp(&b.reference));
     // Read and named before the transaction: the register is asked over the network, and
     // SQLite's write lock must not wait on it. The transaction reads each order again.
-    let references: Vec<String> = picks.iter().map(|p| p.reference.clone()).collect();
     let mut found = Vec::new();
-    for (reference, order) in read(ctx, &references).await? {
+    for (reference, order) in read(ctx, &picked_order).await? {
         found.push(order.ok_or(BatchError::NotFound(reference))?);
     }
     let lookups = look_up(ctx, &found).await;
     let batch = uuid::Uuid::now_v7().to_string();
     let mut tx = ctx.db.begin_write().await?;
-    let (moved, left_out) = move_picked(ctx, &mut tx, &picks, actor, &batch).await?;
+    let references: Vec<&str> = picks.iter().map(|p| p.reference.as_str()).collect();
+    orders::lock_rows(&mut tx, ctx.db.backend(), &references).await?;
+    let (mut moved, mut left_out) = move_picked(ctx, &mut tx, &picks, actor, &batch).await?;
+    let position = |reference: &str| picked_order.iter().position(|r| r == reference);
+    moved.sort_by_key(|o| position(&o.reference));
+    left_out.sort_by_key(|(reference, _)| position(reference));
     let list = LoadingList::new(&moved, &lookups);
     let mailbox = ctx.settings.mail.altinn_loading_mailbox.as_ref();
     let mailed_to = mailbox.filter(|_| !moved.is_empty()).cloned();
@@ -240,8 +251,10 @@ async fn read(
 }
 
 /// What Enhetsregisteret says about each organisation of `orders`, by number, a few asked at
-/// once (answers are cached, so the confirmation and the batch after it ask once).
+/// once (answers are cached, so the confirmation and the batch after it ask once). A number
+/// not answered within the deadline is missing, and the list names it as the order does.
 async fn look_up(ctx: &Context, orders: &[Order]) -> HashMap<String, Lookup> {
+    let deadline = ctx.settings.enhetsregisteret_timeout * LOOKUP_ROUNDS;
     let numbers: HashMap<&str, Environment> = orders
         .iter()
         .flat_map(|o| {
@@ -257,6 +270,7 @@ async fn look_up(ctx: &Context, orders: &[Order]) -> HashMap<String, Lookup> {
             (number.to_owned(), lookup)
         })
         .buffer_unordered(LOOKUPS_AT_ONCE)
+        .take_until(tokio::time::sleep(deadline))
         .collect()
         .await
 }

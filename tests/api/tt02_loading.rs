@@ -483,6 +483,43 @@ on_both_databases! {
         }
     }
 
+    async fn a_batch_and_rejections_at_the_same_time_move_each_order_once(app) {
+        let mut orders = Vec::new();
+        for seed in 0..6 {
+            orders.push(test_order(&app, (&org_number(90 + seed), "Samtidig AS"), OFFENTLIG).await);
+        }
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let ola = app.logged_in("ola@brreg.no", "case-handler").await;
+        let (_, page) = confirmation(&kari, &orders).await;
+        let token = ola.csrf().await;
+        // Ola rejects every other order, from pages opened before Kari confirms.
+        let rejections = orders.iter().step_by(2).map(|reference| {
+            let (ola, token) = (&ola, token.as_str());
+            async move {
+                let body = [("csrf_token", token), ("action", "reject"), ("version", "1"), ("reason", "Dobbel.")];
+                ola.post(&format!("/admin/orders/{reference}/status"), &body).await.status().as_u16()
+            }
+        });
+        let (batch, rejected) = tokio::join!(confirm(&kari, &page), futures_util::future::join_all(rejections));
+        let status = batch.status().as_u16();
+        assert!(status == 200 || status == 409, "{status}");
+        assert!(rejected.iter().all(|s| *s == 303 || *s == 409), "{rejected:?}");
+        let done = scraper::Html::parse_document(&batch.text().await.unwrap());
+        let moved = listed(&done, "#moved");
+        let left_out = listed(&done, "#left-out");
+        assert_eq!(sorted([moved.clone(), left_out.clone()].concat()), sorted(orders.clone()));
+        for reference in &orders {
+            let now = app.order_column(reference, "status").await.unwrap();
+            assert_eq!(now == LOADING, moved.contains(reference), "{reference}: {now}");
+            assert!(now == LOADING || now == "rejected", "{reference}: {now}");
+            assert_eq!(app.events(reference, "status_changed").await, 1, "{reference} moved once");
+        }
+        let (_, queue) = kari.get_html("/admin/orders?status=all").await;
+        assert_eq!(text(&queue, "a[data-status=tt02_loading] .count"), moved.len().to_string());
+        assert_eq!(text(&queue, "a[data-status=rejected] .count"), left_out.len().to_string());
+        assert_eq!(text(&queue, "a[data-status=received] .count"), "0");
+    }
+
     async fn the_batch_needs_a_case_handler_session_and_the_form_token(app) {
         let reference = test_order(&app, ("313876144", "Kunde Bank ASA"), OFFENTLIG).await;
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
