@@ -191,8 +191,7 @@ impl LoadingList {
             .collect()
     }
 
-    /// The CSV's file name, with the time it was made (Europe/Oslo is not needed: it only
-    /// tells two files apart).
+    /// The CSV's file name, with the time it was made (UTC): it tells two lists apart.
     pub fn filename(at: DateTime<Utc>) -> String {
         format!("rrh-tt02-innlesing-{}.csv", at.format("%Y%m%d-%H%M"))
     }
