@@ -105,6 +105,9 @@ pub struct MailSettings {
     pub dir: PathBuf,
     pub from: String,
     pub registry_mailbox: String,
+    /// Where the TT02 loading list goes, with Altinn (`RRH_ALTINN_LOADING_MAILBOX`). Without
+    /// it, the case handler is given the list to copy and its CSV to download instead.
+    pub altinn_loading_mailbox: Option<String>,
     /// Domain of every Message-ID: the public host name, so IDs are unique to this service.
     pub message_id_domain: String,
     /// Attempts before a message is marked `failed` (`RRH_MAIL_MAX_ATTEMPTS`).
@@ -235,6 +238,7 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
             .unwrap_or_else(|| "Register over reelle rettighetshavere <no-reply@localhost>".into()),
         registry_mailbox: get("RRH_REGISTRY_MAILBOX")
             .unwrap_or_else(|| "opendata.rrh@brreg.no".into()),
+        altinn_loading_mailbox: get("RRH_ALTINN_LOADING_MAILBOX"),
         message_id_domain: url::Url::parse(base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -245,10 +249,15 @@ fn mail_settings(get: &Lookup, base_url: &str) -> anyhow::Result<MailSettings> {
         retry_base: Duration::from_millis(parse_number(get, "RRH_MAIL_RETRY_MS", 30_000)?),
         poll_interval: Duration::from_millis(parse_number(get, "RRH_MAIL_POLL_MS", 5_000)?),
     };
+    let loading = mail.altinn_loading_mailbox.as_ref();
     for (name, value) in [
-        ("RRH_MAIL_FROM", &mail.from),
-        ("RRH_REGISTRY_MAILBOX", &mail.registry_mailbox),
-    ] {
+        ("RRH_MAIL_FROM", Some(&mail.from)),
+        ("RRH_REGISTRY_MAILBOX", Some(&mail.registry_mailbox)),
+        ("RRH_ALTINN_LOADING_MAILBOX", loading),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    {
         value
             .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("{name} must be an email address"))?;
@@ -357,6 +366,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url.expose(), "sqlite:data/rrh.db");
         assert_eq!(s.mail.registry_mailbox, "opendata.rrh@brreg.no");
+        assert_eq!(s.mail.altinn_loading_mailbox, None);
         assert_eq!(s.mail.dir, PathBuf::from("data/mail"));
         assert!(s.mail.smtp_url.is_none());
         assert_eq!(s.scopes.entries().len(), 2);
@@ -377,6 +387,7 @@ mod tests {
             ("RRH_LISTEN", "nowhere"),
             ("RRH_MAIL_MAX_ATTEMPTS", "many"),
             ("RRH_REGISTRY_MAILBOX", "not an address"),
+            ("RRH_ALTINN_LOADING_MAILBOX", "altinn.no"),
             ("RRH_BASE_URL", "relative/path"),
             ("RRH_SCOPES", "no equals sign here"),
         ] {
@@ -386,6 +397,27 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_altinn_loading_mailbox_is_read_when_set() {
+        let s = settings(&[(
+            "RRH_ALTINN_LOADING_MAILBOX",
+            " tt02-innlasting@altinn.example ",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.mail.altinn_loading_mailbox.as_deref(),
+            Some("tt02-innlasting@altinn.example")
+        );
+        let err = format!(
+            "{:#}",
+            settings(&[("RRH_ALTINN_LOADING_MAILBOX", "Altinn <not an address>")]).unwrap_err()
+        );
+        assert!(
+            err.contains("RRH_ALTINN_LOADING_MAILBOX must be an email address"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod csv;
 pub mod domain;
 pub mod i18n;
 pub mod mail;

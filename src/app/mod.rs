@@ -10,6 +10,7 @@ pub mod orders;
 pub mod outbox;
 pub mod purge;
 pub mod queue;
+pub mod tt02_loading;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::registry::RegistryClient;
 use crate::store::Db;
 
 // The read models the use cases hand out, named here so callers need not know the store.
+pub use crate::mail::loading::{ListedOrganisation, LoadingList, NameSource};
 pub use crate::store::events::{ACTOR_API, ACTOR_VENDOR_CONTACT, Event};
 pub use crate::store::orders::{Order, normalise_reference};
 pub use crate::store::outbox::MailSummary;

@@ -11,11 +11,11 @@ use crate::domain::{
 };
 use crate::mail::render::{self, ContactTokens};
 use crate::store::events::{self, Event, NewEvent};
-use crate::store::links;
 use crate::store::orders::{self, Order};
 use crate::store::outbox::{self, MailSummary};
 use crate::store::queue::{self, QueueRow};
 use crate::store::users;
+use crate::store::{Conn, links};
 
 /// Longest comment, reason or note accepted.
 pub const MAX_TEXT: usize = 2000;
@@ -71,7 +71,26 @@ pub async fn move_order(
     details: impl FnOnce(&Order) -> Result<MoveDetails, FieldErrors>,
 ) -> Result<Order, MoveError> {
     let mut tx = ctx.db.begin_write().await?;
-    let order = orders::find_by_reference(&mut tx, reference)
+    let moved = move_within(ctx, &mut tx, reference, request, details).await?;
+    tx.commit().await?;
+    log_move(&moved, request.actor);
+    ctx.mail_queued();
+    Ok(moved)
+}
+
+/// Everything [`move_order`] writes, in the caller's transaction (`conn`), which may move
+/// other orders too (the TT02 loading batch): the caller commits, then calls [`log_move`]
+/// for each order and wakes the mail worker. A refusal (not found, a conflict, an illegal
+/// step, invalid input) has written nothing, so the transaction may go on; after a
+/// `Failed` it must not be committed.
+pub(super) async fn move_within(
+    ctx: &Context,
+    conn: &mut Conn,
+    reference: &str,
+    request: &MoveRequest<'_>,
+    details: impl FnOnce(&Order) -> Result<MoveDetails, FieldErrors>,
+) -> Result<Order, MoveError> {
+    let order = orders::find_by_reference(conn, reference)
         .await?
         .ok_or(MoveError::NotFound)?;
     if order.version != request.expected_version {
@@ -94,12 +113,11 @@ pub async fn move_order(
         .tt02_identity
         .as_ref()
         .map(SyntheticNationalId::as_str);
-    if !orders::update_status(&mut tx, &order, to, now, identity).await? {
+    if !orders::update_status(conn, &order, to, now, identity).await? {
         // Only reachable on PostgreSQL, where a concurrent transaction may commit between our
-        // read and our update; SQLite's write lock is held from the start.
-        drop(tx);
-        let mut conn = ctx.db.acquire().await?;
-        let current = orders::find_by_reference(&mut conn, reference)
+        // read and our update; SQLite's write lock is held from the start. The update waited
+        // for that commit, so a new read (READ COMMITTED) sees the order as it now is.
+        let current = orders::find_by_reference(conn, reference)
             .await?
             .ok_or(MoveError::NotFound)?;
         return Err(MoveError::Conflict(Box::new(current)));
@@ -114,18 +132,14 @@ pub async fn move_order(
         comment,
         details: details.event_details.as_ref(),
     };
-    events::insert(&mut tx, &event).await?;
+    events::insert(conn, &event).await?;
     for role in ContactRole::ALL {
-        links::add(&mut tx, &order.id, role, tokens.of(role)).await?;
+        links::add(conn, &order.id, role, tokens.of(role)).await?;
     }
-    queue::count_move(&mut tx, Some(order.status), to).await?;
+    queue::count_move(conn, Some(order.status), to).await?;
     for mail in &mails {
-        outbox::enqueue(&mut tx, Some(&order.id), mail, ctx.message_id_domain()).await?;
+        outbox::enqueue(conn, Some(&order.id), mail, ctx.message_id_domain()).await?;
     }
-    tx.commit().await?;
-    let actor_kind = request.actor.split(':').next().unwrap_or("");
-    tracing::info!(reference = %order.reference, to = %to, actor = actor_kind, "status changed");
-    ctx.mail_queued();
     // The order as the update left it, without reading it back.
     Ok(Order {
         status: to,
@@ -135,6 +149,13 @@ pub async fn move_order(
         tt02_identity: identity.map(str::to_owned).or(order.tt02_identity),
         ..order
     })
+}
+
+/// Logs a move once its transaction has committed: the reference and the kind of actor,
+/// nothing about the people.
+pub(super) fn log_move(moved: &Order, actor: &str) {
+    let actor_kind = actor.split(':').next().unwrap_or("");
+    tracing::info!(reference = %moved.reference, to = %moved.status, actor = actor_kind, "status changed");
 }
 
 /// A case handler's step as posted from the order page, unchecked.

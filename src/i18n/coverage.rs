@@ -15,6 +15,7 @@ use crate::domain::{
     ALL_CODES, Action, ContactRole, Environment, FIELD_ORDER, ORDER_FIELDS, OrderStatus,
 };
 use crate::mail::MailState;
+use crate::mail::loading::NameSource;
 use crate::maskinporten::CHECKS;
 
 use crate::web::public::HELP_CODES;
@@ -120,6 +121,15 @@ fn families() -> Vec<Family> {
         family(
             "admin.mail_status.{state}",
             MailState::ALL.map(|s| format!("admin.mail_status.{s}")),
+        ),
+        // web/admin/loading.rs `organisation_lines`: why a name on the TT02 loading list is
+        // the order's and not the register's.
+        family(
+            "admin.loading.name_{source}",
+            NameSource::ALL
+                .into_iter()
+                .filter(|s| *s != NameSource::Register)
+                .map(|s| format!("admin.loading.name_{}", s.as_str())),
         ),
         // web/track/token.rs: a token check's report lists every check with its label...
         family(

@@ -1,5 +1,6 @@
 //! Email: rendering from templates, the delivery worker, and the transports it delivers with.
 
+pub mod loading;
 pub mod render;
 pub mod smtp;
 pub mod state;

@@ -296,6 +296,7 @@ fn registry_mail(
         }
         .render()?,
         html: None,
+        attachments: Vec::new(),
     })
 }
 
@@ -357,6 +358,7 @@ pub fn new_order_mails(
             subject: confirmation.subject.clone(),
             text: ConfirmationText { c: &confirmation }.render()?,
             html: Some(ConfirmationHtml { c: &confirmation }.render()?),
+            attachments: Vec::new(),
         });
     }
     Ok(mails)
@@ -439,6 +441,7 @@ pub fn status_change_mails(
             subject: subject.clone(),
             text: StatusChangeText { c: &change }.render()?,
             html: Some(StatusChangeHtml { c: &change }.render()?),
+            attachments: Vec::new(),
         });
     }
     Ok(mails)
@@ -501,5 +504,6 @@ pub fn links_mail(
         subject: mail.subject.clone(),
         text: LinksText { c: &mail }.render()?,
         html: Some(LinksHtml { c: &mail }.render()?),
+        attachments: Vec::new(),
     })
 }

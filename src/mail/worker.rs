@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument as _;
 
@@ -180,7 +181,7 @@ impl MailWorker {
         let recorded = match outcome {
             Ok(()) => {
                 tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
-                outbox::mark_sent(&mut conn, &mail.id, claim).await?
+                outbox::mark_sent(&mut conn, mail, claim).await?
             }
             Err(failure) => {
                 let retry_in = match failure {
@@ -211,17 +212,39 @@ impl MailWorker {
         if let Some(reply_to) = &mail.reply_to {
             builder = builder.reply_to(reply_to.parse().map_err(|e| format!("reply-to: {e}"))?);
         }
-        let built = match &mail.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+        let built = match (&mail.html, mail.attachments.is_empty()) {
+            (Some(html), true) => builder.multipart(MultiPart::alternative_plain_html(
                 mail.text.clone(),
                 html.clone(),
             )),
             // A single part, not a bare body: lettre then writes `MIME-Version`, which a
             // message that declares its transfer encoding must have.
-            None => builder.singlepart(SinglePart::plain(mail.text.clone())),
+            (None, true) => builder.singlepart(SinglePart::plain(mail.text.clone())),
+            (_, false) => builder.multipart(with_attachments(mail)?),
         };
         built.map_err(|e| format!("building the message: {e}"))
     }
+}
+
+/// `multipart/mixed`: the text (and HTML, as alternatives) first, then each file as an
+/// attachment, so a mail client shows the text and offers the files.
+fn with_attachments(mail: &ClaimedMail) -> Result<MultiPart, String> {
+    let mixed = MultiPart::mixed();
+    let mut parts = match &mail.html {
+        Some(html) => mixed.multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            html.clone(),
+        )),
+        None => mixed.singlepart(SinglePart::plain(mail.text.clone())),
+    };
+    for file in &mail.attachments {
+        let content_type = ContentType::parse(&file.content_type)
+            .map_err(|e| format!("attachment content type: {e}"))?;
+        parts = parts.singlepart(
+            Attachment::new(file.filename.clone()).body(file.content.clone(), content_type),
+        );
+    }
+    Ok(parts)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

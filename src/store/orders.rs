@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Conn, parsed, time, time_opt, timestamp};
+use super::{Backend, Conn, parsed, time, time_opt, timestamp};
 use crate::domain::fields::{self, ORDER_FIELDS};
 use crate::domain::{Environment, NewOrder, OrderStatus, OrgNumber, Scope};
 use crate::i18n::Lang;
@@ -208,6 +208,32 @@ pub async fn find_by_reference(
     .await?
     .map(|row| from_row(&row))
     .transpose()
+}
+
+/// Locks the rows of the orders with these references until the transaction ends, in the
+/// order of their references: a transaction that moves several orders (the TT02 loading
+/// batch) takes every row it needs before the status counts' rows, which each move also
+/// updates, so it cannot deadlock with a single move holding one of its orders. PostgreSQL
+/// only: SQLite's write lock, taken at `BEGIN IMMEDIATE`, already keeps other writers out.
+pub async fn lock_rows(
+    conn: &mut Conn,
+    backend: Backend,
+    references: &[&str],
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite || references.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=references.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id FROM orders WHERE reference IN ({}) ORDER BY reference FOR UPDATE",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for reference in references {
+        query = query.bind(*reference);
+    }
+    query.fetch_all(conn).await?;
+    Ok(())
 }
 
 /// Moves `order` to `to` if it is still at the version it was read at; false when another

@@ -20,6 +20,17 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Files sent with the message, in this order.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email. Text only: what the service attaches is made by it (a CSV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type, such as `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub content: String,
 }
 
 /// A message claimed for delivery by one worker.
@@ -32,6 +43,7 @@ pub struct ClaimedMail {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
     /// Including the attempt now starting.
     pub attempts: i64,
 }
@@ -59,8 +71,21 @@ pub async fn enqueue(
     .bind(&mail.text)
     .bind(mail.html.clone())
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    for (position, attachment) in mail.attachments.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO mail_attachments (mail_id, position, filename, content_type, content)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(position as i64)
+        .bind(&attachment.filename)
+        .bind(&attachment.content_type)
+        .bind(&attachment.content)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -105,7 +130,8 @@ pub async fn claim_due(
         .bind(claim)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
+    let mut claimed = rows
+        .iter()
         .map(|row| {
             Ok(ClaimedMail {
                 id: row.try_get("id")?,
@@ -115,10 +141,41 @@ pub async fn claim_due(
                 subject: row.try_get("subject")?,
                 text: row.try_get("body_text")?,
                 html: row.try_get("body_html")?,
+                attachments: Vec::new(),
                 attempts: row.try_get("attempts")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    attach(conn, &mut claimed).await?;
+    Ok(claimed)
+}
+
+/// Reads the attachments of the claimed messages, in one query for the whole batch.
+async fn attach(conn: &mut Conn, claimed: &mut [ClaimedMail]) -> Result<(), sqlx::Error> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT mail_id, filename, content_type, content FROM mail_attachments
+         WHERE mail_id IN ({}) ORDER BY mail_id, position",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for mail in claimed.iter() {
+        query = query.bind(mail.id.as_str());
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let mail_id: String = row.try_get("mail_id")?;
+        if let Some(mail) = claimed.iter_mut().find(|m| m.id == mail_id) {
+            mail.attachments.push(Attachment {
+                filename: row.try_get("filename")?,
+                content_type: row.try_get("content_type")?,
+                content: row.try_get("content")?,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Extends the lease of every message still held under `claim`.
@@ -155,10 +212,34 @@ pub async fn release(conn: &mut Conn, claim: &str, ids: &[&str]) -> Result<u64, 
     Ok(query.execute(conn).await?.rows_affected())
 }
 
-/// Marks a message delivered and forgets its body: confirmations carry private links, and
-/// only their hashes may stay in the database. Addressing and subject stay for the outbox.
-/// False when the claim is no longer this worker's (its lease ran out and another took it).
-pub async fn mark_sent(conn: &mut Conn, id: &str, claim: &str) -> Result<bool, sqlx::Error> {
+/// Marks a message delivered and forgets its body, and the content of its attachments when
+/// it has any: confirmations carry private links, and only their hashes may stay in the
+/// database; a loading list names organisations and orders. Addressing, subject and the
+/// attachments' names stay for the outbox. False when the claim is no longer this worker's
+/// (its lease ran out and another took it).
+pub async fn mark_sent(
+    conn: &mut Conn,
+    mail: &ClaimedMail,
+    claim: &str,
+) -> Result<bool, sqlx::Error> {
+    // The common message costs one statement, as it always did.
+    if mail.attachments.is_empty() {
+        return set_sent(conn, &mail.id, claim).await;
+    }
+    // One transaction, so a sent message never keeps its attachments' content.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let sent = set_sent(&mut tx, &mail.id, claim).await?;
+    if sent {
+        sqlx::query("UPDATE mail_attachments SET content = '' WHERE mail_id = $1")
+            .bind(&mail.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(sent)
+}
+
+async fn set_sent(conn: &mut Conn, id: &str, claim: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', sent_at = $1, locked_until = NULL,
             claimed_by = NULL, last_error = NULL, body_text = '', body_html = NULL
@@ -218,10 +299,13 @@ pub struct MailSummary {
     pub last_error: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
     pub sent_at: Option<chrono::DateTime<Utc>>,
+    /// How many files were attached.
+    pub attachments: i64,
 }
 
 const SUMMARY_COLUMNS: &str = "m.id, o.reference, m.kind, m.recipients, m.subject, m.status,
-    m.attempts, m.last_error, m.created_at, m.sent_at";
+    m.attempts, m.last_error, m.created_at, m.sent_at,
+    (SELECT COUNT(*) FROM mail_attachments a WHERE a.mail_id = m.id) AS attachments";
 
 /// The stored JSON list of addresses.
 fn recipients(row: &sqlx::any::AnyRow) -> Result<Vec<String>, sqlx::Error> {
@@ -240,6 +324,7 @@ fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<MailSummary, sqlx::Error>
         last_error: row.try_get("last_error")?,
         created_at: time(row, "created_at")?,
         sent_at: time_opt(row, "sent_at")?,
+        attachments: row.try_get("attachments")?,
     })
 }
 

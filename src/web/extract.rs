@@ -52,26 +52,39 @@ impl FromRequest for Visit {
     }
 }
 
-/// An URL-encoded form as submitted, read within `RRH_MAX_BODY_BYTES`; the last value of
-/// each field wins (a browser sends each once).
+/// An URL-encoded form as submitted, read within `RRH_MAX_BODY_BYTES`: [`Form::get`] gives a
+/// field's last value (a browser sends most fields once), [`Form::all`] every value of a
+/// field sent several times (checkboxes and hidden fields sharing a name).
 #[derive(Clone, Default)]
-pub struct Form(HashMap<String, String>);
+pub struct Form {
+    last: HashMap<String, String>,
+    pairs: Vec<(String, String)>,
+}
 
 /// Only the field names: a form may carry a password or a pasted access token.
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set().entries(self.last.keys()).finish()
     }
 }
 
 impl Form {
     /// The field's value, empty when it was not sent.
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or("")
+        self.last.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Every value sent for the field, in the order sent.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
     }
 
     pub fn values(&self) -> &HashMap<String, String> {
-        &self.0
+        &self.last
     }
 
     /// The order version a step names (the one the person saw); 400 when it is missing.
@@ -82,16 +95,21 @@ impl Form {
             .map_err(|_| AppError::BadRequest("admin.order.bad_version"))
     }
 
+    /// A body or query string, `application/x-www-form-urlencoded`.
     pub fn parse(body: &[u8]) -> Self {
-        Form(url::form_urlencoded::parse(body).into_owned().collect())
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        Form {
+            last: pairs.iter().cloned().collect(),
+            pairs,
+        }
     }
 
     /// Refuses a form with a control character (a NUL, say) in any name or value: no field
     /// of ours takes one, and PostgreSQL cannot store a NUL. Tabs and line breaks pass, for
     /// the text areas. (The order form checks its fields one by one instead, to say which.)
-    fn checked(self) -> Result<Self, AppError> {
+    pub fn checked(self) -> Result<Self, AppError> {
         if self
-            .0
+            .pairs
             .iter()
             .any(|(k, v)| has_control_characters(k) || has_control_characters(v))
         {

@@ -13,7 +13,8 @@ use crate::i18n::{Lang, Tr};
 pub struct Page {
     pub tr: Tr,
     pub title: String,
-    /// Path the language switch links to (the same page in another language).
+    /// Path the language switch links to (the same page in another language), with the
+    /// query the page needs to be itself, if any.
     pub path: String,
     pub has_errors: bool,
     /// Set on workspace pages: the header shows the workspace navigation and a logout button.
@@ -51,6 +52,12 @@ impl Page {
             session: Some(session),
             ..Self::new(tr, title, Some(path))
         }
+    }
+
+    /// The same page in the language `code`: the path with `lang` added to its query.
+    pub fn lang_link(&self, code: &str) -> String {
+        let separator = if self.path.contains('?') { '&' } else { '?' };
+        format!("{}{separator}lang={code}", self.path)
     }
 
     /// The other languages, offered by the switch in the header, in the order of

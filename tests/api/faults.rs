@@ -308,6 +308,7 @@ async fn an_outcome_is_recorded_only_by_the_worker_that_still_holds_the_claim() 
         subject: "s".into(),
         text: "t".into(),
         html: None,
+        attachments: Vec::new(),
     };
     // The app's own worker looks once at start and then not for an hour: the row is ours.
     outbox::enqueue(&mut conn, None, &mail, "rrh.test")
@@ -330,7 +331,11 @@ async fn an_outcome_is_recorded_only_by_the_worker_that_still_holds_the_claim() 
     .unwrap();
     assert_eq!(second.len(), 1, "the lapsed claim is taken over");
     let id = &first[0].id;
-    assert!(!outbox::mark_sent(&mut conn, id, "first").await.unwrap());
+    assert!(
+        !outbox::mark_sent(&mut conn, &first[0], "first")
+            .await
+            .unwrap()
+    );
     assert!(
         !outbox::mark_attempt_failed(&mut conn, id, "first", "late", None)
             .await
@@ -344,7 +349,11 @@ async fn an_outcome_is_recorded_only_by_the_worker_that_still_holds_the_claim() 
         .await,
         1
     );
-    assert!(outbox::mark_sent(&mut conn, id, "second").await.unwrap());
+    assert!(
+        outbox::mark_sent(&mut conn, &second[0], "second")
+            .await
+            .unwrap()
+    );
     assert_eq!(count(&db, "status = 'sent'").await, 1);
 }
 

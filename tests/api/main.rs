@@ -20,3 +20,4 @@ mod registry;
 mod storage;
 mod track;
 mod transport;
+mod tt02_loading;

@@ -1,6 +1,7 @@
 //! The case handlers' workspace under `/admin`: login, the queue, the order page with its
-//! workflow actions, the CSV export and (for admins) the mail outbox.
+//! workflow actions, TT02 loading in batches, the CSV export and (for admins) the mail outbox.
 
+pub mod loading;
 pub mod login;
 pub mod order;
 pub mod outbox;
@@ -29,6 +30,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/admin/logout").post(login::logout))
         .service(resource("/admin/orders").get(queue::page))
         .service(resource("/admin/orders.csv").get(queue::export))
+        .service(
+            resource(loading::PATH)
+                .get(loading::confirm_page)
+                .post(loading::request),
+        )
+        .service(resource("/admin/tt02-loading.csv").get(loading::csv))
         .service(resource("/admin/orders/{reference}").get(order::page))
         .service(resource("/admin/orders/{reference}/status").post(order::change_status))
         .service(resource("/admin/orders/{reference}/notes").post(order::add_note))

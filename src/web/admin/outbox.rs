@@ -57,6 +57,8 @@ struct MailLine {
     last_error: Option<String>,
     /// Offered for sending again.
     failed: bool,
+    /// How many files were attached (their content is gone once sent, as the body is).
+    attachments: i64,
 }
 
 impl MailLine {
@@ -72,6 +74,7 @@ impl MailLine {
             subject: mail.subject,
             attempts: mail.attempts,
             last_error: mail.last_error,
+            attachments: mail.attachments,
         }
     }
 }

@@ -12,6 +12,7 @@ use super::session::CaseHandler;
 use crate::app::{
     self, Assignment, Context, Cursor, Order, QueueFilter, QueueRow, Search, StatusFilter,
 };
+use crate::csv;
 use crate::domain::calendar::{self, working_days_between};
 use crate::domain::{Environment, ORDER_FIELDS, OrderStatus};
 use crate::i18n::Tr;
@@ -96,6 +97,10 @@ pub struct Line {
     pub assignee: Option<String>,
     pub waited: String,
     pub overdue: bool,
+    /// A test order in `received`: it can be ticked for TT02 loading.
+    pub selectable: bool,
+    /// Ticked when the page opens (`?select=all`).
+    pub selected: bool,
 }
 
 /// How long since the last change, in the largest sensible units.
@@ -132,7 +137,16 @@ struct QueuePage {
     first_link: Option<String>,
     export_link: String,
     stale_days: u32,
+    /// Some line can be ticked for TT02 loading.
+    any_selectable: bool,
+    /// The queue of received test orders with every line ticked, and without.
+    select_all_link: &'static str,
+    selecting_all: bool,
 }
+
+/// The queue filtered to what TT02 loading takes, ticked: a link, so it works without
+/// JavaScript.
+const SELECT_ALL: &str = "/admin/orders?status=received&environment=test&select=all";
 
 fn option(value: &str, label: impl Into<String>) -> RadioOption {
     RadioOption {
@@ -142,24 +156,36 @@ fn option(value: &str, label: impl Into<String>) -> RadioOption {
     }
 }
 
-/// Queue lines in display form.
-fn lines(tr: Tr, rows: &[QueueRow], names: &HashMap<String, String>, stale_days: u32) -> Vec<Line> {
+/// Queue lines in display form; with `select_all`, every line that can be loaded is ticked.
+fn lines(
+    tr: Tr,
+    rows: &[QueueRow],
+    names: &HashMap<String, String>,
+    stale_days: u32,
+    select_all: bool,
+) -> Vec<Line> {
     let now = Utc::now();
     rows.iter()
-        .map(|row| Line {
-            reference: row.reference.clone(),
-            status: tr.status(row.status),
-            environment: tr.environment(row.environment),
-            scope: row.scope.to_string(),
-            vendor: row.vendor_org_name.clone(),
-            consumer: row.consumer_org_name.clone(),
-            assignee: row
-                .assigned_to
-                .as_ref()
-                .and_then(|id| names.get(id).cloned()),
-            waited: waited(tr, now - row.updated_at),
-            overdue: row.status.is_open()
-                && working_days_between(row.updated_at, now) >= i64::from(stale_days),
+        .map(|row| {
+            let selectable =
+                row.environment == Environment::Test && row.status == OrderStatus::Received;
+            Line {
+                reference: row.reference.clone(),
+                status: tr.status(row.status),
+                environment: tr.environment(row.environment),
+                scope: row.scope.to_string(),
+                vendor: row.vendor_org_name.clone(),
+                consumer: row.consumer_org_name.clone(),
+                assignee: row
+                    .assigned_to
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned()),
+                waited: waited(tr, now - row.updated_at),
+                overdue: row.status.is_open()
+                    && working_days_between(row.updated_at, now) >= i64::from(stale_days),
+                selectable,
+                selected: selectable && select_all,
+            }
         })
         .collect()
 }
@@ -252,6 +278,11 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let (tr, ctx) = (visit.tr(), &visit.ctx);
     let filter = parse_filter(&query, &user, ctx)?;
+    let select_all = match query.get("select").map(|v| v.trim()) {
+        None | Some("") => false,
+        Some("all") => true,
+        Some(_) => return Err(AppError::BadRequest("admin.queue.bad_select")),
+    };
     let after = match query.get("after").map(String::as_str) {
         None | Some("") => None,
         Some(raw) => Some(Cursor::decode(raw).ok_or(AppError::BadRequest("admin.queue.bad_page"))?),
@@ -264,6 +295,7 @@ pub async fn page(
     } = app::queue::page(ctx, &filter, after.as_ref(), PAGE_SIZE).await?;
     let stale_days = ctx.settings.workspace.stale_working_days;
     let links = links(&query, rows.last().filter(|_| more), after.is_some());
+    let lines = lines(tr, &rows, &names, stale_days, select_all);
 
     let mut form = FormView::default();
     for name in FILTER_FIELDS {
@@ -291,19 +323,19 @@ pub async fn page(
         scopes: choices.scopes,
         assignments: choices.assignments,
         counts,
-        lines: lines(tr, &rows, &names, stale_days),
+        any_selectable: lines.iter().any(|l| l.selectable),
+        lines,
         next_link: links.next,
         first_link: links.first,
         export_link: links.export,
         stale_days,
+        select_all_link: SELECT_ALL,
+        selecting_all: select_all,
     };
     html(StatusCode::OK, &page)
 }
 
-/// Excel reads the BOM as "this is UTF-8" and keeps æøå; `;` is the list separator Excel
-/// expects with Norwegian regional settings, where `,` is the decimal mark.
-const BOM: &str = "\u{feff}";
-const SEPARATOR: char = ';';
+/// Orders read from the database for each chunk of the export's stream.
 const EXPORT_BATCH: i64 = 500;
 
 /// The export's columns: the reference and status, every exported field of the order in the
@@ -340,32 +372,7 @@ fn csv_row(o: &Order, names: &HashMap<String, String>) -> String {
         })
         .collect();
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-    csv_line(&cells)
-}
-
-/// One CSV cell: a value a spreadsheet would run as a formula gets a leading apostrophe, and
-/// anything with a separator, quote or line break is quoted.
-pub fn csv_cell(value: &str) -> String {
-    let neutralised = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if neutralised.contains([SEPARATOR, '"', '\n', '\r']) {
-        format!("\"{}\"", neutralised.replace('"', "\"\""))
-    } else {
-        neutralised
-    }
-}
-
-fn csv_line(cells: &[&str]) -> String {
-    let mut line = cells
-        .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(&SEPARATOR.to_string());
-    line.push_str("\r\n");
-    line
+    csv::line(&cells)
 }
 
 /// Where an export's stream stands: after which order, and whether the last batch was short.
@@ -396,7 +403,7 @@ pub async fn export(
     // export never sits whole in memory; a batch that fails ends the stream with an error,
     // which cuts the connection (no clean end) so the client sees the download broke off.
     let first = app::queue::export_batch(&ctx, &filter, None, EXPORT_BATCH).await?;
-    let header = format!("{BOM}{}", csv_line(&CSV_COLUMNS));
+    let header = format!("{}{}", csv::BOM, csv::line(&CSV_COLUMNS));
     let first_chunk = rows_chunk(header, &first, &names);
     let start = Batch {
         after: first.last().map(|o| Cursor::after(o.updated_at, &o.id)),
@@ -449,17 +456,6 @@ pub async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_that_start_a_formula_are_neutralised() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+4791234567"), "'+4791234567");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("Ærlig Økonomi AS"), "Ærlig Økonomi AS");
-        assert_eq!(csv_cell("a;b"), "\"a;b\"");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-    }
 
     #[test]
     fn the_export_has_the_columns_it_always_had_and_every_exported_field() {
