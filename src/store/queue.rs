@@ -347,9 +347,14 @@ fn select(
 
 /// Orders per status over the whole table, from the counts kept by [`count_move`].
 pub async fn status_counts(conn: &mut Conn) -> Result<Vec<(OrderStatus, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT status, orders FROM order_status_counts")
-        .fetch_all(conn)
-        .await?;
+    // The SUM is cast so both databases hand back a 64-bit integer (PostgreSQL's SUM of a
+    // BIGINT is a NUMERIC).
+    let rows = sqlx::query(
+        "SELECT status, CAST(SUM(orders) AS BIGINT) AS orders FROM order_status_counts
+         GROUP BY status",
+    )
+    .fetch_all(conn)
+    .await?;
     let mut counts: Vec<(OrderStatus, i64)> = OrderStatus::ALL.iter().map(|s| (*s, 0)).collect();
     for row in rows {
         let status = parsed(&row, "status", OrderStatus::parse)?;
@@ -361,25 +366,46 @@ pub async fn status_counts(conn: &mut Conn) -> Result<Vec<(OrderStatus, i64)>, s
     Ok(counts)
 }
 
+/// Rows a new order's count may go to. Enough that 8–16 concurrent submissions seldom pick
+/// the same row; few enough that reading the counts stays a handful of rows per status.
+pub const COUNT_SHARDS: i64 = 16;
+
 /// Keeps `order_status_counts` in step: called in the transaction that creates an order
 /// (`from` is `None`) or moves it.
+///
+/// A new order adds to a row of `received` picked at random, so concurrent submissions do
+/// not queue on one row lock on PostgreSQL; it locks only that row, so it cannot deadlock
+/// with anything. A move takes one from its status and adds one to the next in shard 0,
+/// always the earlier status first, as moves did before there were shards.
 pub async fn count_move(
     conn: &mut Conn,
     from: Option<OrderStatus>,
     to: OrderStatus,
 ) -> Result<(), sqlx::Error> {
-    if let Some(from) = from {
-        sqlx::query("UPDATE order_status_counts SET orders = orders - 1 WHERE status = $1")
-            .bind(from.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
+    let shard = match from {
+        None => rand::random_range(0..COUNT_SHARDS),
+        Some(from) => {
+            add_to_count(&mut *conn, from, 0, -1).await?;
+            0
+        }
+    };
+    add_to_count(conn, to, shard, 1).await
+}
+
+async fn add_to_count(
+    conn: &mut Conn,
+    status: OrderStatus,
+    shard: i64,
+    delta: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO order_status_counts (status, orders) VALUES ($1, 1)
-         ON CONFLICT (status) DO UPDATE SET orders = order_status_counts.orders + 1",
+        "INSERT INTO order_status_counts (status, shard, orders) VALUES ($1, $2, $3)
+         ON CONFLICT (status, shard) DO UPDATE SET orders = order_status_counts.orders + $3",
     )
-    .bind(to.as_str())
-    .execute(&mut *conn)
+    .bind(status.as_str())
+    .bind(shard)
+    .bind(delta)
+    .execute(conn)
     .await?;
     Ok(())
 }

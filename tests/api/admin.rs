@@ -467,6 +467,38 @@ on_both_databases! {
         assert_eq!(app.events(&reference, "note").await, 1);
     }
 
+    async fn the_counts_by_status_stay_right_when_orders_arrive_at_once_and_move(app) {
+        // New orders add to one of several rows of their status (so that, on PostgreSQL,
+        // concurrent submissions do not wait on one row lock); the queue shows their sum.
+        let submissions = (0..12u32).map(|i| {
+            let mut body = valid_json();
+            body["consumer_org_number"] = org_number(100 + i).into();
+            let app = &app;
+            async move { app.order(&body).await }
+        });
+        let references = futures_util::future::join_all(submissions).await;
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        kari.act(&references[0], "reject", &[("reason", "Feil scope.")]).await;
+        kari.act(&references[1], "reject", &[("reason", "Feil scope.")]).await;
+        kari.act(&references[2], "start_tt02_loading", &[]).await;
+
+        let (_, page) = kari.get_html("/admin/orders").await;
+        assert_eq!(text(&page, "a[data-status=received] .count"), "9");
+        assert_eq!(text(&page, "a[data-status=rejected] .count"), "2");
+        assert_eq!(text(&page, "a[data-status=tt02_loading] .count"), "1");
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM orders GROUP BY status")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+        for row in rows {
+            let status: String = row.get(0);
+            let n: i64 = row.get(1);
+            let shown = text(&page, &format!("a[data-status={status}] .count"));
+            assert_eq!(shown, n.to_string(), "{status}");
+        }
+    }
+
     async fn the_queue_filters_searches_counts_and_exports(app) {
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
         let mut references = Vec::new();
