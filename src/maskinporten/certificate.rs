@@ -101,7 +101,9 @@ impl IssuerLists {
         let matches = |list: &[String]| {
             list.iter().any(|wanted| {
                 let wanted = wanted.to_lowercase();
-                names.iter().any(|name| name.to_lowercase().contains(&wanted))
+                names
+                    .iter()
+                    .any(|name| name.to_lowercase().contains(&wanted))
             })
         };
         if matches(&self.test) {
@@ -270,7 +272,10 @@ pub fn organisation_number(subject: &X509Name) -> Option<String> {
     };
     let nine_digits = |s: &str| s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit());
     let seid2 = values("2.5.4.97").into_iter().find_map(|v| {
-        let number = v.get(..6)?.eq_ignore_ascii_case("NTRNO-").then(|| v[6..].to_owned())?;
+        let number = v
+            .get(..6)?
+            .eq_ignore_ascii_case("NTRNO-")
+            .then(|| v[6..].to_owned())?;
         nine_digits(&number).then_some(number)
     });
     seid2.or_else(|| values("2.5.4.5").into_iter().find(|v| nine_digits(v)))
@@ -341,9 +346,11 @@ fn check_key(certificate: &X509Certificate, report: &mut Recorder) -> Option<Rsa
 fn check_key_usage(certificate: &X509Certificate, report: &mut Recorder) {
     match certificate.key_usage() {
         Ok(Some(usage)) if usage.value.digital_signature() => report.pass("key_usage"),
-        Ok(Some(usage)) => {
-            report.fail("key_usage", "no_digital_signature", Some(usage.value.to_string()))
-        }
+        Ok(Some(usage)) => report.fail(
+            "key_usage",
+            "no_digital_signature",
+            Some(usage.value.to_string()),
+        ),
         // RFC 5280: without the extension the key may be used for anything.
         Ok(None) => report.note("key_usage", "unrestricted", None),
         Err(_) => report.fail("key_usage", "unreadable", None),
@@ -373,7 +380,7 @@ fn leaf_of(certificates: &[X509Certificate]) -> usize {
 /// Whether the text holds a private key in any of the forms people paste: a PEM block (PKCS#1,
 /// PKCS#8, encrypted, OpenSSH, EC) or a JWK with its private part `d`. The base64 of a DER
 /// key is found when the paste is read.
-fn holds_private_key(text: &str) -> bool {
+pub fn holds_private_key(text: &str) -> bool {
     if text.to_ascii_uppercase().contains("PRIVATE KEY") {
         return true;
     }
@@ -466,7 +473,9 @@ fn classify_der(der: &[u8]) -> Result<Option<&'static str>, Refusal> {
         (Some(BerObjectContent::Sequence(_)), Some(BerObjectContent::OctetString(_)), 2) => {
             Err(Refusal::PrivateKey)
         }
-        (Some(BerObjectContent::OID(oid)), _, _) if oid.to_id_string() == "1.2.840.113549.1.7.2" => {
+        (Some(BerObjectContent::OID(oid)), _, _)
+            if oid.to_id_string() == "1.2.840.113549.1.7.2" =>
+        {
             Ok(Some("pkcs7"))
         }
         _ => Ok(Some("garbage")),
@@ -517,7 +526,12 @@ mod tests {
 
     #[test]
     fn every_detail_recorded_is_listed_and_every_listed_one_is_recorded() {
-        super::super::lines::assert_recorded_match(include_str!("certificate.rs"), &CHECKS);
+        // `parse` failures are read as values (`Unparsed`); the next tests cover each.
+        super::super::lines::assert_recorded_match(
+            include_str!("certificate.rs"),
+            &CHECKS,
+            &["parse"],
+        );
     }
 
     fn expected(issuers: &IssuerLists) -> Expected<'_> {
@@ -581,6 +595,7 @@ mod tests {
     fn what_is_not_a_certificate_fails_the_parse_check_with_what_it_is() {
         let issuers = IssuerLists::default();
         let expected = expected(&issuers);
+        let mut seen = vec!["chain", "chain_order"];
         for (paste, detail) in [
             ("hello", "garbage"),
             ("", "garbage"),
@@ -616,6 +631,11 @@ mod tests {
                 "{paste}"
             );
             assert!(inspection.rsa_key.is_none());
+            seen.push(detail);
+        }
+        // Every failure of `parse` is among these (its notes are in the API tests).
+        for detail in CHECKS[0].1 {
+            assert!(seen.contains(detail), "{detail}");
         }
     }
 

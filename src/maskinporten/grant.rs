@@ -13,8 +13,8 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 use super::certificate::{self, Inspection};
-use super::lines::{Lines, Recorder};
 use super::issuer;
+use super::lines::{Lines, Recorder};
 use crate::domain::Environment;
 
 /// The checks in the order of the page, each with the details its text can have
@@ -31,7 +31,10 @@ pub const CHECKS: [(&str, &[&str]); 12] = [
     ),
     ("issuer", &["missing", "not_client_id", "other_client"]),
     ("scope", &["missing", "wrong"]),
-    ("consumer_org", &["missing", "vendor", "not_string", "other"]),
+    (
+        "consumer_org",
+        &["missing", "vendor", "not_string", "other"],
+    ),
     (
         "lifetime",
         &["missing", "not_after_iat", "too_long", "expired"],
@@ -215,12 +218,8 @@ fn check_signature(
         return;
     };
     let key = DecodingKey::from_rsa_raw_components(&key.modulus, &key.exponent);
-    let verified = jsonwebtoken::crypto::verify(
-        jws.signature,
-        jws.signed.as_bytes(),
-        &key,
-        algorithm,
-    );
+    let verified =
+        jsonwebtoken::crypto::verify(jws.signature, jws.signed.as_bytes(), &key, algorithm);
     if matches!(verified, Ok(true)) {
         report.pass("signature");
     } else {
@@ -359,7 +358,7 @@ mod tests {
 
     #[test]
     fn every_detail_recorded_is_listed_and_every_listed_one_is_recorded() {
-        super::super::lines::assert_recorded_match(include_str!("grant.rs"), &CHECKS);
+        super::super::lines::assert_recorded_match(include_str!("grant.rs"), &CHECKS, &[]);
     }
 
     fn b64(value: &Value) -> String {
@@ -439,19 +438,51 @@ mod tests {
             grant(header.clone(), c)
         };
         let cases = [
-            (with("aud", "https://test.maskinporten.no".into()), "audience", "slash"),
-            (with("aud", "https://maskinporten.no/".into()), "audience", "other_environment"),
-            (with("aud", "https://test.maskinporten.no/token".into()), "audience", "wrong"),
+            (
+                with("aud", "https://test.maskinporten.no".into()),
+                "audience",
+                "slash",
+            ),
+            (
+                with("aud", "https://maskinporten.no/".into()),
+                "audience",
+                "other_environment",
+            ),
+            (
+                with("aud", "https://test.maskinporten.no/token".into()),
+                "audience",
+                "wrong",
+            ),
             (with("aud", Value::Null), "audience", "missing"),
-            (with("iss", "https://test.maskinporten.no/".into()), "issuer", "not_client_id"),
+            (
+                with("iss", "https://test.maskinporten.no/".into()),
+                "issuer",
+                "not_client_id",
+            ),
             (with("iss", "974760673".into()), "issuer", "not_client_id"),
             (with("iss", Value::Null), "issuer", "missing"),
-            (with("scope", "brreg:reelle/rapporteringspliktig".into()), "scope", "wrong"),
+            (
+                with("scope", "brreg:reelle/rapporteringspliktig".into()),
+                "scope",
+                "wrong",
+            ),
             (with("scope", Value::Null), "scope", "missing"),
-            (with("consumer_org", "974760673".into()), "consumer_org", "vendor"),
+            (
+                with("consumer_org", "974760673".into()),
+                "consumer_org",
+                "vendor",
+            ),
             (with("consumer_org", Value::Null), "consumer_org", "missing"),
-            (with("consumer_org", 313876144.into()), "consumer_org", "not_string"),
-            (with("consumer_org", "999999999".into()), "consumer_org", "other"),
+            (
+                with("consumer_org", 313876144.into()),
+                "consumer_org",
+                "not_string",
+            ),
+            (
+                with("consumer_org", "999999999".into()),
+                "consumer_org",
+                "other",
+            ),
             (with("exp", (now + 300).into()), "lifetime", "too_long"),
             (with("exp", now.into()), "lifetime", "not_after_iat"),
             (with("exp", Value::Null), "lifetime", "missing"),
@@ -544,13 +575,19 @@ mod tests {
         );
         assert_eq!(line(&report, "key_header").1, Some("missing"));
         let report = run(
-            &grant(serde_json::json!({"alg": "RS256", "x5c": "MIIB"}), claims(now)),
+            &grant(
+                serde_json::json!({"alg": "RS256", "x5c": "MIIB"}),
+                claims(now),
+            ),
             now,
             None,
         );
         assert_eq!(line(&report, "key_header").1, Some("x5c_invalid"));
         let report = run(
-            &grant(serde_json::json!({"alg": "RS256", "x5c": ["***"]}), claims(now)),
+            &grant(
+                serde_json::json!({"alg": "RS256", "x5c": ["***"]}),
+                claims(now),
+            ),
             now,
             None,
         );
