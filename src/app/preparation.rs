@@ -18,6 +18,10 @@ use crate::store::orders::Order;
 /// few kilobytes.
 pub const MAX_PASTE_CHARS: usize = 32 * 1024;
 
+/// The form fields the vendor pastes into, which field errors name.
+pub const CERTIFICATE_FIELD: &str = "certificate";
+pub const GRANT_FIELD: &str = "jwt_grant";
+
 /// Event kinds, one per check.
 pub const CERTIFICATE_CHECKED: &str = "certificate_checked";
 pub const GRANT_CHECKED: &str = "grant_checked";
@@ -64,7 +68,7 @@ pub async fn check_certificate(
     text: &str,
 ) -> Result<Checked<Inspection>, StepError> {
     may_prepare(link)?;
-    let text = pasted(link, "certificate", text)?;
+    let text = pasted(link, CERTIFICATE_FIELD, text)?;
     let order = &link.order;
     let expected = certificate_expected(ctx, order);
     let result = certificate::check_pasted(text, &expected, Utc::now().timestamp());
@@ -87,7 +91,7 @@ pub async fn check_grant(
     text: &str,
 ) -> Result<Checked<grant::Report>, StepError> {
     may_prepare(link)?;
-    let text = pasted(link, "grant", text)?;
+    let text = pasted(link, GRANT_FIELD, text)?;
     let order = &link.order;
     let result = if certificate::holds_private_key(text) {
         Err(Refusal::PrivateKey)

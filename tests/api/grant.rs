@@ -141,7 +141,7 @@ on_both_databases! {
                 "iss is the audience",
                 Grant::right().with("iss", "https://test.maskinporten.no/".into()),
                 "issuer",
-                "ikke en client_id",
+                "som ikke er en client_id",
             ),
         ];
         for (case, grant, failing, in_fix) in cases {

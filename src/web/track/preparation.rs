@@ -7,7 +7,9 @@ use actix_web::http::StatusCode;
 
 use super::{Answer, ContactPage};
 use crate::app::Order;
-use crate::app::preparation::{self, CERTIFICATE_CHECKED, Checked, GRANT_CHECKED};
+use crate::app::preparation::{
+    self, CERTIFICATE_CHECKED, CERTIFICATE_FIELD, Checked, GRANT_CHECKED, GRANT_FIELD,
+};
 use crate::i18n::Tr;
 use crate::maskinporten::certificate::Refusal;
 use crate::maskinporten::lines::{Line, Lines};
@@ -15,10 +17,6 @@ use crate::maskinporten::{self, Outcome, certificate, grant};
 use crate::web::error::AppError;
 use crate::web::extract::{ContactForm, Visit};
 use crate::web::view::{FormView, display_time, environment_label};
-
-/// The form fields the vendor pastes into.
-pub const CERTIFICATE_FIELD: &str = "certificate";
-pub const GRANT_FIELD: &str = "jwt_grant";
 
 /// Each report's part of its lines' catalog keys: `track.cert.{name}.label`, ...
 const CERTIFICATE_TEXTS: &str = "cert";
