@@ -384,11 +384,9 @@ pub fn holds_private_key(text: &str) -> bool {
     if text.to_ascii_uppercase().contains("PRIVATE KEY") {
         return true;
     }
-    let trimmed = text.trim();
-    trimmed.starts_with('{')
-        && serde_json::from_str::<serde_json::Value>(trimmed)
-            .ok()
-            .is_some_and(|jwk| jwk.get("d").is_some())
+    serde_json::from_str::<serde_json::Value>(text.trim())
+        .ok()
+        .is_some_and(|jwk| jwk.get("d").is_some())
 }
 
 /// A failure of the `parse` check: its detail, and what was found.
