@@ -211,7 +211,8 @@ on_both_databases! {
     }
 
     async fn the_certificate_in_x5c_gets_the_certificate_checks(app) {
-        let vendor = vendor_link(&app, &valid_json()).await;
+        let reference = app.order(&valid_json()).await;
+        let vendor = track_links(&app, &reference).await.0;
         // A production certificate in a grant for a test order.
         let mut grant = Grant::right();
         grant.header.x5c = Some(vec![Leaf { issuer: PRODUCTION_CA, ..Leaf::default() }.base64()]);
@@ -224,6 +225,16 @@ on_both_databases! {
         assert_eq!(details[0]["certificate_failed"], serde_json::json!(["issuer"]));
         // The signature is still checked with that certificate's key (the vendor's).
         assert_eq!(outcome(&page, "signature"), "passed");
+        // The case handler reads which check of the certificate failed.
+        let handler = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, order_page) = handler.get_html(&format!("/admin/orders/{reference}")).await;
+        let timeline = text(&order_page, "#timeline");
+        assert!(
+            timeline.contains(
+                "Leverandøren sjekket JWT-granten sin; feilet: Sertifikatet i x5c (Fra en sertifikatutsteder for miljøet)"
+            ),
+            "{timeline}"
+        );
     }
 
     async fn an_expired_grant_with_a_right_window_passes_and_says_it_expired(app) {

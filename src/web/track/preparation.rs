@@ -252,13 +252,23 @@ pub fn event_text(tr: Tr, kind: &str, details: Option<&serde_json::Value>) -> Op
     } else {
         &grant::CHECKS
     };
-    let mut labels = failed_labels(tr, &details["failed"], prefix, checks);
-    labels.extend(failed_labels(
+    let mut labels: Vec<String> = failed_labels(tr, &details["failed"], prefix, checks)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    // The certificate in a grant's x5c: its own failed checks in brackets after its line.
+    let inner = failed_labels(
         tr,
         &details["certificate_failed"],
         CERTIFICATE_TEXTS,
         &certificate::CHECKS,
-    ));
+    );
+    let x5c_label = tr.t("track.grant.certificate.label");
+    if let Some(label) = labels.iter_mut().find(|l| l.as_str() == x5c_label)
+        && !inner.is_empty()
+    {
+        *label = format!("{label} ({})", inner.join("; "));
+    }
     Some(match details["outcome"].as_str() {
         Some("passed") => tr.t(passed).to_owned(),
         Some("refused") => tr.t(refused).to_owned(),
