@@ -88,6 +88,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .service(resource("/track/{token}/token").post(track::check_token))
+        .service(resource("/track/{token}/certificate").post(track::check_certificate))
+        .service(resource("/track/{token}/grant").post(track::check_grant))
         .configure(admin::routes)
         .service(resource("/favicon.ico").get(assets::icon))
         .service(resource("/privacy").get(public::privacy))

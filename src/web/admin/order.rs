@@ -199,7 +199,9 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
             tr.fill("admin.timeline.assigned", &[("user", &user)])
         }
         "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
-        other => other.to_owned(),
+        // The vendor's certificate and grant checks.
+        other => crate::web::track::preparation::event_text(tr, other, event.details.as_ref())
+            .unwrap_or_else(|| other.to_owned()),
     }
 }
 
