@@ -49,7 +49,10 @@ use crate::i18n::{Lang, Tr};
                 24 hours gets the first answer, without a second order. 1–255 visible \
                 ASCII characters."),
         ("lang" = Option<String>, Query,
-            description = "The language of messages: `nb` (default), `nn` or `en`.")
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The language of messages: `nb` (default), `nn` or `en`; another \
+                value is ignored. Like every query parameter here, it may not hold control \
+                characters (400 `bad_request`).")
     ),
     request_body(content = OrderRequest, content_type = "application/json",
         description = "The order", examples(

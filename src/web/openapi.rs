@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use actix_web::HttpResponse;
 use actix_web::web;
 use serde::Serialize;
-use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -34,7 +34,7 @@ use crate::domain::{ALL_CODES, ScopeCatalog};
     ),
     paths(super::api::create_order, openapi_json),
     components(schemas(OrderRequest, OrderCreated, ApiError, FieldProblem)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &ClosedOrder),
     tags((name = "orders", description = "Submitting orders"),
          (name = "meta", description = "This description"))
 )]
@@ -61,17 +61,32 @@ impl Modify for BearerScheme {
     }
 }
 
+/// Closes the order to other fields, which utoipa's derive does not say.
+struct ClosedOrder;
+
+impl Modify for ClosedOrder {
+    fn modify(&self, openapi: &mut Document) {
+        if let Some(order) = order_schema(openapi) {
+            order.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+}
+
+/// The order's schema in the document's components.
+fn order_schema(doc: &mut Document) -> Option<&mut Object> {
+    match doc.components.as_mut()?.schemas.get_mut("OrderRequest")? {
+        RefOr::T(Schema::Object(order)) => Some(order),
+        _ => None,
+    }
+}
+
 /// The `scope` choices are the configured ones (`RRH_SCOPES`), not the defaults the derive
 /// starts from.
 fn set_scope_choices(doc: &mut Document, scopes: &ScopeCatalog) {
-    let order = doc
-        .components
-        .as_mut()
-        .and_then(|c| c.schemas.get_mut("OrderRequest"));
-    if let Some(RefOr::T(Schema::Object(order))) = order
-        && let Some(RefOr::T(Schema::Object(scope))) = order.properties.get_mut("scope")
-    {
-        *scope = scope_schema(scopes);
+    if let Some(order) = order_schema(doc) {
+        order
+            .properties
+            .insert("scope".to_owned(), scope_schema(scopes).into());
     }
 }
 
@@ -108,11 +123,12 @@ fn field_code_schema() -> Object {
         .build()
 }
 
-/// `POST /api/v1/orders`'s body. Not used to read the body: the handler reads the fields one
-/// by one, so that a wrong type is an error on that field among the others rather than one
-/// error for the whole body. The test below keeps its fields those of the order.
+// Not used to read the body: the handler reads the fields one by one, so that a wrong type
+// is an error on that field among the others rather than one error for the whole body. The
+// test below keeps its fields those of the order.
+/// A new order. Fields the order does not have are refused (`unknown_field`), so a typo
+/// never drops a value; `null` is the same as leaving a field out.
 #[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct OrderRequest {
     /// `test` (TT02) or `production`.
@@ -158,7 +174,6 @@ pub struct OrderRequest {
     /// Required for `test`, ignored for `production`: 1–10 IPv4/IPv6 addresses or CIDR
     /// ranges the vendor calls from; public unicast only; IPv4 ranges no wider than /24,
     /// IPv6 no wider than /48.
-    #[schema(examples(json!(["8.8.8.8", "1.1.1.0/24"])))]
     ip_addresses: Option<Vec<String>>,
     /// Required (`true`) for `test`: the vendor knows that production data about the
     /// organisations is loaded into the test environment. Ignored for `production`.
@@ -254,7 +269,7 @@ pub enum ErrorCode {
     operation_id = "openapi_document",
     summary = "This API's OpenAPI 3.1 document",
     responses((status = 200, description = "The document", content_type = "application/json",
-        body = serde_json::Value))
+        body = Object))
 )]
 pub async fn openapi_json(ctx: web::Data<Context>) -> HttpResponse {
     HttpResponse::Ok().json(document(&ctx.settings.scopes))
