@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_docs;
 pub mod assets;
 pub mod compress;
 pub mod csrf;
@@ -81,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
         .service(resource("/api/v1/openapi.json").get(openapi::openapi_json))
+        .service(resource("/api").get(api_docs::page))
         .service(resource("/help").get(public::help))
         .service(
             resource("/track")

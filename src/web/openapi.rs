@@ -277,8 +277,74 @@ pub async fn openapi_json(ctx: web::Data<Context>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use actix_web::http::Method;
+    use actix_web::test as actix_test;
+    use actix_web::{App, HttpRequest};
+
     use super::*;
     use crate::domain::FIELD_ORDER;
+
+    /// Every path and method the app serves under `/api/v1` is in the document, and the
+    /// document has nothing the app does not serve. actix lists no routes, so the paths come
+    /// from the app's resource map (its `Debug` form names each resource's pattern) and each
+    /// path's methods from the `Allow` header of its 405 (see `web::routing`).
+    #[actix_web::test]
+    async fn the_document_describes_exactly_the_routes_under_api_v1() {
+        let app = actix_test::init_service(
+            App::new().configure(crate::web::routes).service(
+                web::resource("/__resource_map")
+                    .to(|req: HttpRequest| async move { format!("{:?}", req.resource_map()) }),
+            ),
+        )
+        .await;
+        let map = actix_test::call_and_read_body(
+            &app,
+            actix_test::TestRequest::get()
+                .uri("/__resource_map")
+                .to_request(),
+        )
+        .await;
+        let map = String::from_utf8(map.to_vec()).unwrap();
+        let patterns: BTreeSet<&str> = map
+            .split("Single(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|pattern| pattern.starts_with("/api/v1/"))
+            .collect();
+        assert!(patterns.contains("/api/v1/orders"), "{map}");
+
+        let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for pattern in patterns {
+            // A concrete path for the pattern: each `{name}` segment as `x`.
+            let path: Vec<&str> = pattern
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x" } else { s })
+                .collect();
+            let probe = actix_test::TestRequest::default()
+                .method(Method::from_bytes(b"PROBE").unwrap())
+                .uri(&path.join("/"))
+                .to_request();
+            let response = actix_test::call_service(&app, probe).await;
+            assert_eq!(response.status(), 405, "{pattern}");
+            let allow = response.headers().get("allow").expect("405 without Allow");
+            let methods = allow.to_str().unwrap().split(", ").map(str::to_owned);
+            served.insert(pattern.to_owned(), methods.collect());
+        }
+
+        let doc = serde_json::to_value(document(&ScopeCatalog::default())).unwrap();
+        let described: BTreeMap<String, BTreeSet<String>> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(path, item)| {
+                let methods = item.as_object().unwrap().keys();
+                (path.clone(), methods.map(|m| m.to_uppercase()).collect())
+            })
+            .collect();
+        assert_eq!(described, served);
+    }
 
     #[test]
     fn the_order_schema_has_the_order_fields_and_the_language() {
