@@ -13,6 +13,7 @@ mod mail;
 mod maskinporten;
 mod metrics;
 mod nynorsk;
+mod openapi;
 mod outbox;
 mod pages;
 mod purge;
