@@ -278,6 +278,14 @@ fn families() -> Vec<Family> {
             "help.error.{code}.meaning",
             HELP_CODES.map(|code| format!("help.error.{code}.meaning")),
         ),
+        // web/api_docs.rs: the summary of every operation in the API's document, and what
+        // each of its response statuses means; an operation added to the document needs them.
+        family(
+            "api_docs.op.{operationId} / api_docs.status.{status}",
+            crate::web::api_docs::catalog_keys(&crate::web::openapi::document(
+                &crate::domain::ScopeCatalog::default(),
+            )),
+        ),
     ]
 }
 

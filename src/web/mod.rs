@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_docs;
 pub mod assets;
 pub mod compress;
 pub mod csrf;
@@ -12,8 +13,10 @@ pub mod extract;
 pub mod health;
 pub mod lang;
 pub mod metrics;
+pub mod openapi;
 pub mod progress;
 pub mod public;
+pub mod routing;
 pub mod track;
 pub mod view;
 
@@ -67,8 +70,8 @@ pub fn see_other(location: impl Into<String>) -> actix_web::HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // Each resource answers other methods with a 405 page instead of an empty response.
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    // Each resource answers other methods with a 405 that names the ones it takes (`Allow`).
+    use routing::resource;
     cfg.service(resource("/").get(public::landing))
         .service(resource("/orders/new").get(public::new_order_form))
         .service(
@@ -78,6 +81,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/api/v1/openapi.json").get(openapi::openapi_json))
+        .service(resource("/api").get(api_docs::page))
         .service(resource("/help").get(public::help))
         .service(
             resource("/track")
@@ -99,10 +104,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/metrics").get(metrics::scrape))
         .service(resource("/static/{name}").get(assets::file))
         .default_service(web::to(public::not_found));
-}
-
-pub(crate) async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError> {
-    Err(error::AppError::MethodNotAllowed)
 }
 
 /// What an error response needs to know about its request when it is built outside a

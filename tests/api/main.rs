@@ -15,6 +15,7 @@ mod mail;
 mod maskinporten;
 mod metrics;
 mod nynorsk;
+mod openapi;
 mod outbox;
 mod pages;
 mod pki;
