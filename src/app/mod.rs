@@ -10,6 +10,7 @@ pub mod orders;
 pub mod outbox;
 pub mod purge;
 pub mod queue;
+pub mod stats;
 pub mod tt02_loading;
 pub mod workflow;
 

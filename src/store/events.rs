@@ -11,13 +11,34 @@ use crate::domain::{ContactRole, OrderStatus};
 pub const ACTOR_VENDOR_CONTACT: &str = ContactRole::Vendor.actor();
 pub const ACTOR_API: &str = "api";
 
+/// An event kind that records a check the vendor ran on its page. Its `details` hold
+/// `"failed"`: the names of the checks that failed, and nothing else about the person or
+/// what was pasted, so the purge keeps these details and the statistics count the names.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckEvent {
+    pub kind: &'static str,
+    /// The catalog prefix of its checks' labels: `{labels}.{name}.label`.
+    pub labels: &'static str,
+}
+
+/// The vendor's token check that did not pass (a passing one moves the order instead).
+pub const TOKEN_CHECKED: &str = "token_checked";
+
+/// Every check whose failures the statistics count. A new kind of check (the certificate and
+/// the JWT grant, say, as `certificate_checked` / `track.cert`) is one more line here.
+pub const CHECK_EVENTS: &[CheckEvent] = &[CheckEvent {
+    kind: TOKEN_CHECKED,
+    labels: "track.check",
+}];
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub order_id: &'a str,
     pub at: DateTime<Utc>,
     pub actor: &'a str,
-    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`.
+    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`, or a check's kind
+    /// ([`CHECK_EVENTS`]).
     pub kind: &'a str,
     pub from: Option<OrderStatus>,
     pub to: Option<OrderStatus>,
