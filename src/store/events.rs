@@ -17,18 +17,19 @@ pub const ACTOR_API: &str = "api";
 #[derive(Debug, Clone, Copy)]
 pub struct CheckEvent {
     pub kind: &'static str,
-    /// The catalog prefix of its checks' labels: `{labels}.{name}.label`.
-    pub labels: &'static str,
+    /// The catalog key of a check's label, with `{name}` for the check's name.
+    pub label_key: &'static str,
 }
 
 /// The vendor's token check that did not pass (a passing one moves the order instead).
 pub const TOKEN_CHECKED: &str = "token_checked";
 
 /// Every check whose failures the statistics count. A new kind of check (the certificate and
-/// the JWT grant, say, as `certificate_checked` / `track.cert`) is one more line here.
+/// the JWT grant, say, as `certificate_checked` with `track.cert.{name}.label`) is one more
+/// line here, and its heading `admin.stats.check.{kind}` in the catalogs.
 pub const CHECK_EVENTS: &[CheckEvent] = &[CheckEvent {
     kind: TOKEN_CHECKED,
-    labels: "track.check",
+    label_key: "track.check.{name}.label",
 }];
 
 /// One event to record.

@@ -199,7 +199,7 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
             tr.fill("admin.timeline.assigned", &[("user", &user)])
         }
         "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
-        crate::store::events::TOKEN_CHECKED => {
+        crate::app::TOKEN_CHECKED => {
             // The failed checks by their labels on the vendor's page.
             let failed: Vec<String> = event
                 .details

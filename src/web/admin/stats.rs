@@ -331,9 +331,8 @@ fn open(tr: Tr, report: &Report) -> (Vec<Bar>, Vec<Line>) {
 
 /// A check's failures: a line and a bar per check name, most failed first.
 fn check_view(tr: Tr, failures: &CheckFailures) -> CheckView {
-    let prefix = failures.check.labels;
     let label = |name: &str| {
-        let key = format!("{prefix}.{name}.label");
+        let key = failures.check.label_key.replace("{name}", name);
         // A name the catalog does not know (from an older or newer version) shows as it is.
         if tr.has(&key) {
             tr.fill(&key, &[("maskinporten", "Maskinporten")])
