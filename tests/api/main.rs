@@ -17,6 +17,7 @@ mod outbox;
 mod pages;
 mod purge;
 mod registry;
+mod stats;
 mod storage;
 mod track;
 mod transport;
