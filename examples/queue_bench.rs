@@ -39,6 +39,8 @@ const SEED_CHUNK: i64 = 50_000;
 const CSV_MAX_ORDERS: usize = 100_000;
 const DEFAULT_PAGE: &str = "/admin/orders";
 const NO_MATCH: &str = "/admin/orders?status=all&q=finnes+ikke";
+/// The process statistics over the default period (the last 90 days).
+const STATS_PAGE: &str = "/admin/stats";
 
 /// One queue page's timings at one size.
 struct PageResult {
@@ -192,6 +194,10 @@ fn summary(postgres: bool, results: &[SizeResult]) {
     println!(
         "summary {backend}: no-match search median: {}",
         line(NO_MATCH)
+    );
+    println!(
+        "summary {backend}: statistics {STATS_PAGE} median: {}",
+        line(STATS_PAGE)
     );
 }
 
@@ -377,6 +383,7 @@ async fn paths(db: &Db, orders: usize) -> anyhow::Result<Vec<String>> {
         "/admin/orders?status=all&q=takt4711%40kunde",
         // Text that matches nothing: without a search index, every order is walked.
         NO_MATCH,
+        STATS_PAGE,
         // Text that every order matches.
         "/admin/orders?status=all&q=leverand",
         // Too short for a trigram index: the walk it falls back to, at its worst.
@@ -569,6 +576,7 @@ async fn seed(db: &Db, count: usize) -> anyhow::Result<()> {
             .await?;
         tx.commit().await?;
     }
+    seed_statistics(db).await?;
     // Seeding bypassed the app, so the kept counts are rebuilt the way the migration does.
     sqlx::query("DELETE FROM order_status_counts")
         .execute(db.pool())
@@ -582,19 +590,53 @@ async fn seed(db: &Db, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the statistics page reads besides the orders: for every ended order the time it
+/// spent in three statuses (as the app keeps it when an order ends), from a few minutes to
+/// about ten working days; and a failed token check on one order in ten.
+async fn seed_statistics(db: &Db) -> anyhow::Result<()> {
+    let random_seconds = match db.backend() {
+        Backend::Sqlite => "abs(random()) % 864000",
+        Backend::Postgres => "CAST(random() * 864000 AS BIGINT)",
+    };
+    let times = format!(
+        "INSERT INTO order_status_times (order_id, status, closed_at, working_seconds)
+         SELECT o.id, s.status, o.closed_at, {random_seconds}
+         FROM orders o CROSS JOIN (SELECT 'received' AS status UNION ALL
+             SELECT 'delegated' UNION ALL SELECT 'token_verified') s
+         WHERE o.closed_at IS NOT NULL"
+    );
+    let checks = "INSERT INTO order_events (id, order_id, occurred_at, actor, kind, details)
+         SELECT id || '-check', id, created_at, 'vendor_contact', 'token_checked',
+             '{\"outcome\":\"failed\",\"failed\":[\"scope\",\"expiry\"]}'
+         FROM orders WHERE reference LIKE '%0'";
+    for sql in [times.as_str(), checks] {
+        let mut tx = db.begin_write().await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut **tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 /// Fresh statistics and a vacuumed table, as a running database would have once the seeding
 /// and the assignments are in.
 async fn settle(db: &Db) -> anyhow::Result<()> {
-    match db.backend() {
-        Backend::Sqlite => sqlx::query("ANALYZE").execute(db.pool()).await?,
-        // Autovacuum does this on a live database: it lets counts use index-only scans and
-        // empties the GIN index's pending list, which the assignments' updates filled and
-        // every search would otherwise read through.
-        Backend::Postgres => {
-            sqlx::query("VACUUM ANALYZE orders")
-                .execute(db.pool())
-                .await?
-        }
+    // On PostgreSQL, autovacuum does this on a live database: it lets counts use index-only
+    // scans and empties the GIN index's pending list, which the assignments' updates filled
+    // and every search would otherwise read through.
+    let statements: &[&str] = match db.backend() {
+        Backend::Sqlite => &["ANALYZE"],
+        Backend::Postgres => &[
+            "VACUUM ANALYZE orders",
+            "VACUUM ANALYZE order_status_times",
+            "VACUUM ANALYZE order_events",
+        ],
     };
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .execute(db.pool())
+            .await?;
+    }
     Ok(())
 }

@@ -203,6 +203,7 @@ pub async fn verify_token(
             .map(|c| c.name)
             .collect();
         tracing::info!(reference = %order.reference, ?failed, "token check failed");
+        record_failed_check(ctx, order, &report).await?;
         return Ok(TokenChecked {
             order: order.clone(),
             report,
@@ -218,6 +219,39 @@ pub async fn verify_token(
         order: moved,
         report,
     })
+}
+
+/// A token check that did not pass, as an event for the statistics of what vendors fail:
+/// the names of the failed checks and nothing from the token. A check that failed because
+/// Maskinporten's keys could not be fetched is the registry's trouble, not the vendor's, and
+/// is named apart (`unavailable`) so it is not counted as the vendor's failure.
+async fn record_failed_check(ctx: &Context, order: &Order, report: &Report) -> Result<(), Failure> {
+    let names = |ours: bool| -> Vec<&str> {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Failed && c.keys_unavailable == ours)
+            .map(|c| c.name)
+            .collect()
+    };
+    let details = serde_json::json!({
+        "outcome": "failed",
+        "failed": names(false),
+        "unavailable": names(true),
+    });
+    let mut conn = ctx.db.acquire().await?;
+    let event = events::NewEvent {
+        order_id: &order.id,
+        at: Utc::now(),
+        actor: ContactRole::Vendor.actor(),
+        kind: events::TOKEN_CHECKED,
+        from: None,
+        to: None,
+        comment: None,
+        details: Some(&details),
+    };
+    events::insert(&mut conn, &event).await?;
+    Ok(())
 }
 
 /// Link resends allowed per email address, and per client address, in a window.

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod preparation;
 pub mod purge;
 pub mod queue;
+pub mod stats;
 pub mod tt02_loading;
 pub mod workflow;
 
@@ -27,7 +28,9 @@ use crate::store::Db;
 
 // The read models the use cases hand out, named here so callers need not know the store.
 pub use crate::mail::loading::{ListedOrganisation, LoadingList, NameSource};
-pub use crate::store::events::{ACTOR_API, ACTOR_VENDOR_CONTACT, Event};
+pub use crate::store::events::{
+    ACTOR_API, ACTOR_VENDOR_CONTACT, CHECK_EVENTS, Event, TOKEN_CHECKED,
+};
 pub use crate::store::orders::{Order, normalise_reference};
 pub use crate::store::outbox::MailSummary;
 pub use crate::store::queue::{Assignment, Cursor, QueueFilter, QueueRow, Search, StatusFilter};

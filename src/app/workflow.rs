@@ -14,6 +14,7 @@ use crate::store::events::{self, Event, NewEvent};
 use crate::store::orders::{self, Order};
 use crate::store::outbox::{self, MailSummary};
 use crate::store::queue::{self, QueueRow};
+use crate::store::stats;
 use crate::store::users;
 use crate::store::{Conn, links};
 
@@ -137,6 +138,10 @@ pub(super) async fn move_within(
         links::add(conn, &order.id, role, tokens.of(role)).await?;
     }
     queue::count_move(conn, Some(order.status), to).await?;
+    if !to.is_open() {
+        // Kept now, with the move, so the statistics never read an order's events again.
+        stats::keep_status_times(conn, &order.id, order.created_at, now).await?;
+    }
     for mail in &mails {
         outbox::enqueue(conn, Some(&order.id), mail, ctx.message_id_domain()).await?;
     }

@@ -1,8 +1,8 @@
 //! Norwegian time: how times are shown to people (Europe/Oslo, summer and winter time), and
 //! working days in Norway (no weekends, no public holidays), for marking orders that have
-//! waited too long. Stored times stay UTC.
+//! waited too long and for the time orders spend in each status. Stored times stay UTC.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Oslo;
 
 /// A time as people here read it, in Norwegian time: `26.11.2026 14:32`. The same in every
@@ -85,6 +85,50 @@ pub fn working_days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         .filter(|h| *h > start && *h <= end && is_weekday(*h))
         .count();
     weekdays - holidays as i64
+}
+
+/// Whether `day` is a working day in Norway: a weekday that is not a public holiday.
+pub fn is_working_day(day: NaiveDate) -> bool {
+    is_weekday(day) && !public_holidays(day.year()).contains(&day)
+}
+
+/// When a Norwegian date begins, in UTC. Midnight exists on every Oslo date (the clocks
+/// change at 02:00 and 03:00), so the fallback is never taken.
+pub fn oslo_midnight(day: NaiveDate) -> DateTime<Utc> {
+    Oslo.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|at| at.with_timezone(&Utc))
+        .unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// The part of `from`..`to` that falls on Norwegian working days (whole Oslo calendar days,
+/// around the clock): what the statistics call time in a status. Friday 15:00 to Monday
+/// 09:00 is 9 + 9 = 18 hours; a weekend or a public holiday adds nothing. Divided by 24 hours
+/// it is the time in working days. Zero when `to` is not after `from`.
+pub fn working_time(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    let mut total = Duration::zero();
+    if to <= from {
+        return total;
+    }
+    let mut day = oslo_date(from);
+    let last = oslo_date(to);
+    // The holidays of the year at hand, looked up once a year rather than once a day.
+    let mut holidays = (day.year(), public_holidays(day.year()));
+    while day <= last {
+        if holidays.0 != day.year() {
+            holidays = (day.year(), public_holidays(day.year()));
+        }
+        let next = day + Duration::days(1);
+        if is_weekday(day) && !holidays.1.contains(&day) {
+            let start = oslo_midnight(day).max(from);
+            let end = oslo_midnight(next).min(to);
+            if end > start {
+                total += end - start;
+            }
+        }
+        day = next;
+    }
+    total
 }
 
 #[cfg(test)]
@@ -209,5 +253,32 @@ mod tests {
             display(Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap()),
             "25.10.2026 02:30"
         );
+    }
+
+    #[test]
+    fn working_time_leaves_out_weekends_and_holidays() {
+        let hours = |from, to| working_time(from, to).num_minutes() as f64 / 60.0;
+        // Friday 15:00 to Monday 09:00 in Oslo (UTC+1 in November): 9 + 9 hours.
+        assert_eq!(hours(at(2026, 11, 20, 14), at(2026, 11, 23, 8)), 18.0);
+        // Within one working day.
+        assert_eq!(hours(at(2026, 11, 24, 8), at(2026, 11, 24, 11)), 3.0);
+        // Wednesday 12:00 before Easter 2026 to Tuesday 12:00 after (UTC+2 in April):
+        // half of Wednesday and half of Tuesday; Maundy Thursday to Easter Monday are not
+        // working days.
+        assert_eq!(hours(at(2026, 4, 1, 10), at(2026, 4, 7, 10)), 24.0);
+        // The night the clocks go forward (Sunday 29 March 2026) is a weekend night; Monday
+        // counts whole.
+        assert_eq!(hours(at(2026, 3, 27, 23), at(2026, 3, 30, 22)), 24.0);
+        // Backwards and empty spans are nothing.
+        assert_eq!(hours(at(2026, 11, 24, 8), at(2026, 11, 24, 8)), 0.0);
+        assert_eq!(hours(at(2026, 11, 24, 8), at(2026, 11, 23, 8)), 0.0);
+    }
+
+    #[test]
+    fn working_days_are_weekdays_that_are_not_holidays() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert!(is_working_day(date(2026, 11, 23)));
+        assert!(!is_working_day(date(2026, 11, 21)));
+        assert!(!is_working_day(date(2026, 5, 14)));
     }
 }

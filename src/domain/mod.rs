@@ -16,6 +16,7 @@ pub mod org_number;
 pub mod phone;
 pub mod progress;
 pub mod scope;
+pub mod stats;
 pub mod status;
 pub mod text;
 

@@ -134,6 +134,14 @@ fn families() -> Vec<Family> {
                 .filter(|s| *s != NameSource::Register)
                 .map(|s| format!("admin.loading.name_{}", s.as_str())),
         ),
+        // web/admin/stats.rs `check_view`: a heading per kind of check the statistics count
+        // (its checks' labels are the families of their own pages, such as `track.check.{name}.label` below).
+        family(
+            "admin.stats.check.{kind}",
+            crate::app::CHECK_EVENTS
+                .iter()
+                .map(|c| format!("admin.stats.check.{}", c.kind)),
+        ),
         // web/track/token.rs: a token check's report lists every check with its label...
         family(
             "track.check.{name}.label",

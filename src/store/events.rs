@@ -11,13 +11,45 @@ use crate::domain::{ContactRole, OrderStatus};
 pub const ACTOR_VENDOR_CONTACT: &str = ContactRole::Vendor.actor();
 pub const ACTOR_API: &str = "api";
 
+/// An event kind that records a check the vendor ran on its page. Its `details` hold
+/// `"failed"`: the names of the checks that failed, and nothing else about the person or
+/// what was pasted, so the purge keeps these details and the statistics count the names.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckEvent {
+    pub kind: &'static str,
+    /// The catalog key of a check's label, with `{name}` for the check's name.
+    pub label_key: &'static str,
+}
+
+/// The vendor's token check that did not pass (a passing one moves the order instead).
+pub const TOKEN_CHECKED: &str = "token_checked";
+
+/// Every check whose failures the statistics count. A new kind of check (the certificate and
+/// the JWT grant, say, as `certificate_checked` with `track.cert.{name}.label`) is one more
+/// line here, and its heading `admin.stats.check.{kind}` in the catalogs.
+pub const CHECK_EVENTS: &[CheckEvent] = &[
+    CheckEvent {
+        kind: TOKEN_CHECKED,
+        label_key: "track.check.{name}.label",
+    },
+    CheckEvent {
+        kind: "certificate_checked",
+        label_key: "track.cert.{name}.label",
+    },
+    CheckEvent {
+        kind: "grant_checked",
+        label_key: "track.grant.{name}.label",
+    },
+];
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub order_id: &'a str,
     pub at: DateTime<Utc>,
     pub actor: &'a str,
-    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`.
+    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`, or a check's kind
+    /// ([`CHECK_EVENTS`]).
     pub kind: &'a str,
     pub from: Option<OrderStatus>,
     pub to: Option<OrderStatus>,

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod purge;
 pub mod queue;
 pub mod rate_limit;
+pub mod stats;
 pub mod users;
 
 use std::path::Path;
@@ -131,6 +132,10 @@ impl Db {
         orders::fill_search_text(&mut conn)
             .await
             .context("filling the search text of older orders")?;
+        drop(conn);
+        stats::fill_status_times(self)
+            .await
+            .context("keeping the time in each status of orders that ended earlier")?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 
+use super::events::CHECK_EVENTS;
 use super::{Conn, timestamp};
 use crate::domain::fields::ORDER_FIELDS;
 
@@ -28,20 +29,31 @@ static PURGE_ORDERS: LazyLock<String> = LazyLock::new(|| {
 /// Purges every order that ended before `cutoff` and is not purged yet; returns how many.
 /// Contacts, IP addresses, client id, free text and the TT02 identity go from the order;
 /// comments and details go from its events (notes and messages may name people; a token
-/// check's details hold the client id and a digest of the token); its emails and private
+/// check's details hold the client id and a digest of the token), but for the names of
+/// failed checks; its emails and private
 /// links are deleted. Emails about no order (links sent again) go once they are older than
 /// `cutoff` and sent or failed: their recipients are people too.
 /// Run it in a transaction: the deletes and the update belong together.
 pub async fn personal_data(conn: &mut Conn, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let now = timestamp(Utc::now());
     let cutoff = timestamp(cutoff);
+    // The kinds are constants of ours, written as SQL literals.
+    let checks = CHECK_EVENTS
+        .iter()
+        .map(|c| format!("'{}'", c.kind))
+        .collect::<Vec<_>>()
+        .join(", ");
     let ended = "SELECT id FROM orders
                  WHERE closed_at IS NOT NULL AND closed_at < $1 AND purged_at IS NULL";
     for statement in [
         format!("DELETE FROM contact_links WHERE order_id IN ({ended})"),
         format!("DELETE FROM mail_outbox WHERE order_id IN ({ended})"),
+        // A check's details are the names of the checks that failed, kept for the
+        // statistics (see `events::CHECK_EVENTS`).
         format!(
-            "UPDATE order_events SET comment = NULL, details = NULL WHERE order_id IN ({ended})"
+            "UPDATE order_events SET comment = NULL,
+                details = CASE WHEN kind IN ({checks}) THEN details ELSE NULL END
+             WHERE order_id IN ({ended})"
         ),
         // Only once delivered or given up: purging must not lose mail still on its way.
         "DELETE FROM mail_outbox WHERE order_id IS NULL AND created_at < $1

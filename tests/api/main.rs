@@ -21,6 +21,7 @@ mod pages;
 mod pki;
 mod purge;
 mod registry;
+mod stats;
 mod storage;
 mod track;
 mod transport;

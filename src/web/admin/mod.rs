@@ -1,5 +1,6 @@
 //! The case handlers' workspace under `/admin`: login, the queue, the order page with its
-//! workflow actions, TT02 loading in batches, the CSV export and (for admins) the mail outbox.
+//! workflow actions, TT02 loading in batches, the CSV export, the process statistics and
+//! (for admins) the mail outbox.
 
 pub mod loading;
 pub mod login;
@@ -7,6 +8,7 @@ pub mod order;
 pub mod outbox;
 pub mod queue;
 pub mod session;
+pub mod stats;
 pub mod users;
 
 use actix_web::{HttpResponse, web};
@@ -39,6 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/admin/orders/{reference}/status").post(order::change_status))
         .service(resource("/admin/orders/{reference}/notes").post(order::add_note))
         .service(resource("/admin/orders/{reference}/assignment").post(order::assign))
+        .service(resource(stats::PATH).get(stats::page))
+        .service(resource(stats::CSV_PATH).get(stats::csv_export))
         .service(resource("/admin/outbox").get(outbox::page))
         .service(resource("/admin/outbox/retry").post(outbox::retry_all))
         .service(resource("/admin/outbox/{id}/retry").post(outbox::retry))

@@ -199,6 +199,30 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
             tr.fill("admin.timeline.assigned", &[("user", &user)])
         }
         "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
+        crate::app::TOKEN_CHECKED => {
+            // The failed checks by their labels on the vendor's page.
+            let failed: Vec<String> = event
+                .details
+                .as_ref()
+                .and_then(|d| d.get("failed"))
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|name| name.as_str())
+                .map(|name| {
+                    let key = format!("track.check.{name}.label");
+                    if tr.has(&key) {
+                        tr.fill(&key, &[("maskinporten", "Maskinporten")])
+                    } else {
+                        name.to_owned()
+                    }
+                })
+                .collect();
+            tr.fill(
+                "admin.timeline.token_checked",
+                &[("checks", &failed.join(", "))],
+            )
+        }
         // The vendor's certificate and grant checks.
         other => crate::web::track::preparation::event_text(tr, other, event.details.as_ref())
             .unwrap_or_else(|| other.to_owned()),
