@@ -60,7 +60,11 @@ async fn confirmation(
 /// Posts the confirmation page's form, as its button does.
 async fn confirm(browser: &Browser, page: &scraper::Html) -> reqwest::Response {
     let token = attr(page, "#confirm-form input[name=csrf_token]", "value");
-    let mut body = vec![("csrf_token".to_owned(), token)];
+    let batch = attr(page, "#confirm-form input[name=batch]", "value");
+    let mut body = vec![
+        ("csrf_token".to_owned(), token),
+        ("batch".to_owned(), batch),
+    ];
     for input in select(page, "#confirm-form input[name=order]") {
         body.push((
             "order".to_owned(),
@@ -69,6 +73,27 @@ async fn confirm(browser: &Browser, page: &scraper::Html) -> reqwest::Response {
     }
     let body: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     browser.post("/admin/tt02-loading", &body).await
+}
+
+/// Posts the confirmation page's form and follows the redirect to the batch's result page,
+/// as the browser does: the result page's status, path and document.
+async fn confirmed(browser: &Browser, page: &scraper::Html) -> (u16, String, scraper::Html) {
+    let response = confirm(browser, page).await;
+    followed(browser, response).await
+}
+
+/// A batch request's answer as the browser ends up showing it: a 303 is followed to the
+/// batch's result page; anything else is shown as it is.
+async fn followed(browser: &Browser, response: reqwest::Response) -> (u16, String, scraper::Html) {
+    if response.status() != 303 {
+        let status = response.status().as_u16();
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        return (status, String::new(), page);
+    }
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/tt02-loading/"), "{location}");
+    let (status, page) = browser.get_html(&location).await;
+    (status.as_u16(), location, page)
 }
 
 /// The organisations table of a batch page: number -> (name, where the name comes from, the
@@ -189,9 +214,8 @@ async fn five_orders_load_in_one_batch_but_the_one_moved_meanwhile_and_altinn_ge
         // Another case handler rejects the fifth while the confirmation page is open.
         assert_eq!(ola.act(&orders[4], "reject", &[("reason", "Feil scope.")]).await.status(), 303);
 
-        let response = confirm(&kari, &page).await;
-        assert_eq!(response.status(), 200);
-        let done = scraper::Html::parse_document(&response.text().await.unwrap());
+        let (status, batch_page, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
         assert_eq!(sorted(listed(&done, "#moved")), sorted(orders[..4].to_vec()));
         assert_eq!(listed(&done, "#left-out"), [orders[4].clone()]);
         let why = text(&done, "#left-out li");
@@ -269,13 +293,18 @@ async fn five_orders_load_in_one_batch_but_the_one_moved_meanwhile_and_altinn_ge
         assert_eq!(tagged.len(), 1);
         assert!(tagged[0].select(&scraper::Selector::parse("[data-attachments='1']").unwrap()).next().is_some());
 
-        // The same confirmation sent again moves nothing and mails nobody.
-        let again = confirm(&kari, &page).await;
-        assert_eq!(again.status(), 409);
-        let again = scraper::Html::parse_document(&again.text().await.unwrap());
-        assert_eq!(sorted(listed(&again, "#left-out")), sorted(orders.clone()));
-        assert!(select(&again, "#moved").is_empty());
+        // The same confirmation sent again (a reload, a second click) does nothing again and
+        // ends on the same result page, which now says the list was sent.
+        let (status, location, again) = confirmed(&kari, &page).await;
+        assert_eq!((status, location.as_str()), (200, batch_page.as_str()));
+        assert_eq!(sorted(listed(&again, "#moved")), sorted(orders[..4].to_vec()));
+        assert_eq!(listed(&again, "#left-out"), [orders[4].clone()]);
+        assert_eq!(attr(&again, "#outcome", "data-mail"), "sent");
         assert_eq!(app.count("mail_outbox WHERE kind = 'tt02_loading_list'").await, 1);
+        assert_eq!(app.count("loading_batches").await, 1);
+        for reference in &orders[..4] {
+            assert_eq!(app.events(reference, "status_changed").await, 1, "{reference}");
+        }
 
         // The list is purged with the other mail that is about no single order.
         let cutoff = chrono::Utc::now() + chrono::Duration::days(1);
@@ -314,9 +343,8 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
         );
         assert!(text(&page, &format!("tr[data-org='{unverified}']")).contains("svarte ikke"));
 
-        let response = confirm(&kari, &page).await;
-        assert_eq!(response.status(), 200);
-        let done = scraper::Html::parse_document(&response.text().await.unwrap());
+        let (status, _, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
         assert_eq!(listed(&done, "#moved"), picked);
         assert!(select(&done, "#left-out").is_empty());
         assert!(text(&done, "#outcome").contains("ikke sendt"));
@@ -387,6 +415,124 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_confirmation_posted_twice_at_once_moves_and_mails_once_and_both_end_on_its_page()
+{
+    on_both_with(
+        &[("RRH_ALTINN_LOADING_MAILBOX", ALTINN)],
+        |app| async move {
+            let mut orders = Vec::new();
+            for seed in 0..3 {
+                orders.push(
+                    test_order(
+                        &app,
+                        (&org_number(100 + seed), "Dobbeltklikk AS"),
+                        OFFENTLIG,
+                    )
+                    .await,
+                );
+            }
+            let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+            let (_, page) = confirmation(&kari, &orders).await;
+            let (first, second) = tokio::join!(confirmed(&kari, &page), confirmed(&kari, &page));
+            // And once more, after both: a reload of the request.
+            let third = confirmed(&kari, &page).await;
+            assert_eq!(first.1, second.1, "one batch, one page");
+            assert_eq!(first.1, third.1);
+            for (status, _, done) in [&first, &second, &third] {
+                assert_eq!(*status, 200);
+                assert_eq!(sorted(listed(done, "#moved")), sorted(orders.clone()));
+                assert!(
+                    select(done, "#left-out").is_empty(),
+                    "nothing is said to be left out"
+                );
+                assert!(text(done, "#outcome").contains(ALTINN));
+                assert_eq!(select(done, "textarea#loading-list").len(), 1);
+            }
+            for reference in &orders {
+                assert_eq!(
+                    app.events(reference, "status_changed").await,
+                    1,
+                    "{reference} moved once"
+                );
+            }
+            assert_eq!(
+                app.count("mail_outbox WHERE kind = 'tt02_loading_list'")
+                    .await,
+                1
+            );
+            assert_eq!(app.count("loading_batches").await, 1);
+            // The moved orders' events name the batch the page is for.
+            let batch = first.1.rsplit('/').next().unwrap().to_owned();
+            let marked =
+                format!("order_events WHERE kind = 'status_changed' AND details LIKE '%{batch}%'");
+            assert_eq!(app.count(&marked).await, 3);
+            // The page keeps itself in another language, and no other batch id has a page.
+            assert_eq!(
+                attr(&first.2, "a[hreflang=en]", "href"),
+                format!("{}?lang=en", first.1)
+            );
+            let (status, english) = kari.get_html(&format!("{}?lang=en", first.1)).await;
+            assert_eq!(status, 200);
+            assert_eq!(sorted(listed(&english, "#moved")), sorted(orders.clone()));
+            for other in [uuid::Uuid::now_v7().to_string(), "not-a-batch".to_owned()] {
+                assert_eq!(
+                    kari.get(&format!("/admin/tt02-loading/{other}"))
+                        .await
+                        .status(),
+                    404
+                );
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_mailbox_refuses_the_list_the_result_page_says_so_and_still_offers_it() {
+    on_both_with(
+        &[("RRH_ALTINN_LOADING_MAILBOX", ALTINN)],
+        |app| async move {
+            app.smtp.reject.lock().unwrap().push(ALTINN.to_owned());
+            let reference = test_order(&app, ("313876144", "Kunde Bank ASA"), OFFENTLIG).await;
+            let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+            let (_, page) = confirmation(&kari, std::slice::from_ref(&reference)).await;
+            let (status, location, done) = confirmed(&kari, &page).await;
+            assert_eq!(status, 200);
+            assert!(["queued", "failed"].contains(&attr(&done, "#outcome", "data-mail").as_str()));
+            // The 550 fails the email at once.
+            let failed = "mail_outbox WHERE kind = 'tt02_loading_list' AND status = 'failed'";
+            for _ in 0..100 {
+                if app.count(failed).await == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(app.count(failed).await, 1);
+            let (status, done) = kari.get_html(&location).await;
+            assert_eq!(status, 200);
+            assert_eq!(attr(&done, "#outcome", "data-mail"), "failed");
+            let outcome = text(&done, "#outcome");
+            assert!(
+                outcome.contains(ALTINN) && outcome.contains("kunne ikke sendes"),
+                "{outcome}"
+            );
+            let copy = select(&done, "textarea#loading-list")[0]
+                .text()
+                .collect::<String>();
+            assert!(copy.contains(&reference), "{copy}");
+            let response = kari.get(&attr(&done, "a#download", "href")).await;
+            assert_eq!(response.status(), 200);
+            let csv = response.text().await.unwrap();
+            assert!(
+                csv.contains("LEVERANDØR SYSTEMER AS") && csv.contains(&reference),
+                "{csv}"
+            );
+        },
+    )
+    .await;
+}
+
 /// References that are not in the database, in the reference alphabet.
 fn unused_references(n: usize) -> Vec<String> {
     (0..n)
@@ -451,14 +597,18 @@ on_both_databases! {
         let unknown_pick = format!("{unknown}:1");
         let received_pick = format!("{received}:1");
         let many: Vec<String> = unused_references(101).iter().map(|r| format!("{r}:1")).collect();
-        let mut too_many = vec![("csrf_token", token)];
+        let mut too_many = vec![("csrf_token", token), ("batch", "0190f5a0-0000-7000-8000-000000000000")];
         too_many.extend(many.iter().map(|v| ("order", v.as_str())));
+        let batch = uuid::Uuid::now_v7().to_string();
+        let batch = batch.as_str();
         for body in [
             vec![("csrf_token", token)],
-            vec![("csrf_token", token), ("order", received.as_str())],
-            vec![("csrf_token", token), ("order", "RRH-????-????:1")],
-            vec![("csrf_token", token), ("order", &format!("{received}:zero"))],
-            vec![("csrf_token", token), ("order", &received_pick), ("order", &unknown_pick)],
+            vec![("csrf_token", token), ("order", received_pick.as_str())],
+            vec![("csrf_token", token), ("batch", "not-an-id"), ("order", received_pick.as_str())],
+            vec![("csrf_token", token), ("batch", batch), ("order", received.as_str())],
+            vec![("csrf_token", token), ("batch", batch), ("order", "RRH-????-????:1")],
+            vec![("csrf_token", token), ("batch", batch), ("order", &format!("{received}:zero"))],
+            vec![("csrf_token", token), ("batch", batch), ("order", &received_pick), ("order", &unknown_pick)],
             too_many,
         ] {
             let response = kari.post("/admin/tt02-loading", &body).await;
@@ -470,7 +620,9 @@ on_both_databases! {
         assert_eq!(app.order_column(&received, "status").await.as_deref(), Some("received"));
 
         // A production order named by hand is left out, with why; nothing moved, no mail.
-        let response = kari.post("/admin/tt02-loading", &[("csrf_token", token), ("order", &format!("{production}:1"))]).await;
+        let batch = uuid::Uuid::now_v7().to_string();
+        let by_hand = [("csrf_token", token), ("batch", batch.as_str()), ("order", &format!("{production}:1"))];
+        let response = kari.post("/admin/tt02-loading", &by_hand).await;
         assert_eq!(response.status(), 409);
         let page = scraper::Html::parse_document(&response.text().await.unwrap());
         assert!(text(&page, "#left-out").contains("produksjon"));
@@ -501,10 +653,9 @@ on_both_databases! {
             }
         });
         let (batch, rejected) = tokio::join!(confirm(&kari, &page), futures_util::future::join_all(rejections));
-        let status = batch.status().as_u16();
+        let (status, _, done) = followed(&kari, batch).await;
         assert!(status == 200 || status == 409, "{status}");
         assert!(rejected.iter().all(|s| *s == 303 || *s == 409), "{rejected:?}");
-        let done = scraper::Html::parse_document(&batch.text().await.unwrap());
         let moved = listed(&done, "#moved");
         let left_out = listed(&done, "#left-out");
         assert_eq!(sorted([moved.clone(), left_out.clone()].concat()), sorted(orders.clone()));
@@ -539,7 +690,8 @@ on_both_databases! {
         // Without a session: the login, for the pages and the request alike.
         let stranger = app.browser();
         let token = attr(&page, "#confirm-form input[name=csrf_token]", "value");
-        for path in [format!("/admin/tt02-loading?order={reference}"), format!("/admin/tt02-loading.csv?order={reference}")] {
+        let batch = attr(&page, "#confirm-form input[name=batch]", "value");
+        for path in [format!("/admin/tt02-loading?order={reference}"), format!("/admin/tt02-loading.csv?order={reference}"), format!("/admin/tt02-loading/{batch}")] {
             let response = stranger.get(&path).await;
             assert_eq!(response.status(), 303, "{path}");
             assert!(response.headers()["location"].to_str().unwrap().starts_with("/admin/login"));

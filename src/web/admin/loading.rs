@@ -8,19 +8,26 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::Utc;
 
+use actix_web::web;
+
 use super::session::CaseHandler;
-use crate::app::tt02_loading::{self, BatchError, LeftOut, MAX_ORDERS, Pick, Unloadable};
+use crate::app::tt02_loading::{self, Batch, BatchError, LeftOut, MAX_ORDERS, Pick, Unloadable};
 use crate::app::{LoadingList, NameSource, Order, normalise_reference};
 use crate::domain::OrderStatus;
 use crate::i18n::Tr;
+use crate::mail::MailState;
 use crate::web::error::{AppError, html};
 use crate::web::extract::{Form, StaffForm, Visit};
-use crate::web::view::{FormView, Page, status_label};
+use crate::web::see_other;
+use crate::web::view::{FormView, Page, display_time, status_label};
 
 pub const PATH: &str = "/admin/tt02-loading";
 /// The field each selected order is sent in: a reference from the queue, `reference:version`
 /// from the confirmation page.
 const ORDER_FIELD: &str = "order";
+/// The field the confirmation page sends its batch id in: made when the page is shown, so
+/// the same confirmation sent twice is recognised as one batch.
+const BATCH_FIELD: &str = "batch";
 /// Where the error summary's messages point: the list of selected orders.
 const SELECTION_ID: &str = "selection";
 /// The queue filtered to what can be loaded.
@@ -126,6 +133,7 @@ struct ConfirmPage {
     page: Page,
     form: FormView,
     csrf_token: String,
+    batch: String,
     mailbox: Option<String>,
     orders: Vec<OrderLine>,
     organisations: Vec<OrganisationLine>,
@@ -184,6 +192,7 @@ pub async fn confirm_page(user: CaseHandler, visit: Visit) -> Result<HttpRespons
         page: Page::workspace(tr, title, &path, user.nav()).with_form(&form),
         form,
         csrf_token: user.csrf_token.clone(),
+        batch: uuid::Uuid::now_v7().to_string(),
         mailbox: ctx.settings.mail.altinn_loading_mailbox.clone(),
         orders,
         organisations,
@@ -199,6 +208,57 @@ struct LeftOutLine {
     why: String,
 }
 
+fn left_out_lines(tr: Tr, left_out: &[(String, LeftOut)]) -> Vec<LeftOutLine> {
+    left_out
+        .iter()
+        .map(|(reference, why)| LeftOutLine {
+            reference: reference.clone(),
+            why: match why {
+                LeftOut::Changed(status) => tr.fill(
+                    "admin.loading.changed",
+                    &[
+                        ("reference", reference),
+                        ("status", status_label(tr, *status)),
+                    ],
+                ),
+                LeftOut::Unloadable(why) => unloadable_message(tr, reference, *why),
+            },
+        })
+        .collect()
+}
+
+/// What became of the list's email: `data-mail` on the page, and the sentence saying so.
+struct MailLine {
+    state: &'static str,
+    text: String,
+}
+
+fn mail_line(tr: Tr, batch: &Batch) -> MailLine {
+    let Some(mail) = &batch.mail else {
+        let key = if batch.mailed {
+            "admin.loading.mail_gone"
+        } else {
+            "admin.loading.not_mailed"
+        };
+        let state = if batch.mailed { "gone" } else { "none" };
+        return MailLine {
+            state,
+            text: tr.t(key).to_owned(),
+        };
+    };
+    let to = mail.to.join(", ");
+    let (state, key) = match mail.status {
+        MailState::Pending | MailState::Sending => ("queued", "admin.loading.mail_queued"),
+        MailState::Sent => ("sent", "admin.loading.mail_sent"),
+        MailState::Failed => ("failed", "admin.loading.mail_failed"),
+    };
+    let at = mail.sent_at.map(display_time).unwrap_or_default();
+    MailLine {
+        state,
+        text: tr.fill(key, &[("mailbox", &to), ("time", &at)]),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/tt02_loading_done.html")]
 struct DonePage {
@@ -206,8 +266,9 @@ struct DonePage {
     moved: Vec<OrderLine>,
     left_out: Vec<LeftOutLine>,
     organisations: Vec<OrganisationLine>,
-    mailed_to: Option<String>,
-    /// The list to copy, when it was not mailed.
+    /// What became of the email; `None` when nothing moved.
+    mail: Option<MailLine>,
+    /// The list to copy, whether or not it was mailed: the email may fail.
     list_text: String,
     list_rows: usize,
     download_link: String,
@@ -231,65 +292,100 @@ fn picks(form: &Form) -> Result<Vec<Pick>, AppError> {
         .collect()
 }
 
+/// The batch id the confirmation page was given, as the canonical UUID text.
+fn batch_id(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw.trim())
+        .ok()
+        .map(|id| id.hyphenated().to_string())
+}
+
+/// The result page of the batch `batch`.
+fn batch_path(batch: &str) -> String {
+    format!("{PATH}/{batch}")
+}
+
 impl From<BatchError> for AppError {
     fn from(err: BatchError) -> Self {
         match err {
-            BatchError::NotFound(_) => AppError::BadRequest("admin.loading.bad_request"),
+            BatchError::NotFound(_) | BatchError::Repeated => {
+                AppError::BadRequest("admin.loading.bad_request")
+            }
             BatchError::NotTest(_) => AppError::BadRequest("admin.loading.bad_list"),
             BatchError::Failed(failure) => failure.into(),
         }
     }
 }
 
-/// The confirmed batch: the result page names the orders moved and those left out, and
-/// either where the list was mailed or the list to copy and download. 409 when every order
-/// had moved on (nothing was stored or mailed).
+/// The confirmed batch, under the id its confirmation page gave it: a 303 to the batch's
+/// result page, so a reload shows the page again instead of posting again. The same
+/// confirmation posted twice (a double click) does the batch once and ends on the same page.
+/// 409 with the reasons when every order had moved on (nothing was stored or mailed).
 pub async fn request(visit: Visit, posted: StaffForm) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = posted;
     let (tr, ctx) = (visit.tr(), &visit.ctx);
+    let batch =
+        batch_id(form.get(BATCH_FIELD)).ok_or(AppError::BadRequest("admin.loading.bad_request"))?;
     let picks = picks(&form)?;
-    let done = tt02_loading::request(ctx, &picks, &user.user.actor()).await?;
-    let left_out = done
-        .left_out
-        .iter()
-        .map(|(reference, why)| LeftOutLine {
-            reference: reference.clone(),
-            why: match why {
-                LeftOut::Changed(status) => tr.fill(
-                    "admin.loading.changed",
-                    &[
-                        ("reference", reference),
-                        ("status", status_label(tr, *status)),
-                    ],
-                ),
-                LeftOut::Unloadable(why) => unloadable_message(tr, reference, *why),
-            },
-        })
-        .collect();
-    let status = if done.moved.is_empty() {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::OK
+    let done = match tt02_loading::request(ctx, &batch, &picks, &user.user.actor()).await {
+        Err(BatchError::Repeated) => return Ok(see_other(batch_path(&batch))),
+        result => result?,
     };
-    let title = if done.moved.is_empty() {
-        tr.t("admin.loading.nothing_moved_title")
-    } else {
-        tr.t("admin.loading.done_title")
-    };
+    if !done.moved.is_empty() {
+        return Ok(see_other(batch_path(&batch)));
+    }
     let page = DonePage {
-        page: Page::workspace(tr, title, "/admin/orders", user.nav()),
-        moved: done.moved.iter().map(OrderLine::new).collect(),
-        left_out,
-        organisations: organisation_lines(tr, &done.list),
-        mailed_to: done.mailed_to,
-        list_text: done.list.text(),
-        list_rows: done.list.organisations.len().clamp(2, 20),
-        download_link: with_orders(&format!("{PATH}.csv"), &done.list.references),
-        has_given_names: done.list.has_given_names(),
+        page: Page::workspace(
+            tr,
+            tr.t("admin.loading.nothing_moved_title"),
+            QUEUE_RECEIVED_TESTS,
+            user.nav(),
+        ),
+        moved: Vec::new(),
+        left_out: left_out_lines(tr, &done.left_out),
+        organisations: Vec::new(),
+        mail: None,
+        list_text: String::new(),
+        list_rows: 2,
+        download_link: String::new(),
+        has_given_names: false,
         status_loading: status_label(tr, OrderStatus::Tt02Loading),
         queue_link: QUEUE_RECEIVED_TESTS,
     };
-    html(status, &page)
+    html(StatusCode::CONFLICT, &page)
+}
+
+/// A batch's result page: the orders it moved and left out, what became of the list's email
+/// (queued, sent or failed), and the list to copy and download, which stays on offer in
+/// case the email does not get through.
+pub async fn batch_page(
+    user: CaseHandler,
+    visit: Visit,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (tr, ctx) = (visit.tr(), &visit.ctx);
+    let batch = batch_id(&path).ok_or(AppError::NotFound)?;
+    let found = tt02_loading::batch(ctx, &batch).await?;
+    let found = found.ok_or(AppError::NotFound)?;
+    let list = &found.list;
+    let page = DonePage {
+        page: Page::workspace(
+            tr,
+            tr.t("admin.loading.done_title"),
+            &batch_path(&batch),
+            user.nav(),
+        ),
+        moved: found.moved.iter().map(OrderLine::new).collect(),
+        left_out: left_out_lines(tr, &found.left_out),
+        organisations: organisation_lines(tr, list),
+        mail: Some(mail_line(tr, &found)),
+        list_text: list.text(),
+        list_rows: list.organisations.len().clamp(2, 20),
+        download_link: with_orders(&format!("{PATH}.csv"), &list.references),
+        has_given_names: list.has_given_names(),
+        status_loading: status_label(tr, OrderStatus::Tt02Loading),
+        queue_link: QUEUE_RECEIVED_TESTS,
+    };
+    html(StatusCode::OK, &page)
 }
 
 /// `path` with each reference as an `order` in its query: the confirmation page for them, or
