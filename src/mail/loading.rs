@@ -176,17 +176,15 @@ impl LoadingList {
 
     /// The list as plain text, one organisation a line in the CSV's order of columns, a name
     /// given on the order marked with `*`: what the email says and the page offers to copy.
+    /// A name with a `;`, quote or line break is quoted as in the CSV, so each line still
+    /// reads as three fields.
     pub fn text(&self) -> String {
         self.organisations
             .iter()
             .map(|o| {
                 let mark = if o.name_from_register() { "" } else { " *" };
-                format!(
-                    "{}; {}{mark}; {}\n",
-                    o.org_number,
-                    o.name,
-                    o.references_text()
-                )
+                let name = csv::quoted(&format!("{}{mark}", o.name));
+                format!("{}; {name}; {}\n", o.org_number, o.references_text())
             })
             .collect()
     }
@@ -250,7 +248,13 @@ mod tests {
     #[test]
     fn each_organisation_is_listed_once_with_every_order_it_is_on() {
         let [a, b] = ["RRH-AAAA-AAAA".to_owned(), "RRH-BBBB-BBBB".to_owned()];
-        let names = ["Leverandør AS", "Kunde", "Leverandøren", "=Formel AS"].map(String::from);
+        let names = [
+            "Leverandør AS",
+            "Kunde; Filial",
+            "Leverandøren",
+            "=Formel AS",
+        ]
+        .map(String::from);
         let parties = [
             (&a, "974760673", &names[0]),
             (&a, "313876144", &names[1]),
@@ -276,13 +280,13 @@ mod tests {
             list.csv(),
             "\u{feff}Organisasjonsnummer;Navn;Bestillinger\r\n\
              974760673;LEVERANDØR SYSTEMER AS;RRH-AAAA-AAAA, RRH-BBBB-BBBB\r\n\
-             313876144;Kunde;RRH-AAAA-AAAA\r\n\
+             313876144;\"Kunde; Filial\";RRH-AAAA-AAAA\r\n\
              910000001;'=Formel AS;RRH-BBBB-BBBB\r\n"
         );
         assert_eq!(
             list.text(),
             "974760673; LEVERANDØR SYSTEMER AS; RRH-AAAA-AAAA, RRH-BBBB-BBBB\n\
-             313876144; Kunde *; RRH-AAAA-AAAA\n\
+             313876144; \"Kunde; Filial *\"; RRH-AAAA-AAAA\n\
              910000001; =Formel AS *; RRH-BBBB-BBBB\n"
         );
         let sources: Vec<NameSource> = list.organisations.iter().map(|o| o.source).collect();

@@ -324,7 +324,13 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
             .down
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let unverified = org_number(71);
-        let second = test_order(&app, (&unverified, "Uverifisert Bedrift AS"), OFFENTLIG).await;
+        // Its name holds the lists' separator, which the lists quote.
+        let second = test_order(
+            &app,
+            (&unverified, "Uverifisert Bedrift; avd. Oslo"),
+            OFFENTLIG,
+        )
+        .await;
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
         let picked = vec![first.clone(), second.clone()];
 
@@ -336,7 +342,7 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
         assert_eq!(
             orgs[&unverified],
             (
-                "Uverifisert Bedrift AS".to_owned(),
+                "Uverifisert Bedrift; avd. Oslo".to_owned(),
                 "unavailable".to_owned(),
                 vec![second.clone()]
             )
@@ -356,7 +362,7 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
             [
                 format!("{VENDOR}; LEVERANDØR SYSTEMER AS; {first}, {second}"),
                 format!("313876144; Kunde Bank ASA *; {first}"),
-                format!("{unverified}; Uverifisert Bedrift AS *; {second}"),
+                format!("{unverified}; \"Uverifisert Bedrift; avd. Oslo *\"; {second}"),
             ]
         );
         assert_eq!(
@@ -387,7 +393,7 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
                 "Organisasjonsnummer;Navn;Bestillinger".to_owned(),
                 format!("{VENDOR};LEVERANDØR SYSTEMER AS;{first}, {second}"),
                 format!("313876144;Kunde Bank ASA;{first}"),
-                format!("{unverified};Uverifisert Bedrift AS;{second}"),
+                format!("{unverified};\"Uverifisert Bedrift; avd. Oslo\";{second}"),
             ]
         );
 
