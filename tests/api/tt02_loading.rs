@@ -641,6 +641,34 @@ on_both_databases! {
         }
     }
 
+    async fn what_the_register_warns_about_an_organisation_is_shown_and_written_in_the_list(app) {
+        let (bankrupt, deleted) = (org_number(121), org_number(122));
+        app.register.set(&bankrupt, 200, serde_json::json!({"organisasjonsnummer": bankrupt, "navn": "KONKURS; BO AS", "konkurs": true}));
+        app.register.set(&deleted, 200, serde_json::json!({"organisasjonsnummer": deleted, "navn": "BORTE AS", "slettedato": "2026-01-01"}));
+        let orders = vec![
+            test_order(&app, (&bankrupt, "Konkurs; Bo AS"), OFFENTLIG).await,
+            test_order(&app, (&deleted, "Borte AS"), OFFENTLIG).await,
+        ];
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (status, page) = confirmation(&kari, &orders).await;
+        assert_eq!(status, 200);
+        let warning = |page: &scraper::Html, number: &str| {
+            let css = format!("tr[data-org='{number}'] [data-register-warning]");
+            (attr(page, &css, "data-register-warning"), text(page, &css))
+        };
+        assert_eq!(warning(&page, &bankrupt), ("bankrupt".to_owned(), "Konkurs i Enhetsregisteret".to_owned()));
+        assert_eq!(warning(&page, &deleted), ("deleted".to_owned(), "Slettet i Enhetsregisteret".to_owned()));
+        assert!(select(&page, &format!("tr[data-org='{VENDOR}'] [data-register-warning]")).is_empty());
+
+        let (status, _, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
+        assert_eq!(warning(&done, &bankrupt).0, "bankrupt");
+        let copy = select(&done, "textarea#loading-list")[0].text().collect::<String>();
+        let copy = lines(&copy);
+        assert!(copy.contains(&format!("{bankrupt}; \"KONKURS; BO AS (konkurs i Enhetsregisteret)\"; {}", orders[0])), "{copy:?}");
+        assert!(copy.contains(&format!("{deleted}; BORTE AS (slettet i Enhetsregisteret); {}", orders[1])), "{copy:?}");
+    }
+
     async fn a_batch_and_rejections_at_the_same_time_move_each_order_once(app) {
         let mut orders = Vec::new();
         for seed in 0..6 {

@@ -96,6 +96,8 @@ struct OrganisationLine {
     name: String,
     source: &'static str,
     name_note: Option<&'static str>,
+    /// What the register warns about it (its code, and the note to show).
+    warning: Option<(&'static str, &'static str)>,
     references: Vec<String>,
 }
 
@@ -108,6 +110,10 @@ fn organisation_lines(tr: Tr, list: &LoadingList) -> Vec<OrganisationLine> {
             source: o.source.as_str(),
             name_note: (o.source != NameSource::Register)
                 .then(|| tr.t(&format!("admin.loading.name_{}", o.source.as_str()))),
+            warning: o.warning.map(|w| {
+                let code = w.as_str();
+                (code, tr.t(&format!("admin.loading.warning_{code}")))
+            }),
             references: o.references.clone(),
         })
         .collect()
