@@ -539,6 +539,34 @@ async fn when_the_mailbox_refuses_the_list_the_result_page_says_so_and_still_off
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn select_all_ticks_as_many_received_test_orders_as_one_batch_takes_and_says_so() {
+    on_both_with(&[("RRH_ORDERS_PER_HOUR", "1000")], |app| async move {
+        let mut orders = Vec::new();
+        for seed in 0..101 {
+            orders.push(test_order(&app, (&org_number(200 + seed), "Mange AS"), OFFENTLIG).await);
+        }
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, queue) = kari.get_html("/admin/orders").await;
+        assert_eq!(
+            text(&queue, "#select-all"),
+            "Vis opptil 100 mottatte testbestillinger, avkrysset"
+        );
+        let (status, queue) = kari.get_html(&attr(&queue, "#select-all", "href")).await;
+        assert_eq!(status, 200);
+        // The 100 that have waited longest; the last one is on the next page, not ticked.
+        assert_eq!(ticked(&queue), orders[..100].to_vec());
+        let (_, next) = kari.get_html(&attr(&queue, "a[rel=next]", "href")).await;
+        assert!(ticked(&next).is_empty());
+        assert_eq!(select(&next, "#batch-form input[name=order]").len(), 1);
+        // All 100 go to one confirmation.
+        let (status, page) = confirmation(&kari, &ticked(&queue)).await;
+        assert_eq!(status, 200);
+        assert_eq!(select(&page, "#confirm-form input[name=order]").len(), 100);
+    })
+    .await;
+}
+
 /// References that are not in the database, in the reference alphabet.
 fn unused_references(n: usize) -> Vec<String> {
     (0..n)
