@@ -602,7 +602,8 @@ on_both_databases! {
         assert_eq!(attr(&page, "#error-summary-next", "href"), "/admin/orders?status=received&environment=test");
         assert!(select(&page, "#confirm-form").is_empty());
 
-        // Each thing that cannot be loaded is named; what is left can be confirmed.
+        // Each thing that cannot be loaded is named in a list of its own, and the error
+        // summary links to each line of it.
         let unknown = unused_references(1).remove(0);
         let mut odd = vec!["<b>nei</b>".to_owned(), unknown.clone(), production.clone(), loading.clone()];
         let (status, page) = confirmation(&kari, &odd).await;
@@ -613,13 +614,38 @@ on_both_databases! {
         }
         assert!(select(&page, "#error-summary b").is_empty(), "what was typed is escaped");
         assert!(select(&page, "#confirm-form").is_empty());
+        let links_to_lines = |page: &scraper::Html, summary: &str| {
+            let targets: Vec<String> = select(page, &format!("{summary} li a")).iter()
+                .map(|a| a.value().attr("href").unwrap().to_owned()).collect();
+            let lines: Vec<String> = select(page, "#left-out li").iter()
+                .map(|li| format!("#{}", li.value().attr("id").unwrap())).collect();
+            assert_eq!(targets, lines);
+            targets.len()
+        };
+        assert_eq!(links_to_lines(&page, "#error-summary"), 4);
+        assert!(text(&page, "title").starts_with("Feil:"));
+        // With an order that can still be loaded, what is left out is a notice, not an error.
         odd.push(received.clone());
         let (status, page) = confirmation(&kari, &odd).await;
         assert_eq!(status, 200);
-        assert_eq!(select(&page, "#error-summary li").len(), 4);
+        assert!(select(&page, "#error-summary").is_empty());
+        assert_eq!(attr(&page, "#left-out-notice", "role"), "status");
+        assert_eq!(links_to_lines(&page, "#left-out-notice"), 4);
+        assert!(!text(&page, "title").starts_with("Feil:"), "{}", text(&page, "title"));
         let sent: Vec<String> = select(&page, "#confirm-form input[name=order]").iter()
             .map(|i| i.value().attr("value").unwrap().to_owned()).collect();
         assert_eq!(sent, [format!("{received}:1")]);
+        // Thousands of bad values: ten named, the rest counted, and the page stays small.
+        let mut flood: Vec<String> = (0..3000).map(|i| format!("x{i}")).collect();
+        flood.push(received.clone());
+        let (status, page) = confirmation(&kari, &flood).await;
+        assert_eq!(status, 200);
+        assert_eq!(links_to_lines(&page, "#left-out-notice"), 11);
+        assert!(text(&page, "#left-out-more").contains("2990"), "{}", text(&page, "#left-out-more"));
+        assert!(page.html().len() < 40_000, "{} bytes", page.html().len());
+        let (status, page) = confirmation(&kari, &flood[..3000]).await;
+        assert_eq!(status, 422);
+        assert_eq!(links_to_lines(&page, "#error-summary"), 11);
         let (status, page) = confirmation(&kari, &unused_references(101)).await;
         assert_eq!(status, 422);
         assert!(text(&page, "#error-summary").contains("høyst 100"));

@@ -28,8 +28,11 @@ const ORDER_FIELD: &str = "order";
 /// The field the confirmation page sends its batch id in: made when the page is shown, so
 /// the same confirmation sent twice is recognised as one batch.
 const BATCH_FIELD: &str = "batch";
-/// Where the error summary's messages point: the list of selected orders.
+/// Where the error summary points when no order is named, or too many: the sentence
+/// saying there is nothing to confirm.
 const SELECTION_ID: &str = "selection";
+/// The most left-out orders and values named one by one on the confirmation page.
+const SHOWN_SKIPPED: usize = 10;
 /// The queue filtered to what can be loaded.
 const QUEUE_RECEIVED_TESTS: &str = "/admin/orders?status=received&environment=test";
 /// The longest piece of a malformed value shown back.
@@ -143,47 +146,85 @@ struct ConfirmPage {
     mailbox: Option<String>,
     orders: Vec<OrderLine>,
     organisations: Vec<OrganisationLine>,
+    /// What is left out, as listed (at most [`SHOWN_SKIPPED`] and a count of the rest).
+    skipped: Vec<SkippedLine>,
+    skipped_total: usize,
     queue_link: &'static str,
     status_loading: &'static str,
 }
 
+/// An order (or a value) the confirmation leaves out, with the id of its line on the page,
+/// which the summary links to.
+struct SkippedLine {
+    id: String,
+    message: String,
+}
+
+/// The lines of what is left out: the first [`SHOWN_SKIPPED`] named, the rest counted in
+/// one more line, so a request with thousands of bad values stays a page, not megabytes.
+fn skipped_lines(tr: Tr, total: usize, messages: impl Iterator<Item = String>) -> Vec<SkippedLine> {
+    let mut lines: Vec<SkippedLine> = messages
+        .take(SHOWN_SKIPPED)
+        .enumerate()
+        .map(|(i, message)| SkippedLine {
+            id: format!("left-out-{}", i + 1),
+            message,
+        })
+        .collect();
+    if total > lines.len() {
+        let more = (total - lines.len()).to_string();
+        lines.push(SkippedLine {
+            id: "left-out-more".to_owned(),
+            message: tr.fill("admin.loading.more_left_out", &[("n", &more)]),
+        });
+    }
+    lines
+}
+
 /// The confirmation page for the orders ticked on the queue: the organisations to load and
-/// the orders that will move; what cannot be loaded is named in the error summary and left
-/// out. 422 when nothing is left to confirm.
+/// the orders that will move. What cannot be loaded is listed apart, each line with an id;
+/// when some orders can still be confirmed a notice (not an error) links to those lines, and
+/// when none can, the error summary does and the answer is 422.
 pub async fn confirm_page(user: CaseHandler, visit: Visit) -> Result<HttpResponse, AppError> {
     let (tr, ctx) = (visit.tr(), &visit.ctx);
     let query = Form::parse(visit.req.query_string().as_bytes()).checked()?;
     let selection = selection(query.all(ORDER_FIELD));
     let mut form = FormView::default();
-    for value in &selection.malformed {
-        let message = tr.fill("admin.loading.malformed", &[("value", value)]);
-        form.add_error(SELECTION_ID, message);
-    }
     let count = selection.references.len();
     let preview = if count > MAX_ORDERS {
         let (max, n) = (MAX_ORDERS.to_string(), count.to_string());
         let message = tr.fill("admin.loading.too_many", &[("max", &max), ("n", &n)]);
         form.add_error(SELECTION_ID, message);
         None
-    } else if count == 0 {
-        if selection.malformed.is_empty() {
-            form.add_error(SELECTION_ID, tr.t("admin.loading.none_selected").to_owned());
-        }
-        None
-    } else {
+    } else if count > 0 {
         Some(tt02_loading::preview(ctx, &selection.references).await?)
+    } else {
+        None
     };
-    let (orders, organisations) = match preview {
+    let problems = preview.as_ref().map_or(&[][..], |p| &p.problems[..]);
+    let malformed = selection
+        .malformed
+        .iter()
+        .map(|value| tr.fill("admin.loading.malformed", &[("value", value)]));
+    let unloadable = problems
+        .iter()
+        .map(|(reference, why)| unloadable_message(tr, reference, *why));
+    let total = selection.malformed.len() + problems.len();
+    let skipped = skipped_lines(tr, total, malformed.chain(unloadable));
+    let (orders, organisations) = match &preview {
         Some(preview) => {
-            for (reference, why) in &preview.problems {
-                form.add_error(SELECTION_ID, unloadable_message(tr, reference, *why));
-            }
             let orders: Vec<OrderLine> = preview.orders.iter().map(OrderLine::new).collect();
             (orders, organisation_lines(tr, &preview.list))
         }
         None => (Vec::new(), Vec::new()),
     };
     if orders.is_empty() {
+        if count == 0 && skipped.is_empty() {
+            form.add_error(SELECTION_ID, tr.t("admin.loading.none_selected").to_owned());
+        }
+        for line in &skipped {
+            form.add_error(&line.id, line.message.clone());
+        }
         form.next = Some((QUEUE_RECEIVED_TESTS, "admin.loading.back_to_queue"));
     }
     let status = if orders.is_empty() {
@@ -202,6 +243,8 @@ pub async fn confirm_page(user: CaseHandler, visit: Visit) -> Result<HttpRespons
         mailbox: ctx.settings.mail.altinn_loading_mailbox.clone(),
         orders,
         organisations,
+        skipped,
+        skipped_total: total,
         queue_link: QUEUE_RECEIVED_TESTS,
         status_loading: status_label(tr, OrderStatus::Tt02Loading),
     };
