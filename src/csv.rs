@@ -15,10 +15,16 @@ pub fn cell(value: &str) -> String {
     } else {
         value.to_owned()
     };
-    if neutralised.contains([SEPARATOR, '"', '\n', '\r']) {
-        format!("\"{}\"", neutralised.replace('"', "\"\""))
+    quoted(&neutralised)
+}
+
+/// A value quoted as CSV quotes it when it holds a separator, quote or line break, else as
+/// it is: also for lists read by people, where a `;` in a name must not split it in two.
+pub fn quoted(value: &str) -> String {
+    if value.contains([SEPARATOR, '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        neutralised
+        value.to_owned()
     }
 }
 

@@ -14,8 +14,9 @@ use super::{Context, Failure, failure_converts_into};
 use crate::domain::{Action, Environment, OrderStatus};
 use crate::mail::loading::{self, LoadingList};
 use crate::registry::Lookup;
+use crate::store::loading_batches::{self, LeftOutRow};
 use crate::store::orders::{self, Order};
-use crate::store::outbox;
+use crate::store::outbox::{self, MailSummary};
 
 /// The most orders one batch takes: two queue pages' worth, and few enough that the
 /// register is asked for their organisations within a page load.
@@ -96,6 +97,35 @@ pub enum LeftOut {
     Unloadable(Unloadable),
 }
 
+impl LeftOut {
+    /// As `loading_batches` stores it.
+    fn row(&self, reference: &str) -> LeftOutRow {
+        let (reason, status) = match self {
+            LeftOut::Changed(status) => ("changed", Some(*status)),
+            LeftOut::Unloadable(Unloadable::Unknown) => ("unknown", None),
+            LeftOut::Unloadable(Unloadable::Production) => ("production", None),
+            LeftOut::Unloadable(Unloadable::NotReceived(status)) => ("not_received", Some(*status)),
+        };
+        LeftOutRow {
+            reference: reference.to_owned(),
+            reason: reason.to_owned(),
+            status: status.map(|s| s.as_str().to_owned()),
+        }
+    }
+
+    /// From what `loading_batches` stores; `None` for a row this code did not write.
+    fn from_row(row: &LeftOutRow) -> Option<Self> {
+        let status = || row.status.as_deref().and_then(OrderStatus::parse);
+        Some(match row.reason.as_str() {
+            "changed" => LeftOut::Changed(status()?),
+            "unknown" => LeftOut::Unloadable(Unloadable::Unknown),
+            "production" => LeftOut::Unloadable(Unloadable::Production),
+            "not_received" => LeftOut::Unloadable(Unloadable::NotReceived(status()?)),
+            _ => return None,
+        })
+    }
+}
+
 /// What a confirmed batch did.
 pub struct Requested {
     /// The orders moved to `tt02_loading`, as they are now.
@@ -109,6 +139,10 @@ pub struct Requested {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
+    /// A batch with this id was requested before (the confirmation was sent again): nothing
+    /// is done twice.
+    #[error("batch already requested")]
+    Repeated,
     /// No order has this reference: the request was not made by the confirmation page.
     #[error("no such order")]
     NotFound(String),
@@ -122,9 +156,19 @@ failure_converts_into!(BatchError);
 
 /// Moves every picked order that is still at the version the case handler saw to
 /// `tt02_loading`, and queues the list of their organisations for Altinn's loading mailbox,
-/// all in one transaction. Orders that moved meanwhile are left out and named; an unknown
-/// reference refuses the whole batch, with nothing stored.
-pub async fn request(ctx: &Context, picks: &[Pick], actor: &str) -> Result<Requested, BatchError> {
+/// all in one transaction, recorded as the batch `batch` (the id its confirmation page was
+/// given). Orders that moved meanwhile are left out and named; an unknown reference refuses
+/// the whole batch, with nothing stored, and so does a batch in which nothing moved (the same
+/// request would answer the same). A batch id already used is [`BatchError::Repeated`].
+pub async fn request(
+    ctx: &Context,
+    batch: &str,
+    picks: &[Pick],
+    actor: &str,
+) -> Result<Requested, BatchError> {
+    if exists(ctx, batch).await? {
+        return Err(BatchError::Repeated);
+    }
     let mut seen = BTreeSet::new();
     let mut picks: Vec<&Pick> = picks
         .iter()
@@ -141,21 +185,39 @@ pub async fn request(ctx: &Context, picks: &[Pick], actor: &str) -> Result<Reque
         found.push(order.ok_or(BatchError::NotFound(reference))?);
     }
     let lookups = look_up(ctx, &found).await;
-    let batch = uuid::Uuid::now_v7().to_string();
     let mut tx = ctx.db.begin_write().await?;
+    // Claimed first, before any row is locked: a second request of the same confirmation
+    // that got past the check above waits here for this one, then finds the id taken.
+    if !loading_batches::claim(&mut tx, batch, actor).await? {
+        return Err(BatchError::Repeated);
+    }
     let references: Vec<&str> = picks.iter().map(|p| p.reference.as_str()).collect();
     orders::lock_rows(&mut tx, ctx.db.backend(), &references).await?;
-    let (mut moved, mut left_out) = move_picked(ctx, &mut tx, &picks, actor, &batch).await?;
+    let (mut moved, mut left_out) = move_picked(ctx, &mut tx, &picks, actor, batch).await?;
+    if moved.is_empty() {
+        // Nothing changed: the claim is rolled back with the transaction.
+        return Ok(Requested {
+            moved,
+            left_out,
+            list: LoadingList::new(&[], &lookups),
+            mailed_to: None,
+        });
+    }
     let position = |reference: &str| picked_order.iter().position(|r| r == reference);
     moved.sort_by_key(|o| position(&o.reference));
     left_out.sort_by_key(|(reference, _)| position(reference));
     let list = LoadingList::new(&moved, &lookups);
     let mailbox = ctx.settings.mail.altinn_loading_mailbox.as_ref();
-    let mailed_to = mailbox.filter(|_| !moved.is_empty()).cloned();
+    let mailed_to = mailbox.cloned();
+    let mut mail_id = None;
     if let Some(to) = &mailed_to {
         let mail = loading::loading_mail(&list, to, &ctx.settings, Utc::now())?;
-        outbox::enqueue(&mut tx, None, &mail, ctx.message_id_domain()).await?;
+        mail_id = Some(outbox::enqueue(&mut tx, None, &mail, ctx.message_id_domain()).await?);
     }
+    let moved_references: Vec<String> = moved.iter().map(|o| o.reference.clone()).collect();
+    let left_out_rows: Vec<LeftOutRow> = left_out.iter().map(|(r, why)| why.row(r)).collect();
+    let mail_id = mail_id.as_deref();
+    loading_batches::finish(&mut tx, batch, &moved_references, &left_out_rows, mail_id).await?;
     tx.commit().await?;
     for order in &moved {
         workflow::log_move(order, actor);
@@ -167,15 +229,62 @@ pub async fn request(ctx: &Context, picks: &[Pick], actor: &str) -> Result<Reque
         mailed = mailed_to.is_some(),
         "TT02 loading requested"
     );
-    if !moved.is_empty() {
-        ctx.mail_queued();
-    }
+    ctx.mail_queued();
     Ok(Requested {
         moved,
         left_out,
         list,
         mailed_to,
     })
+}
+
+/// Whether a batch has the id `batch`.
+async fn exists(ctx: &Context, batch: &str) -> Result<bool, Failure> {
+    let mut conn = ctx.db.acquire().await?;
+    Ok(loading_batches::find(&mut conn, batch).await?.is_some())
+}
+
+/// A requested batch as its result page shows it.
+pub struct Batch {
+    /// The orders it moved, as they are now.
+    pub moved: Vec<Order>,
+    pub left_out: Vec<(String, LeftOut)>,
+    /// The list of the moved orders' organisations.
+    pub list: LoadingList,
+    /// The list's email, when a mailbox took it and the outbox still has it.
+    pub mail: Option<MailSummary>,
+    /// Whether the list was queued for a mailbox (its email may since have been purged).
+    pub mailed: bool,
+}
+
+/// The batch with the id `batch`, if there is one.
+pub async fn batch(ctx: &Context, batch: &str) -> Result<Option<Batch>, Failure> {
+    let row = {
+        let mut conn = ctx.db.acquire().await?;
+        loading_batches::find(&mut conn, batch).await?
+    };
+    let Some(row) = row else { return Ok(None) };
+    let mut moved = Vec::new();
+    for (_, order) in read(ctx, &row.moved).await? {
+        moved.extend(order);
+    }
+    let left_out = row
+        .left_out
+        .iter()
+        .filter_map(|r| Some((r.reference.clone(), LeftOut::from_row(r)?)))
+        .collect();
+    let list = LoadingList::new(&moved, &look_up(ctx, &moved).await);
+    let mail = match &row.mail_id {
+        Some(id) => outbox::summary(&mut *ctx.db.acquire().await?, id).await?,
+        None => None,
+    };
+    Ok(Some(Batch {
+        moved,
+        left_out,
+        list,
+        mail,
+        mailed: row.mail_id.is_some(),
+    }))
 }
 
 /// Moves each pick in `tx` as the single-order form does, its event marked with the batch.

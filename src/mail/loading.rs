@@ -60,12 +60,47 @@ impl NameSource {
     }
 }
 
+/// What the register warns about an organisation it knows: Altinn loads what it is sent, so
+/// the case handler and the list's reader are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterWarning {
+    Deleted,
+    Bankrupt,
+    Dissolving,
+}
+
+impl RegisterWarning {
+    /// The gravest of the register's flags, if any is set.
+    fn of(lookup: Option<&Lookup>) -> Option<Self> {
+        match lookup {
+            Some(Lookup::Found { deleted: true, .. }) => Some(RegisterWarning::Deleted),
+            Some(Lookup::Found { bankrupt: true, .. }) => Some(RegisterWarning::Bankrupt),
+            Some(Lookup::Found {
+                dissolving: true, ..
+            }) => Some(RegisterWarning::Dissolving),
+            _ => None,
+        }
+    }
+
+    /// Stable name, for catalog keys (`admin.loading.warning_<name>`,
+    /// `mail.loading.warning_<name>`) and page attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegisterWarning::Deleted => "deleted",
+            RegisterWarning::Bankrupt => "bankrupt",
+            RegisterWarning::Dissolving => "dissolving",
+        }
+    }
+}
+
 /// One organisation on the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedOrganisation {
     pub org_number: String,
     pub name: String,
     pub source: NameSource,
+    /// Deleted, bankrupt or being dissolved, as the register says.
+    pub warning: Option<RegisterWarning>,
     /// The orders it is on, in the list's order.
     pub references: Vec<String>,
 }
@@ -139,6 +174,7 @@ impl LoadingList {
                 org_number: number.to_owned(),
                 name: registered.unwrap_or(given_name).to_owned(),
                 source,
+                warning: RegisterWarning::of(lookups.get(number)),
                 references: vec![reference.clone()],
             });
         }
@@ -176,17 +212,26 @@ impl LoadingList {
 
     /// The list as plain text, one organisation a line in the CSV's order of columns, a name
     /// given on the order marked with `*`: what the email says and the page offers to copy.
+    /// A name with a `;`, quote or line break is quoted as in the CSV, so each line still
+    /// reads as three fields; what the register warns about follows the name, in bokmål as
+    /// the email is.
     pub fn text(&self) -> String {
+        let nb = Tr::new(Lang::Nb);
         self.organisations
             .iter()
             .map(|o| {
                 let mark = if o.name_from_register() { "" } else { " *" };
-                format!(
-                    "{}; {}{mark}; {}\n",
-                    o.org_number,
-                    o.name,
-                    o.references_text()
-                )
+                let warning = o
+                    .warning
+                    .map(|w| {
+                        format!(
+                            " ({})",
+                            nb.t(&format!("mail.loading.warning_{}", w.as_str()))
+                        )
+                    })
+                    .unwrap_or_default();
+                let name = csv::quoted(&format!("{}{mark}{warning}", o.name));
+                format!("{}; {name}; {}\n", o.org_number, o.references_text())
             })
             .collect()
     }
@@ -250,12 +295,21 @@ mod tests {
     #[test]
     fn each_organisation_is_listed_once_with_every_order_it_is_on() {
         let [a, b] = ["RRH-AAAA-AAAA".to_owned(), "RRH-BBBB-BBBB".to_owned()];
-        let names = ["Leverandør AS", "Kunde", "Leverandøren", "=Formel AS"].map(String::from);
+        let names = [
+            "Leverandør AS",
+            "Kunde; Filial",
+            "Leverandøren",
+            "=Formel AS",
+            "Konkursbo AS",
+        ]
+        .map(String::from);
+        let c = "RRH-CCCC-CCCC".to_owned();
         let parties = [
             (&a, "974760673", &names[0]),
             (&a, "313876144", &names[1]),
             (&b, "974760673", &names[2]),
             (&b, "910000001", &names[3]),
+            (&c, "920000002", &names[4]),
         ];
         let lookups = HashMap::from([
             (
@@ -269,21 +323,32 @@ mod tests {
             ),
             ("313876144".to_owned(), Lookup::Synthetic),
             ("910000001".to_owned(), Lookup::Unavailable),
+            (
+                "920000002".to_owned(),
+                Lookup::Found {
+                    name: "KONKURSBO AS".into(),
+                    deleted: false,
+                    bankrupt: true,
+                    dissolving: true,
+                },
+            ),
         ]);
         let list = LoadingList::from_parties(parties, &lookups);
-        assert_eq!(list.references, [a.clone(), b.clone()]);
+        assert_eq!(list.references, [a.clone(), b.clone(), c.clone()]);
         assert_eq!(
             list.csv(),
             "\u{feff}Organisasjonsnummer;Navn;Bestillinger\r\n\
              974760673;LEVERANDØR SYSTEMER AS;RRH-AAAA-AAAA, RRH-BBBB-BBBB\r\n\
-             313876144;Kunde;RRH-AAAA-AAAA\r\n\
-             910000001;'=Formel AS;RRH-BBBB-BBBB\r\n"
+             313876144;\"Kunde; Filial\";RRH-AAAA-AAAA\r\n\
+             910000001;'=Formel AS;RRH-BBBB-BBBB\r\n\
+             920000002;KONKURSBO AS;RRH-CCCC-CCCC\r\n"
         );
         assert_eq!(
             list.text(),
             "974760673; LEVERANDØR SYSTEMER AS; RRH-AAAA-AAAA, RRH-BBBB-BBBB\n\
-             313876144; Kunde *; RRH-AAAA-AAAA\n\
-             910000001; =Formel AS *; RRH-BBBB-BBBB\n"
+             313876144; \"Kunde; Filial *\"; RRH-AAAA-AAAA\n\
+             910000001; =Formel AS *; RRH-BBBB-BBBB\n\
+             920000002; KONKURSBO AS (konkurs i Enhetsregisteret); RRH-CCCC-CCCC\n"
         );
         let sources: Vec<NameSource> = list.organisations.iter().map(|o| o.source).collect();
         assert_eq!(
@@ -291,8 +356,14 @@ mod tests {
             [
                 NameSource::Register,
                 NameSource::Synthetic,
-                NameSource::Unavailable
+                NameSource::Unavailable,
+                NameSource::Register,
             ]
+        );
+        let warnings: Vec<_> = list.organisations.iter().map(|o| o.warning).collect();
+        assert_eq!(
+            warnings,
+            [None, None, None, Some(RegisterWarning::Bankrupt)]
         );
     }
 }

@@ -8,6 +8,7 @@
 pub mod events;
 pub mod idempotency;
 pub mod links;
+pub mod loading_batches;
 pub mod orders;
 pub mod outbox;
 pub mod purge;

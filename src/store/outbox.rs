@@ -48,12 +48,13 @@ pub struct ClaimedMail {
     pub attempts: i64,
 }
 
+/// Stores `mail` for the worker to send; returns its id, for a page that reports on it.
 pub async fn enqueue(
     conn: &mut Conn,
     order_id: Option<&str>,
     mail: &OutgoingMail,
     message_id_domain: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<String, sqlx::Error> {
     let id = Uuid::now_v7();
     let now = timestamp(Utc::now());
     sqlx::query(
@@ -86,7 +87,7 @@ pub async fn enqueue(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    Ok(id.to_string())
 }
 
 /// The end of a lease taken now.
@@ -340,6 +341,21 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<MailSummar
         .iter()
         .map(summary_from_row)
         .collect()
+}
+
+/// The email `id` as admins see it; `None` once it is purged.
+pub async fn summary(conn: &mut Conn, id: &str) -> Result<Option<MailSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM mail_outbox m LEFT JOIN orders o ON o.id = m.order_id
+         WHERE m.id = $1"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(summary_from_row)
+        .transpose()
 }
 
 /// One page of the messages in `status` (`pending` includes those being sent), newest

@@ -60,7 +60,11 @@ async fn confirmation(
 /// Posts the confirmation page's form, as its button does.
 async fn confirm(browser: &Browser, page: &scraper::Html) -> reqwest::Response {
     let token = attr(page, "#confirm-form input[name=csrf_token]", "value");
-    let mut body = vec![("csrf_token".to_owned(), token)];
+    let batch = attr(page, "#confirm-form input[name=batch]", "value");
+    let mut body = vec![
+        ("csrf_token".to_owned(), token),
+        ("batch".to_owned(), batch),
+    ];
     for input in select(page, "#confirm-form input[name=order]") {
         body.push((
             "order".to_owned(),
@@ -69,6 +73,27 @@ async fn confirm(browser: &Browser, page: &scraper::Html) -> reqwest::Response {
     }
     let body: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     browser.post("/admin/tt02-loading", &body).await
+}
+
+/// Posts the confirmation page's form and follows the redirect to the batch's result page,
+/// as the browser does: the result page's status, path and document.
+async fn confirmed(browser: &Browser, page: &scraper::Html) -> (u16, String, scraper::Html) {
+    let response = confirm(browser, page).await;
+    followed(browser, response).await
+}
+
+/// A batch request's answer as the browser ends up showing it: a 303 is followed to the
+/// batch's result page; anything else is shown as it is.
+async fn followed(browser: &Browser, response: reqwest::Response) -> (u16, String, scraper::Html) {
+    if response.status() != 303 {
+        let status = response.status().as_u16();
+        let page = scraper::Html::parse_document(&response.text().await.unwrap());
+        return (status, String::new(), page);
+    }
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/tt02-loading/"), "{location}");
+    let (status, page) = browser.get_html(&location).await;
+    (status.as_u16(), location, page)
 }
 
 /// The organisations table of a batch page: number -> (name, where the name comes from, the
@@ -189,9 +214,8 @@ async fn five_orders_load_in_one_batch_but_the_one_moved_meanwhile_and_altinn_ge
         // Another case handler rejects the fifth while the confirmation page is open.
         assert_eq!(ola.act(&orders[4], "reject", &[("reason", "Feil scope.")]).await.status(), 303);
 
-        let response = confirm(&kari, &page).await;
-        assert_eq!(response.status(), 200);
-        let done = scraper::Html::parse_document(&response.text().await.unwrap());
+        let (status, batch_page, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
         assert_eq!(sorted(listed(&done, "#moved")), sorted(orders[..4].to_vec()));
         assert_eq!(listed(&done, "#left-out"), [orders[4].clone()]);
         let why = text(&done, "#left-out li");
@@ -269,13 +293,18 @@ async fn five_orders_load_in_one_batch_but_the_one_moved_meanwhile_and_altinn_ge
         assert_eq!(tagged.len(), 1);
         assert!(tagged[0].select(&scraper::Selector::parse("[data-attachments='1']").unwrap()).next().is_some());
 
-        // The same confirmation sent again moves nothing and mails nobody.
-        let again = confirm(&kari, &page).await;
-        assert_eq!(again.status(), 409);
-        let again = scraper::Html::parse_document(&again.text().await.unwrap());
-        assert_eq!(sorted(listed(&again, "#left-out")), sorted(orders.clone()));
-        assert!(select(&again, "#moved").is_empty());
+        // The same confirmation sent again (a reload, a second click) does nothing again and
+        // ends on the same result page, which now says the list was sent.
+        let (status, location, again) = confirmed(&kari, &page).await;
+        assert_eq!((status, location.as_str()), (200, batch_page.as_str()));
+        assert_eq!(sorted(listed(&again, "#moved")), sorted(orders[..4].to_vec()));
+        assert_eq!(listed(&again, "#left-out"), [orders[4].clone()]);
+        assert_eq!(attr(&again, "#outcome", "data-mail"), "sent");
         assert_eq!(app.count("mail_outbox WHERE kind = 'tt02_loading_list'").await, 1);
+        assert_eq!(app.count("loading_batches").await, 1);
+        for reference in &orders[..4] {
+            assert_eq!(app.events(reference, "status_changed").await, 1, "{reference}");
+        }
 
         // The list is purged with the other mail that is about no single order.
         let cutoff = chrono::Utc::now() + chrono::Duration::days(1);
@@ -295,7 +324,13 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
             .down
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let unverified = org_number(71);
-        let second = test_order(&app, (&unverified, "Uverifisert Bedrift AS"), OFFENTLIG).await;
+        // Its name holds the lists' separator, which the lists quote.
+        let second = test_order(
+            &app,
+            (&unverified, "Uverifisert Bedrift; avd. Oslo"),
+            OFFENTLIG,
+        )
+        .await;
         let kari = app.logged_in("kari@brreg.no", "case-handler").await;
         let picked = vec![first.clone(), second.clone()];
 
@@ -307,16 +342,15 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
         assert_eq!(
             orgs[&unverified],
             (
-                "Uverifisert Bedrift AS".to_owned(),
+                "Uverifisert Bedrift; avd. Oslo".to_owned(),
                 "unavailable".to_owned(),
                 vec![second.clone()]
             )
         );
         assert!(text(&page, &format!("tr[data-org='{unverified}']")).contains("svarte ikke"));
 
-        let response = confirm(&kari, &page).await;
-        assert_eq!(response.status(), 200);
-        let done = scraper::Html::parse_document(&response.text().await.unwrap());
+        let (status, _, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
         assert_eq!(listed(&done, "#moved"), picked);
         assert!(select(&done, "#left-out").is_empty());
         assert!(text(&done, "#outcome").contains("ikke sendt"));
@@ -328,7 +362,7 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
             [
                 format!("{VENDOR}; LEVERANDØR SYSTEMER AS; {first}, {second}"),
                 format!("313876144; Kunde Bank ASA *; {first}"),
-                format!("{unverified}; Uverifisert Bedrift AS *; {second}"),
+                format!("{unverified}; \"Uverifisert Bedrift; avd. Oslo *\"; {second}"),
             ]
         );
         assert_eq!(
@@ -359,7 +393,7 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
                 "Organisasjonsnummer;Navn;Bestillinger".to_owned(),
                 format!("{VENDOR};LEVERANDØR SYSTEMER AS;{first}, {second}"),
                 format!("313876144;Kunde Bank ASA;{first}"),
-                format!("{unverified};Uverifisert Bedrift AS;{second}"),
+                format!("{unverified};\"Uverifisert Bedrift; avd. Oslo\";{second}"),
             ]
         );
 
@@ -383,6 +417,152 @@ async fn without_a_mailbox_the_list_is_offered_to_copy_and_as_the_same_csv_to_do
                 .unwrap()
                 .starts_with("/admin/login")
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_confirmation_posted_twice_at_once_moves_and_mails_once_and_both_end_on_its_page()
+{
+    on_both_with(
+        &[("RRH_ALTINN_LOADING_MAILBOX", ALTINN)],
+        |app| async move {
+            let mut orders = Vec::new();
+            for seed in 0..3 {
+                orders.push(
+                    test_order(
+                        &app,
+                        (&org_number(100 + seed), "Dobbeltklikk AS"),
+                        OFFENTLIG,
+                    )
+                    .await,
+                );
+            }
+            let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+            let (_, page) = confirmation(&kari, &orders).await;
+            let (first, second) = tokio::join!(confirmed(&kari, &page), confirmed(&kari, &page));
+            // And once more, after both: a reload of the request.
+            let third = confirmed(&kari, &page).await;
+            assert_eq!(first.1, second.1, "one batch, one page");
+            assert_eq!(first.1, third.1);
+            for (status, _, done) in [&first, &second, &third] {
+                assert_eq!(*status, 200);
+                assert_eq!(sorted(listed(done, "#moved")), sorted(orders.clone()));
+                assert!(
+                    select(done, "#left-out").is_empty(),
+                    "nothing is said to be left out"
+                );
+                assert!(text(done, "#outcome").contains(ALTINN));
+                assert_eq!(select(done, "textarea#loading-list").len(), 1);
+            }
+            for reference in &orders {
+                assert_eq!(
+                    app.events(reference, "status_changed").await,
+                    1,
+                    "{reference} moved once"
+                );
+            }
+            assert_eq!(
+                app.count("mail_outbox WHERE kind = 'tt02_loading_list'")
+                    .await,
+                1
+            );
+            assert_eq!(app.count("loading_batches").await, 1);
+            // The moved orders' events name the batch the page is for.
+            let batch = first.1.rsplit('/').next().unwrap().to_owned();
+            let marked =
+                format!("order_events WHERE kind = 'status_changed' AND details LIKE '%{batch}%'");
+            assert_eq!(app.count(&marked).await, 3);
+            // The page keeps itself in another language, and no other batch id has a page.
+            assert_eq!(
+                attr(&first.2, "a[hreflang=en]", "href"),
+                format!("{}?lang=en", first.1)
+            );
+            let (status, english) = kari.get_html(&format!("{}?lang=en", first.1)).await;
+            assert_eq!(status, 200);
+            assert_eq!(sorted(listed(&english, "#moved")), sorted(orders.clone()));
+            for other in [uuid::Uuid::now_v7().to_string(), "not-a-batch".to_owned()] {
+                assert_eq!(
+                    kari.get(&format!("/admin/tt02-loading/{other}"))
+                        .await
+                        .status(),
+                    404
+                );
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_mailbox_refuses_the_list_the_result_page_says_so_and_still_offers_it() {
+    on_both_with(
+        &[("RRH_ALTINN_LOADING_MAILBOX", ALTINN)],
+        |app| async move {
+            app.smtp.reject.lock().unwrap().push(ALTINN.to_owned());
+            let reference = test_order(&app, ("313876144", "Kunde Bank ASA"), OFFENTLIG).await;
+            let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+            let (_, page) = confirmation(&kari, std::slice::from_ref(&reference)).await;
+            let (status, location, done) = confirmed(&kari, &page).await;
+            assert_eq!(status, 200);
+            assert!(["queued", "failed"].contains(&attr(&done, "#outcome", "data-mail").as_str()));
+            // The 550 fails the email at once.
+            let failed = "mail_outbox WHERE kind = 'tt02_loading_list' AND status = 'failed'";
+            for _ in 0..100 {
+                if app.count(failed).await == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(app.count(failed).await, 1);
+            let (status, done) = kari.get_html(&location).await;
+            assert_eq!(status, 200);
+            assert_eq!(attr(&done, "#outcome", "data-mail"), "failed");
+            let outcome = text(&done, "#outcome");
+            assert!(
+                outcome.contains(ALTINN) && outcome.contains("kunne ikke sendes"),
+                "{outcome}"
+            );
+            let copy = select(&done, "textarea#loading-list")[0]
+                .text()
+                .collect::<String>();
+            assert!(copy.contains(&reference), "{copy}");
+            let response = kari.get(&attr(&done, "a#download", "href")).await;
+            assert_eq!(response.status(), 200);
+            let csv = response.text().await.unwrap();
+            assert!(
+                csv.contains("LEVERANDØR SYSTEMER AS") && csv.contains(&reference),
+                "{csv}"
+            );
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn select_all_ticks_as_many_received_test_orders_as_one_batch_takes_and_says_so() {
+    on_both_with(&[("RRH_ORDERS_PER_HOUR", "1000")], |app| async move {
+        let mut orders = Vec::new();
+        for seed in 0..101 {
+            orders.push(test_order(&app, (&org_number(200 + seed), "Mange AS"), OFFENTLIG).await);
+        }
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, queue) = kari.get_html("/admin/orders").await;
+        assert_eq!(
+            text(&queue, "#select-all"),
+            "Vis opptil 100 mottatte testbestillinger, avkrysset"
+        );
+        let (status, queue) = kari.get_html(&attr(&queue, "#select-all", "href")).await;
+        assert_eq!(status, 200);
+        // The 100 that have waited longest; the last one is on the next page, not ticked.
+        assert_eq!(ticked(&queue), orders[..100].to_vec());
+        let (_, next) = kari.get_html(&attr(&queue, "a[rel=next]", "href")).await;
+        assert!(ticked(&next).is_empty());
+        assert_eq!(select(&next, "#batch-form input[name=order]").len(), 1);
+        // All 100 go to one confirmation.
+        let (status, page) = confirmation(&kari, &ticked(&queue)).await;
+        assert_eq!(status, 200);
+        assert_eq!(select(&page, "#confirm-form input[name=order]").len(), 100);
     })
     .await;
 }
@@ -422,7 +602,8 @@ on_both_databases! {
         assert_eq!(attr(&page, "#error-summary-next", "href"), "/admin/orders?status=received&environment=test");
         assert!(select(&page, "#confirm-form").is_empty());
 
-        // Each thing that cannot be loaded is named; what is left can be confirmed.
+        // Each thing that cannot be loaded is named in a list of its own, and the error
+        // summary links to each line of it.
         let unknown = unused_references(1).remove(0);
         let mut odd = vec!["<b>nei</b>".to_owned(), unknown.clone(), production.clone(), loading.clone()];
         let (status, page) = confirmation(&kari, &odd).await;
@@ -433,13 +614,38 @@ on_both_databases! {
         }
         assert!(select(&page, "#error-summary b").is_empty(), "what was typed is escaped");
         assert!(select(&page, "#confirm-form").is_empty());
+        let links_to_lines = |page: &scraper::Html, summary: &str| {
+            let targets: Vec<String> = select(page, &format!("{summary} li a")).iter()
+                .map(|a| a.value().attr("href").unwrap().to_owned()).collect();
+            let lines: Vec<String> = select(page, "#left-out li").iter()
+                .map(|li| format!("#{}", li.value().attr("id").unwrap())).collect();
+            assert_eq!(targets, lines);
+            targets.len()
+        };
+        assert_eq!(links_to_lines(&page, "#error-summary"), 4);
+        assert!(text(&page, "title").starts_with("Feil:"));
+        // With an order that can still be loaded, what is left out is a notice, not an error.
         odd.push(received.clone());
         let (status, page) = confirmation(&kari, &odd).await;
         assert_eq!(status, 200);
-        assert_eq!(select(&page, "#error-summary li").len(), 4);
+        assert!(select(&page, "#error-summary").is_empty());
+        assert_eq!(attr(&page, "#left-out-notice", "role"), "status");
+        assert_eq!(links_to_lines(&page, "#left-out-notice"), 4);
+        assert!(!text(&page, "title").starts_with("Feil:"), "{}", text(&page, "title"));
         let sent: Vec<String> = select(&page, "#confirm-form input[name=order]").iter()
             .map(|i| i.value().attr("value").unwrap().to_owned()).collect();
         assert_eq!(sent, [format!("{received}:1")]);
+        // Thousands of bad values: ten named, the rest counted, and the page stays small.
+        let mut flood: Vec<String> = (0..3000).map(|i| format!("x{i}")).collect();
+        flood.push(received.clone());
+        let (status, page) = confirmation(&kari, &flood).await;
+        assert_eq!(status, 200);
+        assert_eq!(links_to_lines(&page, "#left-out-notice"), 11);
+        assert!(text(&page, "#left-out-more").contains("2990"), "{}", text(&page, "#left-out-more"));
+        assert!(page.html().len() < 40_000, "{} bytes", page.html().len());
+        let (status, page) = confirmation(&kari, &flood[..3000]).await;
+        assert_eq!(status, 422);
+        assert_eq!(links_to_lines(&page, "#error-summary"), 11);
         let (status, page) = confirmation(&kari, &unused_references(101)).await;
         assert_eq!(status, 422);
         assert!(text(&page, "#error-summary").contains("høyst 100"));
@@ -451,14 +657,18 @@ on_both_databases! {
         let unknown_pick = format!("{unknown}:1");
         let received_pick = format!("{received}:1");
         let many: Vec<String> = unused_references(101).iter().map(|r| format!("{r}:1")).collect();
-        let mut too_many = vec![("csrf_token", token)];
+        let mut too_many = vec![("csrf_token", token), ("batch", "0190f5a0-0000-7000-8000-000000000000")];
         too_many.extend(many.iter().map(|v| ("order", v.as_str())));
+        let batch = uuid::Uuid::now_v7().to_string();
+        let batch = batch.as_str();
         for body in [
             vec![("csrf_token", token)],
-            vec![("csrf_token", token), ("order", received.as_str())],
-            vec![("csrf_token", token), ("order", "RRH-????-????:1")],
-            vec![("csrf_token", token), ("order", &format!("{received}:zero"))],
-            vec![("csrf_token", token), ("order", &received_pick), ("order", &unknown_pick)],
+            vec![("csrf_token", token), ("order", received_pick.as_str())],
+            vec![("csrf_token", token), ("batch", "not-an-id"), ("order", received_pick.as_str())],
+            vec![("csrf_token", token), ("batch", batch), ("order", received.as_str())],
+            vec![("csrf_token", token), ("batch", batch), ("order", "RRH-????-????:1")],
+            vec![("csrf_token", token), ("batch", batch), ("order", &format!("{received}:zero"))],
+            vec![("csrf_token", token), ("batch", batch), ("order", &received_pick), ("order", &unknown_pick)],
             too_many,
         ] {
             let response = kari.post("/admin/tt02-loading", &body).await;
@@ -470,7 +680,9 @@ on_both_databases! {
         assert_eq!(app.order_column(&received, "status").await.as_deref(), Some("received"));
 
         // A production order named by hand is left out, with why; nothing moved, no mail.
-        let response = kari.post("/admin/tt02-loading", &[("csrf_token", token), ("order", &format!("{production}:1"))]).await;
+        let batch = uuid::Uuid::now_v7().to_string();
+        let by_hand = [("csrf_token", token), ("batch", batch.as_str()), ("order", &format!("{production}:1"))];
+        let response = kari.post("/admin/tt02-loading", &by_hand).await;
         assert_eq!(response.status(), 409);
         let page = scraper::Html::parse_document(&response.text().await.unwrap());
         assert!(text(&page, "#left-out").contains("produksjon"));
@@ -481,6 +693,34 @@ on_both_databases! {
             let response = kari.get(&format!("/admin/tt02-loading.csv{query}")).await;
             assert_eq!(response.status(), 400, "{query}");
         }
+    }
+
+    async fn what_the_register_warns_about_an_organisation_is_shown_and_written_in_the_list(app) {
+        let (bankrupt, deleted) = (org_number(121), org_number(122));
+        app.register.set(&bankrupt, 200, serde_json::json!({"organisasjonsnummer": bankrupt, "navn": "KONKURS; BO AS", "konkurs": true}));
+        app.register.set(&deleted, 200, serde_json::json!({"organisasjonsnummer": deleted, "navn": "BORTE AS", "slettedato": "2026-01-01"}));
+        let orders = vec![
+            test_order(&app, (&bankrupt, "Konkurs; Bo AS"), OFFENTLIG).await,
+            test_order(&app, (&deleted, "Borte AS"), OFFENTLIG).await,
+        ];
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (status, page) = confirmation(&kari, &orders).await;
+        assert_eq!(status, 200);
+        let warning = |page: &scraper::Html, number: &str| {
+            let css = format!("tr[data-org='{number}'] [data-register-warning]");
+            (attr(page, &css, "data-register-warning"), text(page, &css))
+        };
+        assert_eq!(warning(&page, &bankrupt), ("bankrupt".to_owned(), "Konkurs i Enhetsregisteret".to_owned()));
+        assert_eq!(warning(&page, &deleted), ("deleted".to_owned(), "Slettet i Enhetsregisteret".to_owned()));
+        assert!(select(&page, &format!("tr[data-org='{VENDOR}'] [data-register-warning]")).is_empty());
+
+        let (status, _, done) = confirmed(&kari, &page).await;
+        assert_eq!(status, 200);
+        assert_eq!(warning(&done, &bankrupt).0, "bankrupt");
+        let copy = select(&done, "textarea#loading-list")[0].text().collect::<String>();
+        let copy = lines(&copy);
+        assert!(copy.contains(&format!("{bankrupt}; \"KONKURS; BO AS (konkurs i Enhetsregisteret)\"; {}", orders[0])), "{copy:?}");
+        assert!(copy.contains(&format!("{deleted}; BORTE AS (slettet i Enhetsregisteret); {}", orders[1])), "{copy:?}");
     }
 
     async fn a_batch_and_rejections_at_the_same_time_move_each_order_once(app) {
@@ -501,10 +741,9 @@ on_both_databases! {
             }
         });
         let (batch, rejected) = tokio::join!(confirm(&kari, &page), futures_util::future::join_all(rejections));
-        let status = batch.status().as_u16();
+        let (status, _, done) = followed(&kari, batch).await;
         assert!(status == 200 || status == 409, "{status}");
         assert!(rejected.iter().all(|s| *s == 303 || *s == 409), "{rejected:?}");
-        let done = scraper::Html::parse_document(&batch.text().await.unwrap());
         let moved = listed(&done, "#moved");
         let left_out = listed(&done, "#left-out");
         assert_eq!(sorted([moved.clone(), left_out.clone()].concat()), sorted(orders.clone()));
@@ -539,7 +778,8 @@ on_both_databases! {
         // Without a session: the login, for the pages and the request alike.
         let stranger = app.browser();
         let token = attr(&page, "#confirm-form input[name=csrf_token]", "value");
-        for path in [format!("/admin/tt02-loading?order={reference}"), format!("/admin/tt02-loading.csv?order={reference}")] {
+        let batch = attr(&page, "#confirm-form input[name=batch]", "value");
+        for path in [format!("/admin/tt02-loading?order={reference}"), format!("/admin/tt02-loading.csv?order={reference}"), format!("/admin/tt02-loading/{batch}")] {
             let response = stranger.get(&path).await;
             assert_eq!(response.status(), 303, "{path}");
             assert!(response.headers()["location"].to_str().unwrap().starts_with("/admin/login"));

@@ -8,21 +8,31 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::Utc;
 
+use actix_web::web;
+
 use super::session::CaseHandler;
-use crate::app::tt02_loading::{self, BatchError, LeftOut, MAX_ORDERS, Pick, Unloadable};
+use crate::app::tt02_loading::{self, Batch, BatchError, LeftOut, MAX_ORDERS, Pick, Unloadable};
 use crate::app::{LoadingList, NameSource, Order, normalise_reference};
 use crate::domain::OrderStatus;
 use crate::i18n::Tr;
+use crate::mail::MailState;
 use crate::web::error::{AppError, html};
 use crate::web::extract::{Form, StaffForm, Visit};
-use crate::web::view::{FormView, Page, status_label};
+use crate::web::see_other;
+use crate::web::view::{FormView, Page, display_time, status_label};
 
 pub const PATH: &str = "/admin/tt02-loading";
 /// The field each selected order is sent in: a reference from the queue, `reference:version`
 /// from the confirmation page.
 const ORDER_FIELD: &str = "order";
-/// Where the error summary's messages point: the list of selected orders.
+/// The field the confirmation page sends its batch id in: made when the page is shown, so
+/// the same confirmation sent twice is recognised as one batch.
+const BATCH_FIELD: &str = "batch";
+/// Where the error summary points when no order is named, or too many: the sentence
+/// saying there is nothing to confirm.
 const SELECTION_ID: &str = "selection";
+/// The most left-out orders and values named one by one on the confirmation page.
+const SHOWN_SKIPPED: usize = 10;
 /// The queue filtered to what can be loaded.
 const QUEUE_RECEIVED_TESTS: &str = "/admin/orders?status=received&environment=test";
 /// The longest piece of a malformed value shown back.
@@ -89,6 +99,8 @@ struct OrganisationLine {
     name: String,
     source: &'static str,
     name_note: Option<&'static str>,
+    /// What the register warns about it (its code, and the note to show).
+    warning: Option<(&'static str, &'static str)>,
     references: Vec<String>,
 }
 
@@ -101,6 +113,10 @@ fn organisation_lines(tr: Tr, list: &LoadingList) -> Vec<OrganisationLine> {
             source: o.source.as_str(),
             name_note: (o.source != NameSource::Register)
                 .then(|| tr.t(&format!("admin.loading.name_{}", o.source.as_str()))),
+            warning: o.warning.map(|w| {
+                let code = w.as_str();
+                (code, tr.t(&format!("admin.loading.warning_{code}")))
+            }),
             references: o.references.clone(),
         })
         .collect()
@@ -126,50 +142,89 @@ struct ConfirmPage {
     page: Page,
     form: FormView,
     csrf_token: String,
+    batch: String,
     mailbox: Option<String>,
     orders: Vec<OrderLine>,
     organisations: Vec<OrganisationLine>,
+    /// What is left out, as listed (at most [`SHOWN_SKIPPED`] and a count of the rest).
+    skipped: Vec<SkippedLine>,
+    skipped_total: usize,
     queue_link: &'static str,
     status_loading: &'static str,
 }
 
+/// An order (or a value) the confirmation leaves out, with the id of its line on the page,
+/// which the summary links to.
+struct SkippedLine {
+    id: String,
+    message: String,
+}
+
+/// The lines of what is left out: the first [`SHOWN_SKIPPED`] named, the rest counted in
+/// one more line, so a request with thousands of bad values stays a page, not megabytes.
+fn skipped_lines(tr: Tr, total: usize, messages: impl Iterator<Item = String>) -> Vec<SkippedLine> {
+    let mut lines: Vec<SkippedLine> = messages
+        .take(SHOWN_SKIPPED)
+        .enumerate()
+        .map(|(i, message)| SkippedLine {
+            id: format!("left-out-{}", i + 1),
+            message,
+        })
+        .collect();
+    if total > lines.len() {
+        let more = (total - lines.len()).to_string();
+        lines.push(SkippedLine {
+            id: "left-out-more".to_owned(),
+            message: tr.fill("admin.loading.more_left_out", &[("n", &more)]),
+        });
+    }
+    lines
+}
+
 /// The confirmation page for the orders ticked on the queue: the organisations to load and
-/// the orders that will move; what cannot be loaded is named in the error summary and left
-/// out. 422 when nothing is left to confirm.
+/// the orders that will move. What cannot be loaded is listed apart, each line with an id;
+/// when some orders can still be confirmed a notice (not an error) links to those lines, and
+/// when none can, the error summary does and the answer is 422.
 pub async fn confirm_page(user: CaseHandler, visit: Visit) -> Result<HttpResponse, AppError> {
     let (tr, ctx) = (visit.tr(), &visit.ctx);
     let query = Form::parse(visit.req.query_string().as_bytes()).checked()?;
     let selection = selection(query.all(ORDER_FIELD));
     let mut form = FormView::default();
-    for value in &selection.malformed {
-        let message = tr.fill("admin.loading.malformed", &[("value", value)]);
-        form.add_error(SELECTION_ID, message);
-    }
     let count = selection.references.len();
     let preview = if count > MAX_ORDERS {
         let (max, n) = (MAX_ORDERS.to_string(), count.to_string());
         let message = tr.fill("admin.loading.too_many", &[("max", &max), ("n", &n)]);
         form.add_error(SELECTION_ID, message);
         None
-    } else if count == 0 {
-        if selection.malformed.is_empty() {
-            form.add_error(SELECTION_ID, tr.t("admin.loading.none_selected").to_owned());
-        }
-        None
-    } else {
+    } else if count > 0 {
         Some(tt02_loading::preview(ctx, &selection.references).await?)
+    } else {
+        None
     };
-    let (orders, organisations) = match preview {
+    let problems = preview.as_ref().map_or(&[][..], |p| &p.problems[..]);
+    let malformed = selection
+        .malformed
+        .iter()
+        .map(|value| tr.fill("admin.loading.malformed", &[("value", value)]));
+    let unloadable = problems
+        .iter()
+        .map(|(reference, why)| unloadable_message(tr, reference, *why));
+    let total = selection.malformed.len() + problems.len();
+    let skipped = skipped_lines(tr, total, malformed.chain(unloadable));
+    let (orders, organisations) = match &preview {
         Some(preview) => {
-            for (reference, why) in &preview.problems {
-                form.add_error(SELECTION_ID, unloadable_message(tr, reference, *why));
-            }
             let orders: Vec<OrderLine> = preview.orders.iter().map(OrderLine::new).collect();
             (orders, organisation_lines(tr, &preview.list))
         }
         None => (Vec::new(), Vec::new()),
     };
     if orders.is_empty() {
+        if count == 0 && skipped.is_empty() {
+            form.add_error(SELECTION_ID, tr.t("admin.loading.none_selected").to_owned());
+        }
+        for line in &skipped {
+            form.add_error(&line.id, line.message.clone());
+        }
         form.next = Some((QUEUE_RECEIVED_TESTS, "admin.loading.back_to_queue"));
     }
     let status = if orders.is_empty() {
@@ -184,9 +239,12 @@ pub async fn confirm_page(user: CaseHandler, visit: Visit) -> Result<HttpRespons
         page: Page::workspace(tr, title, &path, user.nav()).with_form(&form),
         form,
         csrf_token: user.csrf_token.clone(),
+        batch: uuid::Uuid::now_v7().to_string(),
         mailbox: ctx.settings.mail.altinn_loading_mailbox.clone(),
         orders,
         organisations,
+        skipped,
+        skipped_total: total,
         queue_link: QUEUE_RECEIVED_TESTS,
         status_loading: status_label(tr, OrderStatus::Tt02Loading),
     };
@@ -199,6 +257,57 @@ struct LeftOutLine {
     why: String,
 }
 
+fn left_out_lines(tr: Tr, left_out: &[(String, LeftOut)]) -> Vec<LeftOutLine> {
+    left_out
+        .iter()
+        .map(|(reference, why)| LeftOutLine {
+            reference: reference.clone(),
+            why: match why {
+                LeftOut::Changed(status) => tr.fill(
+                    "admin.loading.changed",
+                    &[
+                        ("reference", reference),
+                        ("status", status_label(tr, *status)),
+                    ],
+                ),
+                LeftOut::Unloadable(why) => unloadable_message(tr, reference, *why),
+            },
+        })
+        .collect()
+}
+
+/// What became of the list's email: `data-mail` on the page, and the sentence saying so.
+struct MailLine {
+    state: &'static str,
+    text: String,
+}
+
+fn mail_line(tr: Tr, batch: &Batch) -> MailLine {
+    let Some(mail) = &batch.mail else {
+        let key = if batch.mailed {
+            "admin.loading.mail_gone"
+        } else {
+            "admin.loading.not_mailed"
+        };
+        let state = if batch.mailed { "gone" } else { "none" };
+        return MailLine {
+            state,
+            text: tr.t(key).to_owned(),
+        };
+    };
+    let to = mail.to.join(", ");
+    let (state, key) = match mail.status {
+        MailState::Pending | MailState::Sending => ("queued", "admin.loading.mail_queued"),
+        MailState::Sent => ("sent", "admin.loading.mail_sent"),
+        MailState::Failed => ("failed", "admin.loading.mail_failed"),
+    };
+    let at = mail.sent_at.map(display_time).unwrap_or_default();
+    MailLine {
+        state,
+        text: tr.fill(key, &[("mailbox", &to), ("time", &at)]),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/tt02_loading_done.html")]
 struct DonePage {
@@ -206,8 +315,9 @@ struct DonePage {
     moved: Vec<OrderLine>,
     left_out: Vec<LeftOutLine>,
     organisations: Vec<OrganisationLine>,
-    mailed_to: Option<String>,
-    /// The list to copy, when it was not mailed.
+    /// What became of the email; `None` when nothing moved.
+    mail: Option<MailLine>,
+    /// The list to copy, whether or not it was mailed: the email may fail.
     list_text: String,
     list_rows: usize,
     download_link: String,
@@ -231,65 +341,100 @@ fn picks(form: &Form) -> Result<Vec<Pick>, AppError> {
         .collect()
 }
 
+/// The batch id the confirmation page was given, as the canonical UUID text.
+fn batch_id(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw.trim())
+        .ok()
+        .map(|id| id.hyphenated().to_string())
+}
+
+/// The result page of the batch `batch`.
+fn batch_path(batch: &str) -> String {
+    format!("{PATH}/{batch}")
+}
+
 impl From<BatchError> for AppError {
     fn from(err: BatchError) -> Self {
         match err {
-            BatchError::NotFound(_) => AppError::BadRequest("admin.loading.bad_request"),
+            BatchError::NotFound(_) | BatchError::Repeated => {
+                AppError::BadRequest("admin.loading.bad_request")
+            }
             BatchError::NotTest(_) => AppError::BadRequest("admin.loading.bad_list"),
             BatchError::Failed(failure) => failure.into(),
         }
     }
 }
 
-/// The confirmed batch: the result page names the orders moved and those left out, and
-/// either where the list was mailed or the list to copy and download. 409 when every order
-/// had moved on (nothing was stored or mailed).
+/// The confirmed batch, under the id its confirmation page gave it: a 303 to the batch's
+/// result page, so a reload shows the page again instead of posting again. The same
+/// confirmation posted twice (a double click) does the batch once and ends on the same page.
+/// 409 with the reasons when every order had moved on (nothing was stored or mailed).
 pub async fn request(visit: Visit, posted: StaffForm) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = posted;
     let (tr, ctx) = (visit.tr(), &visit.ctx);
+    let batch =
+        batch_id(form.get(BATCH_FIELD)).ok_or(AppError::BadRequest("admin.loading.bad_request"))?;
     let picks = picks(&form)?;
-    let done = tt02_loading::request(ctx, &picks, &user.user.actor()).await?;
-    let left_out = done
-        .left_out
-        .iter()
-        .map(|(reference, why)| LeftOutLine {
-            reference: reference.clone(),
-            why: match why {
-                LeftOut::Changed(status) => tr.fill(
-                    "admin.loading.changed",
-                    &[
-                        ("reference", reference),
-                        ("status", status_label(tr, *status)),
-                    ],
-                ),
-                LeftOut::Unloadable(why) => unloadable_message(tr, reference, *why),
-            },
-        })
-        .collect();
-    let status = if done.moved.is_empty() {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::OK
+    let done = match tt02_loading::request(ctx, &batch, &picks, &user.user.actor()).await {
+        Err(BatchError::Repeated) => return Ok(see_other(batch_path(&batch))),
+        result => result?,
     };
-    let title = if done.moved.is_empty() {
-        tr.t("admin.loading.nothing_moved_title")
-    } else {
-        tr.t("admin.loading.done_title")
-    };
+    if !done.moved.is_empty() {
+        return Ok(see_other(batch_path(&batch)));
+    }
     let page = DonePage {
-        page: Page::workspace(tr, title, "/admin/orders", user.nav()),
-        moved: done.moved.iter().map(OrderLine::new).collect(),
-        left_out,
-        organisations: organisation_lines(tr, &done.list),
-        mailed_to: done.mailed_to,
-        list_text: done.list.text(),
-        list_rows: done.list.organisations.len().clamp(2, 20),
-        download_link: with_orders(&format!("{PATH}.csv"), &done.list.references),
-        has_given_names: done.list.has_given_names(),
+        page: Page::workspace(
+            tr,
+            tr.t("admin.loading.nothing_moved_title"),
+            QUEUE_RECEIVED_TESTS,
+            user.nav(),
+        ),
+        moved: Vec::new(),
+        left_out: left_out_lines(tr, &done.left_out),
+        organisations: Vec::new(),
+        mail: None,
+        list_text: String::new(),
+        list_rows: 2,
+        download_link: String::new(),
+        has_given_names: false,
         status_loading: status_label(tr, OrderStatus::Tt02Loading),
         queue_link: QUEUE_RECEIVED_TESTS,
     };
-    html(status, &page)
+    html(StatusCode::CONFLICT, &page)
+}
+
+/// A batch's result page: the orders it moved and left out, what became of the list's email
+/// (queued, sent or failed), and the list to copy and download, which stays on offer in
+/// case the email does not get through.
+pub async fn batch_page(
+    user: CaseHandler,
+    visit: Visit,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (tr, ctx) = (visit.tr(), &visit.ctx);
+    let batch = batch_id(&path).ok_or(AppError::NotFound)?;
+    let found = tt02_loading::batch(ctx, &batch).await?;
+    let found = found.ok_or(AppError::NotFound)?;
+    let list = &found.list;
+    let page = DonePage {
+        page: Page::workspace(
+            tr,
+            tr.t("admin.loading.done_title"),
+            &batch_path(&batch),
+            user.nav(),
+        ),
+        moved: found.moved.iter().map(OrderLine::new).collect(),
+        left_out: left_out_lines(tr, &found.left_out),
+        organisations: organisation_lines(tr, list),
+        mail: Some(mail_line(tr, &found)),
+        list_text: list.text(),
+        list_rows: list.organisations.len().clamp(2, 20),
+        download_link: with_orders(&format!("{PATH}.csv"), &list.references),
+        has_given_names: list.has_given_names(),
+        status_loading: status_label(tr, OrderStatus::Tt02Loading),
+        queue_link: QUEUE_RECEIVED_TESTS,
+    };
+    html(StatusCode::OK, &page)
 }
 
 /// `path` with each reference as an `order` in its query: the confirmation page for them, or

@@ -37,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(loading::request),
         )
         .service(resource("/admin/tt02-loading.csv").get(loading::csv))
+        .service(resource("/admin/tt02-loading/{batch}").get(loading::batch_page))
         .service(resource("/admin/orders/{reference}").get(order::page))
         .service(resource("/admin/orders/{reference}/status").post(order::change_status))
         .service(resource("/admin/orders/{reference}/notes").post(order::add_note))

@@ -141,6 +141,8 @@ struct QueuePage {
     any_selectable: bool,
     /// The queue of received test orders with every line ticked, and without.
     select_all_link: &'static str,
+    /// The link's text, which says how many it ticks.
+    select_all_text: String,
     selecting_all: bool,
 }
 
@@ -271,6 +273,16 @@ fn choices(tr: Tr, ctx: &Context) -> Choices {
     }
 }
 
+/// Rows on a page: "select all" shows as many as one batch takes, so it ticks that many
+/// and its link can say so; paging on from there goes back to the usual size.
+fn page_size(select_all: bool) -> i64 {
+    if select_all {
+        crate::app::tt02_loading::MAX_ORDERS as i64
+    } else {
+        PAGE_SIZE
+    }
+}
+
 pub async fn page(
     user: CaseHandler,
     visit: Visit,
@@ -292,7 +304,7 @@ pub async fn page(
         more,
         counts,
         names,
-    } = app::queue::page(ctx, &filter, after.as_ref(), PAGE_SIZE).await?;
+    } = app::queue::page(ctx, &filter, after.as_ref(), page_size(select_all)).await?;
     let stale_days = ctx.settings.workspace.stale_working_days;
     let links = links(&query, rows.last().filter(|_| more), after.is_some());
     let lines = lines(tr, &rows, &names, stale_days, select_all);
@@ -330,6 +342,10 @@ pub async fn page(
         export_link: links.export,
         stale_days,
         select_all_link: SELECT_ALL,
+        select_all_text: tr.fill(
+            "admin.queue.select_all",
+            &[("max", &crate::app::tt02_loading::MAX_ORDERS.to_string())],
+        ),
         selecting_all: select_all,
     };
     html(StatusCode::OK, &page)
