@@ -203,6 +203,10 @@ pub async fn verify_token(
             .map(|c| c.name)
             .collect();
         tracing::info!(reference = %order.reference, ?failed, "token check failed");
+        // Keys we could not fetch are our outage, not the vendor's failure: no event.
+        if !report.checks.iter().any(|c| c.keys_unavailable) {
+            record_failed_check(ctx, link, &failed, &report).await?;
+        }
         return Ok(TokenChecked {
             order: order.clone(),
             report,
@@ -218,6 +222,72 @@ pub async fn verify_token(
         order: moved,
         report,
     })
+}
+
+/// A failed token check as an event, for the case handlers and the statistics: which checks
+/// failed and, when the signature held, the token's summary (never the token itself).
+async fn record_failed_check(
+    ctx: &Context,
+    link: &Link,
+    failed: &[&str],
+    report: &Report,
+) -> Result<(), Failure> {
+    let details = serde_json::json!({ "failed": failed, "token": report.summary });
+    let event = events::NewEvent {
+        order_id: &link.order.id,
+        at: Utc::now(),
+        actor: link.role.actor(),
+        kind: events::TOKEN_CHECK_FAILED,
+        from: None,
+        to: None,
+        comment: None,
+        details: Some(&details),
+    };
+    let mut conn = ctx.db.acquire().await?;
+    events::insert(&mut conn, &event).await?;
+    Ok(())
+}
+
+/// What a contact does through `/api/v1` with its link token, each with its own allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiCall {
+    /// Reading the order.
+    Read,
+    /// Checking an access token: each one fetches keys and may move the order.
+    TokenCheck,
+}
+
+impl ApiCall {
+    /// Calls allowed per link token in [`API_WINDOW`].
+    pub const fn limit(self) -> i64 {
+        match self {
+            ApiCall::Read => 60,
+            ApiCall::TokenCheck => 10,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            ApiCall::Read => "api-read",
+            ApiCall::TokenCheck => "api-token-check",
+        }
+    }
+}
+
+const API_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Counts one API call made with `token` (a link that opened): `Some(minutes)` to wait when
+/// the token has used up its allowance for `call`. The table keeps only a hash of the token.
+pub async fn count_api_call(
+    ctx: &Context,
+    token: &str,
+    call: ApiCall,
+) -> Result<Option<i64>, Failure> {
+    let keys = [(rate_limit::key(call.kind(), token), call.limit())];
+    let mut tx = ctx.db.begin_write().await?;
+    let over = rate_limit::count(&mut tx, &keys, Utc::now(), API_WINDOW).await?;
+    tx.commit().await?;
+    Ok(over)
 }
 
 /// Link resends allowed per email address, and per client address, in a window.

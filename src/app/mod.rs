@@ -26,7 +26,7 @@ use crate::store::Db;
 
 // The read models the use cases hand out, named here so callers need not know the store.
 pub use crate::mail::loading::{ListedOrganisation, LoadingList, NameSource};
-pub use crate::store::events::{ACTOR_API, ACTOR_VENDOR_CONTACT, Event};
+pub use crate::store::events::{ACTOR_API, ACTOR_VENDOR_CONTACT, Event, TOKEN_CHECK_FAILED};
 pub use crate::store::orders::{Order, normalise_reference};
 pub use crate::store::outbox::MailSummary;
 pub use crate::store::queue::{Assignment, Cursor, QueueFilter, QueueRow, Search, StatusFilter};

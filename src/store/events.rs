@@ -11,13 +11,17 @@ use crate::domain::{ContactRole, OrderStatus};
 pub const ACTOR_VENDOR_CONTACT: &str = ContactRole::Vendor.actor();
 pub const ACTOR_API: &str = "api";
 
+/// The vendor's token did not pass every check (on its page or through the API). Its
+/// details name the failed checks and the token's summary; never the token.
+pub const TOKEN_CHECK_FAILED: &str = "token_check_failed";
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub order_id: &'a str,
     pub at: DateTime<Utc>,
     pub actor: &'a str,
-    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`.
+    /// `created`, `status_changed`, `note`, `assigned`, `unassigned`, `token_check_failed`.
     pub kind: &'a str,
     pub from: Option<OrderStatus>,
     pub to: Option<OrderStatus>,

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod compress;
+pub mod contact_api;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -78,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/api/v1/orders/{reference}").get(contact_api::order))
+        .service(resource("/api/v1/orders/{reference}/token-check").post(contact_api::token_check))
         .service(resource("/help").get(public::help))
         .service(
             resource("/track")
@@ -88,6 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .service(resource("/track/{token}/token").post(track::check_token))
+        .service(resource("/track/{token}/collection.http").get(track::collection::http_file))
+        .service(resource("/track/{token}/collection.postman.json").get(track::collection::postman))
         .configure(admin::routes)
         .service(resource("/favicon.ico").get(assets::icon))
         .service(resource("/privacy").get(public::privacy))

@@ -199,6 +199,20 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
             tr.fill("admin.timeline.assigned", &[("user", &user)])
         }
         "unassigned" => tr.t("admin.timeline.unassigned").to_owned(),
+        crate::app::TOKEN_CHECK_FAILED => {
+            // The checks' stable names, which the vendor's report and /help also use.
+            let failed: Vec<&str> = event
+                .details
+                .as_ref()
+                .and_then(|d| d.get("failed"))
+                .and_then(|f| f.as_array())
+                .map(|names| names.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            tr.fill(
+                "admin.timeline.token_check_failed",
+                &[("checks", &failed.join(", "))],
+            )
+        }
         other => other.to_owned(),
     }
 }
