@@ -259,10 +259,10 @@ pub enum ApiCall {
 
 impl ApiCall {
     /// Calls allowed per link token in [`API_WINDOW`].
-    pub const fn limit(self) -> i64 {
+    fn limit(self, settings: &crate::config::Settings) -> i64 {
         match self {
-            ApiCall::Read => 60,
-            ApiCall::TokenCheck => 10,
+            ApiCall::Read => settings.api_reads_per_minute,
+            ApiCall::TokenCheck => settings.api_token_checks_per_minute,
         }
     }
 
@@ -283,7 +283,10 @@ pub async fn count_api_call(
     token: &str,
     call: ApiCall,
 ) -> Result<Option<i64>, Failure> {
-    let keys = [(rate_limit::key(call.kind(), token), call.limit())];
+    let keys = [(
+        rate_limit::key(call.kind(), token),
+        call.limit(&ctx.settings),
+    )];
     let mut tx = ctx.db.begin_write().await?;
     let over = rate_limit::count(&mut tx, &keys, Utc::now(), API_WINDOW).await?;
     tx.commit().await?;

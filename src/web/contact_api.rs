@@ -7,8 +7,8 @@
 //! nothing about whether another order exists, and the caller learns only that its token
 //! does not open this order, which a 404 would also say. (Only `request_id` differs.)
 //!
-//! Each link token has its own allowance per minute (60 reads, 10 token checks); more get
-//! 429 with `Retry-After`. Neither the link token nor the access token is logged or kept:
+//! Each link token has its own allowance per minute (`RRH_API_READS_PER_MINUTE`, 60, and
+//! `RRH_API_TOKEN_CHECKS_PER_MINUTE`, 10); more get 429 with `Retry-After`. Neither the link token nor the access token is logged or kept:
 //! the request log names the route pattern, and the rate-limit table a hash.
 
 use std::collections::BTreeMap;
@@ -298,7 +298,7 @@ pub struct TimelineEntry {
     responses(
         (status = 200, description = "The order", body = OrderProgress),
         (status = 401, description = "No link token that opens this order", body = ErrorBody),
-        (status = 429, description = "Over 60 calls a minute with this token", body = ErrorBody),
+        (status = 429, description = "Over RRH_API_READS_PER_MINUTE (60) calls a minute with this token", body = ErrorBody),
     ),
     security(("link_token" = []))
 )]
@@ -454,7 +454,7 @@ impl From<CheckLine> for CheckResult {
         (status = 409, description = "The order is not waiting for the vendor's token", body = ErrorBody),
         (status = 415, description = "The body is not application/json", body = ErrorBody),
         (status = 422, description = "A check failed (the report), or the body has errors", body = TokenCheckReport),
-        (status = 429, description = "Over 10 checks a minute with this token", body = ErrorBody),
+        (status = 429, description = "Over RRH_API_TOKEN_CHECKS_PER_MINUTE (10) checks a minute with this token", body = ErrorBody),
         (status = 503, description = "Maskinporten's keys could not be fetched; nothing is blamed on the token", body = TokenCheckReport),
     ),
     security(("link_token" = []))
