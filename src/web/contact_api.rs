@@ -598,3 +598,45 @@ impl utoipa::Modify for LinkTokenScheme {
             .add_security_scheme("link_token", SecurityScheme::Http(scheme));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::*;
+
+    /// The document the lead nests: both paths, under the link-token scheme they name.
+    #[test]
+    fn the_vendor_api_document_names_both_paths_and_the_link_token_scheme() {
+        let doc: Value = serde_json::to_value(VendorApiDoc::openapi()).unwrap();
+        let paths = &doc["paths"];
+        let read = &paths["/api/v1/orders/{reference}"]["get"];
+        let check = &paths["/api/v1/orders/{reference}/token-check"]["post"];
+        assert_eq!(read["security"][0]["link_token"], serde_json::json!([]));
+        assert_eq!(check["security"][0]["link_token"], serde_json::json!([]));
+        for status in ["200", "401", "403", "409", "422", "429", "503"] {
+            assert!(check["responses"][status].is_object(), "{status}");
+        }
+        let scheme = &doc["components"]["securitySchemes"]["link_token"];
+        assert_eq!(scheme["type"], "http");
+        assert_eq!(scheme["scheme"], "bearer");
+        assert!(doc["components"]["schemas"]["TokenCheckReport"].is_object());
+    }
+
+    #[test]
+    fn only_one_bearer_authorization_header_is_a_token() {
+        let with = |values: &[&str]| {
+            let mut req = actix_web::test::TestRequest::default();
+            for value in values {
+                req = req.append_header((AUTHORIZATION, *value));
+            }
+            req.to_http_request()
+        };
+        assert_eq!(bearer_token(&with(&["Bearer abc"])), Some("abc"));
+        assert_eq!(bearer_token(&with(&["bearer  abc "])), Some("abc"));
+        assert_eq!(bearer_token(&with(&["Basic abc"])), None);
+        assert_eq!(bearer_token(&with(&["Bearer"])), None);
+        assert_eq!(bearer_token(&with(&[])), None);
+        assert_eq!(bearer_token(&with(&["Bearer abc", "Bearer abc"])), None);
+    }
+}
