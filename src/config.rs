@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::domain::ScopeCatalog;
+use crate::maskinporten::certificate::IssuerLists;
 
 /// A value that must never reach a log or an error message: `Debug` shows `[redacted]`, and
 /// the value is only read through [`Secret::expose`], which names every place that uses it.
@@ -72,6 +73,9 @@ pub struct Settings {
     /// How long a lookup may take before the order is taken unverified
     /// (`RRH_ENHETSREGISTERET_TIMEOUT_MS`, 3000).
     pub enhetsregisteret_timeout: Duration,
+    /// Which CAs the certificate check takes for test and for production
+    /// (`RRH_CERT_TEST_ISSUERS`, `RRH_CERT_PROD_ISSUERS`: comma-separated names).
+    pub certificate_issuers: IssuerLists,
 }
 
 /// Where the token check gets Maskinporten's keys.
@@ -196,6 +200,7 @@ impl Settings {
                 3_000,
             )?),
             maskinporten,
+            certificate_issuers: certificate_issuers(&get)?,
             trusted_proxies,
             metrics_allow,
             listen,
@@ -327,6 +332,28 @@ fn maskinporten_settings(get: &Lookup) -> anyhow::Result<MaskinportenSettings> {
     Ok(maskinporten)
 }
 
+/// `RRH_CERT_TEST_ISSUERS` and `RRH_CERT_PROD_ISSUERS`, each a comma-separated list of
+/// substrings of CA names; either falls back to its default when not set.
+fn certificate_issuers(get: &Lookup) -> anyhow::Result<IssuerLists> {
+    let defaults = IssuerLists::default();
+    let list = |name: &str, default: Vec<String>| -> anyhow::Result<Vec<String>> {
+        match get(name) {
+            None => Ok(default),
+            Some(raw) => {
+                let names = IssuerLists::parse_list(&raw);
+                if names.is_empty() {
+                    bail!("{name} must name at least one certificate authority");
+                }
+                Ok(names)
+            }
+        }
+    };
+    Ok(IssuerLists {
+        test: list("RRH_CERT_TEST_ISSUERS", defaults.test)?,
+        production: list("RRH_CERT_PROD_ISSUERS", defaults.production)?,
+    })
+}
+
 fn workspace_settings(get: &Lookup) -> anyhow::Result<WorkspaceSettings> {
     Ok(WorkspaceSettings {
         session_idle: Duration::from_secs(
@@ -453,5 +480,28 @@ mod tests {
         let s = settings(&[("RRH_SCOPES", "brreg:reelle/media=Media - På vegne av")]).unwrap();
         assert_eq!(s.scopes.entries().len(), 1);
         assert_eq!(s.scopes.entries()[0].name, "brreg:reelle/media");
+    }
+
+    #[test]
+    fn certificate_issuers_come_from_configuration_with_the_reference_s_defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.certificate_issuers.test, ["Test4", "TEST"]);
+        assert!(
+            s.certificate_issuers
+                .production
+                .contains(&"Buypass Class 3 CA 3".to_owned())
+        );
+        let s = settings(&[
+            ("RRH_CERT_TEST_ISSUERS", "Staging CA, Test4"),
+            ("RRH_CERT_PROD_ISSUERS", "Buypass Class 3 CA 3"),
+        ])
+        .unwrap();
+        assert_eq!(s.certificate_issuers.test, ["Staging CA", "Test4"]);
+        assert_eq!(s.certificate_issuers.production, ["Buypass Class 3 CA 3"]);
+        let err = format!(
+            "{:#}",
+            settings(&[("RRH_CERT_PROD_ISSUERS", " , ")]).unwrap_err()
+        );
+        assert!(err.contains("RRH_CERT_PROD_ISSUERS"), "{err}");
     }
 }

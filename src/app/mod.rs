@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod metrics;
 pub mod orders;
 pub mod outbox;
+pub mod preparation;
 pub mod purge;
 pub mod queue;
 pub mod tt02_loading;

@@ -23,7 +23,7 @@ use crate::web::public::HELP_CODES;
 /// Fields whose errors go through `web::view::field_message`, which names the field with
 /// `fieldref.{field}`; the order's own fields ([`FIELD_ORDER`], from web/public.rs and
 /// web/api.rs) come on top of these.
-const FIELDS_WITH_MESSAGES_OUTSIDE_THE_ORDER: [&str; 8] = [
+const FIELDS_WITH_MESSAGES_OUTSIDE_THE_ORDER: [&str; 10] = [
     // web/api.rs `read_fields`: an unknown `language` is `invalid_choice` on that field.
     "language",
     // app/workflow.rs `change_status`: the reason for a rejection or the message to the
@@ -38,6 +38,9 @@ const FIELDS_WITH_MESSAGES_OUTSIDE_THE_ORDER: [&str; 8] = [
     "withdraw_reason",
     "access_token",
     "contact_email",
+    // app/preparation.rs: the vendor's pasted certificate and JWT grant.
+    "certificate",
+    "grant",
 ];
 
 /// Keys built the same way, from every value they can be built from.
@@ -140,6 +143,17 @@ fn families() -> Vec<Family> {
         family(
             "track.check.{name}.fix",
             CHECKS.map(|name| format!("track.check.{name}.fix")),
+        ),
+        // web/track/preparation.rs: the certificate and grant checks' lines, each with its
+        // label, and the text of each detail it can be recorded with (the fix of a failed
+        // line, a remark on another); web/admin/order.rs names failed checks by their labels.
+        family(
+            "track.cert.{name}.label / .{detail}",
+            check_texts("track.cert", &crate::maskinporten::certificate::CHECKS),
+        ),
+        family(
+            "track.grant.{name}.label / .{detail}",
+            check_texts("track.grant", &crate::maskinporten::grant::CHECKS),
         ),
         // mail/render.rs `status_change_mails`: what happened, for the status an action moved
         // the order to (`app::workflow::move_order`). Nothing moves an order to `received`.
@@ -264,7 +278,26 @@ fn families() -> Vec<Family> {
             "help.error.{code}.meaning",
             HELP_CODES.map(|code| format!("help.error.{code}.meaning")),
         ),
+        // web/api_docs.rs: the summary of every operation in the API's document, and what
+        // each of its response statuses means; an operation added to the document needs them.
+        family(
+            "api_docs.op.{operationId} / api_docs.status.{status}",
+            crate::web::api_docs::catalog_keys(&crate::web::openapi::document(
+                &crate::domain::ScopeCatalog::default(),
+            )),
+        ),
     ]
+}
+
+/// A check list's label and detail keys: `{prefix}.{name}.label`, `{prefix}.{name}.{detail}`.
+fn check_texts(prefix: &str, checks: &[(&str, &[&str])]) -> Vec<String> {
+    checks
+        .iter()
+        .flat_map(|(name, details)| {
+            std::iter::once(format!("{prefix}.{name}.label"))
+                .chain(details.iter().map(move |d| format!("{prefix}.{name}.{d}")))
+        })
+        .collect()
 }
 
 fn fields_with_messages() -> impl Iterator<Item = &'static str> {

@@ -2,7 +2,10 @@
 //! order, and every check is reported, passed or failed, so the vendor sees what to fix.
 //! The token itself is never stored or logged; only [`TokenSummary`] is kept.
 
+pub mod certificate;
+pub mod grant;
 pub mod jwks;
+pub mod lines;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

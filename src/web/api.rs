@@ -18,6 +18,8 @@ use serde_json::{Map, Value, json};
 use super::error::AppError;
 use super::extract::read_body;
 use super::lang::Language;
+#[allow(unused_imports)] // Named in the `#[utoipa::path]` above.
+use super::openapi::{ApiError, OrderCreated, OrderRequest};
 use super::view::{field_message, wait_message};
 use super::{client_key, request_context};
 use crate::app::orders::SubmitError;
@@ -29,6 +31,122 @@ use crate::domain::{
 };
 use crate::i18n::{Lang, Tr};
 
+/// Submits an order.
+///
+/// The body is the order's fields as a JSON object. Every field is checked at once; a
+/// refused order gets 422 with one `{code, message}` per field in `errors`. A retry under
+/// the same `Idempotency-Key` within 24 hours gets the first answer again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    tag = "orders",
+    operation_id = "create_order",
+    summary = "Submit an order",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+            pattern = r"^[\x21-\x7E]+$",
+            description = "Makes a retry safe: the same key with the same order within \
+                24 hours gets the first answer, without a second order. 1–255 visible \
+                ASCII characters."),
+        ("lang" = Option<String>, Query,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The language of messages: `nb` (default), `nn` or `en`; another \
+                value is ignored. Like every query parameter here, it may not hold control \
+                characters (400 `bad_request`).")
+    ),
+    request_body(content = OrderRequest, content_type = "application/json",
+        description = "The order", examples(
+            ("test" = (summary = "A test (TT02) order", value = json!({
+                "environment": "test",
+                "scope": "brreg:reelle/offentlig",
+                "vendor_org_number": "974760673",
+                "vendor_org_name": "Leverandør Systemer AS",
+                "vendor_contact_email": "ola@leverandor.no",
+                "vendor_contact_phone": "91234567",
+                "consumer_org_number": "313876144",
+                "consumer_org_name": "Kunde Bank ASA",
+                "consumer_contact_email": "kari@kunde.no",
+                "consumer_contact_phone": "41234567",
+                "ip_addresses": ["8.8.8.8", "1.1.1.0/24"],
+                "acknowledge_test_data": true,
+                "language": "en"
+            }))),
+            ("production" = (summary = "A production order", value = json!({
+                "environment": "production",
+                "scope": "brreg:reelle/rapporteringspliktig",
+                "vendor_org_number": "974760673",
+                "vendor_org_name": "Leverandør Systemer AS",
+                "vendor_contact_name": "Ola Nordmann",
+                "vendor_contact_email": "ola@leverandor.no",
+                "vendor_contact_phone": "+47 912 34 567",
+                "consumer_org_number": "313 876 144",
+                "consumer_org_name": "Kunde Bank ASA",
+                "consumer_contact_email": "kari@kunde.no",
+                "consumer_contact_phone": "41234567",
+                "maskinporten_client_id": "a1b2c3d4-0000-4000-8000-000000000000"
+            }))))),
+    responses(
+        (status = 201, description = "The order is received", body = OrderCreated,
+            headers(("Location" = String, description = "The order's receipt page"))),
+        (status = 400, description = "The body is not JSON, or the Idempotency-Key header is \
+            not one key of visible ASCII", body = ApiError, examples(
+            ("malformed_json" = (value = json!({"error": "malformed_json",
+                "message": "The body is not valid JSON.",
+                "detail": "EOF while parsing a value at line 1 column 16",
+                "request_id": "0a1b2c3d4e5f"}))),
+            ("invalid_idempotency_key" = (value = json!({"error": "invalid_idempotency_key",
+                "message": "Idempotency-Key must be 1–255 visible ASCII characters (no spaces), and only one.",
+                "request_id": "0a1b2c3d4e5f"}))),
+            ("bad_request" = (value = json!({"error": "bad_request",
+                "message": "What was sent contains control characters (a null character, for example), which no field accepts. Remove them and try again.",
+                "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 409, description = "An open order for the same vendor, consumer, \
+            environment and scope exists", body = ApiError, examples(
+            ("duplicate_open_order" = (value = json!({"error": "duplicate_open_order",
+                "message": "There is already an open order for the same organisations, environment and scope. Its contacts have been emailed links to it and can get them again.",
+                "track_url": "https://tt02.example.no/track",
+                "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 413, description = "The body is larger than the server takes (64 KiB by \
+            default)", body = ApiError, examples(
+            ("payload_too_large" = (value = json!({"error": "payload_too_large",
+                "message": "The request is too large.", "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 415, description = "The body is not JSON (`Content-Type` is not \
+            `application/json`)", body = ApiError, examples(
+            ("unsupported_media_type" = (value = json!({"error": "unsupported_media_type",
+                "message": "The request has a content type this service does not accept.",
+                "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 422, description = "The order has errors (`validation_failed`, with \
+            `errors`), the body is not an object, or the Idempotency-Key was used for \
+            another order", body = ApiError, examples(
+            ("validation_failed" = (value = json!({"error": "validation_failed",
+                "message": "The order has errors. See the fields in \"errors\".",
+                "errors": {
+                    "vendor_org_number": {"code": "org_number_checksum",
+                        "message": "The vendor's organisation number is not a valid organisation number: one of its digits is probably wrong. Check that it is typed correctly."},
+                    "ip_addresses": {"code": "ip_not_public",
+                        "message": "\"10.1.2.3\" is not a public address (for example private, local or reserved). Enter the address the services see when you call from the internet."},
+                    "acknowledge_test_data": {"code": "wrong_type",
+                        "message": "Wrong type: expected boolean."}
+                },
+                "request_id": "0a1b2c3d4e5f"}))),
+            ("not_an_object" = (value = json!({"error": "not_an_object",
+                "message": "The body must be a JSON object with the order's fields.",
+                "request_id": "0a1b2c3d4e5f"}))),
+            ("idempotency_key_reused" = (value = json!({"error": "idempotency_key_reused",
+                "message": "This Idempotency-Key was already used for another order in the last 24 hours. Use a new key for a new order.",
+                "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 429, description = "Too many orders from this address in the last hour",
+            body = ApiError,
+            headers(("Retry-After" = String, description = "Seconds until another order is taken")),
+            examples(("rate_limited" = (value = json!({"error": "rate_limited",
+                "message": "Too many orders have come from your address in the last hour. Wait 12 minutes and send again, or write to opendata.rrh@brreg.no.",
+                "request_id": "0a1b2c3d4e5f"}))))),
+        (status = 500, description = "Something failed on our side; quote the request id",
+            body = ApiError, examples(("internal_error" = (value = json!({"error": "internal_error",
+                "message": "Something went wrong on our side. Nothing was stored. Please try again in a moment.",
+                "request_id": "0a1b2c3d4e5f"})))))
+    )
+)]
 pub async fn create_order(
     req: HttpRequest,
     ctx: web::Data<Context>,

@@ -290,6 +290,7 @@ pub struct TimelineEntry {
 #[utoipa::path(
     get,
     path = "/api/v1/orders/{reference}",
+    operation_id = "contact_order",
     tag = "contacts",
     params(
         ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),
@@ -440,6 +441,7 @@ impl From<CheckLine> for CheckResult {
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{reference}/token-check",
+    operation_id = "contact_token_check",
     tag = "contacts",
     params(
         ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_docs;
 pub mod assets;
 pub mod compress;
 pub mod contact_api;
@@ -13,8 +14,10 @@ pub mod extract;
 pub mod health;
 pub mod lang;
 pub mod metrics;
+pub mod openapi;
 pub mod progress;
 pub mod public;
+pub mod routing;
 pub mod track;
 pub mod view;
 
@@ -68,8 +71,8 @@ pub fn see_other(location: impl Into<String>) -> actix_web::HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // Each resource answers other methods with a 405 page instead of an empty response.
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    // Each resource answers other methods with a 405 that names the ones it takes (`Allow`).
+    use routing::resource;
     cfg.service(resource("/").get(public::landing))
         .service(resource("/orders/new").get(public::new_order_form))
         .service(
@@ -79,6 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/orders/{reference}/receipt").get(public::receipt))
         .service(resource("/api/v1/orders").post(api::create_order))
+        .service(resource("/api/v1/openapi.json").get(openapi::openapi_json))
+        .service(resource("/api").get(api_docs::page))
         .service(resource("/api/v1/orders/{reference}").get(contact_api::order))
         .service(resource("/api/v1/orders/{reference}/token-check").post(contact_api::token_check))
         .service(resource("/help").get(public::help))
@@ -91,6 +96,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/delegation").post(track::confirm_delegation))
         .service(resource("/track/{token}/withdrawal").post(track::withdraw))
         .service(resource("/track/{token}/token").post(track::check_token))
+        .service(resource("/track/{token}/certificate").post(track::check_certificate))
+        .service(resource("/track/{token}/grant").post(track::check_grant))
         .service(resource("/track/{token}/collection.http").get(track::collection::http_file))
         .service(resource("/track/{token}/collection.postman.json").get(track::collection::postman))
         .configure(admin::routes)
@@ -102,10 +109,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/metrics").get(metrics::scrape))
         .service(resource("/static/{name}").get(assets::file))
         .default_service(web::to(public::not_found));
-}
-
-pub(crate) async fn method_not_allowed() -> Result<actix_web::HttpResponse, error::AppError> {
-    Err(error::AppError::MethodNotAllowed)
 }
 
 /// What an error response needs to know about its request when it is built outside a

@@ -107,7 +107,7 @@ on_both_databases! {
         // The page-weight budget: a first visit (no cookies) to the order form downloads its
         // HTML and the stylesheet it links, uncompressed, in at most 30 KB. A size, not a time:
         // a template or a stylesheet rule that pushes it over fails here, not in production.
-        const BUDGET: usize = 30 * 1024;
+        const BUDGET: usize = 30_000;
         let first_visit = reqwest::Client::new();
         let body = |path: String| {
             let request = first_visit.get(app.url(&path));
@@ -151,5 +151,28 @@ on_both_databases! {
         assert_eq!(app.get("/static/app.0000.css").await.status(), 404);
         assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
         assert_eq!(app.get("/favicon.ico").await.headers()["content-type"], "image/svg+xml");
+    }
+
+    async fn the_workspace_has_a_stylesheet_of_its_own_that_public_pages_do_not_load(app) {
+        let hrefs = |page: &scraper::Html| -> Vec<String> {
+            select(page, "link[rel=stylesheet]").iter().map(|l| l.value().attr("href").unwrap().to_owned()).collect()
+        };
+        for path in ["/", "/orders/new", "/help", "/admin/login"] {
+            let (_, page) = app.get_html(path).await;
+            assert_eq!(hrefs(&page).len(), 1, "{path} loads only the site's stylesheet");
+        }
+        let kari = app.logged_in("kari@brreg.no", "case-handler").await;
+        let (_, page) = kari.get_html("/admin/orders").await;
+        let links = hrefs(&page);
+        assert_eq!(links.len(), 2, "{links:?}");
+        assert!(links[0].starts_with("/static/app."), "the site's rules first: {links:?}");
+        assert!(links[1].starts_with("/static/admin.") && links[1].len() == "/static/admin..css".len() + 12, "{links:?}");
+        let response = app.get(&links[1]).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+        let css = response.text().await.unwrap();
+        assert!(css.contains(".status-counts") && !css.contains("/*"), "the workspace's rules, minified");
+        assert_eq!(app.get("/static/admin.css").await.headers()["cache-control"], "no-cache");
     }
 }

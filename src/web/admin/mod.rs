@@ -18,8 +18,7 @@ pub async fn home(_user: session::CaseHandler) -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource =
-        |path: &str| web::resource(path).default_service(web::to(super::method_not_allowed));
+    use super::routing::resource;
     cfg.service(resource("/admin").get(home))
         .service(resource("/admin/").get(home))
         .service(

@@ -213,7 +213,9 @@ fn event_what(tr: Tr, event: &Event, names: &HashMap<String, String>) -> String 
                 &[("checks", &failed.join(", "))],
             )
         }
-        other => other.to_owned(),
+        // The vendor's certificate and grant checks.
+        other => crate::web::track::preparation::event_text(tr, other, event.details.as_ref())
+            .unwrap_or_else(|| other.to_owned()),
     }
 }
 

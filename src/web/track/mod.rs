@@ -1,9 +1,10 @@
 //! A contact's private page, `/track/{token}`: where the order stands, whose step is next,
-//! and that contact's own steps (in [`steps`] and [`token`]); [`resend`] sends the links
-//! again. Every action is a POST with a CSRF token; the page is never cached and never
-//! sends its address on as a referrer.
+//! and that contact's own steps (in [`steps`], [`token`] and [`preparation`]); [`resend`]
+//! sends the links again. Every action is a POST with a CSRF token; the page is never cached
+//! and never sends its address on as a referrer.
 
 pub mod collection;
+pub mod preparation;
 pub mod resend;
 pub mod steps;
 pub mod token;
@@ -27,8 +28,10 @@ use crate::app::contacts::{self, Link, StepError};
 use crate::domain::{Action, ContactRole, Environment};
 use crate::i18n::Tr;
 use crate::mail::render::OrderFacts;
+use preparation::CheckReportView;
 use token::{GrantHelp, ReportView, grant_help};
 
+pub use preparation::{check_certificate, check_grant};
 pub use resend::{resend, resend_form};
 pub use steps::{confirm_delegation, withdraw};
 pub use token::check_token;
@@ -68,14 +71,20 @@ struct TrackPage {
     /// The vendor may paste its token (the order is `delegated`).
     can_check_token: bool,
     report: Option<ReportView>,
+    /// The vendor may check its certificate and its JWT grant (any open status).
+    can_prepare: bool,
+    certificate_report: Option<CheckReportView>,
+    grant_report: Option<CheckReportView>,
 }
 
-/// What the page says besides the order: the form's state, a notice, a token report.
+/// What the page says besides the order: the form's state, a notice, a check's report.
 #[derive(Default)]
 pub struct Answer {
     pub form: FormView,
     pub notice: Option<&'static str>,
     pub report: Option<ReportView>,
+    pub certificate_report: Option<CheckReportView>,
+    pub grant_report: Option<CheckReportView>,
     pub status: StatusCode,
 }
 
@@ -136,6 +145,9 @@ impl<'a> ContactPage<'a> {
             grant: (vendor && order.status.is_open()).then(|| grant_help(&order)),
             can_check_token: vendor && allowed.contains(&Action::VerifyToken),
             report: answer.report,
+            can_prepare: vendor && order.status.is_open(),
+            certificate_report: answer.certificate_report,
+            grant_report: answer.grant_report,
             events,
             csrf_token,
             token: self.token.to_owned(),

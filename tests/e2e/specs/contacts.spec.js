@@ -40,7 +40,7 @@ test('a test order: the consumer confirms the delegation, the vendor verifies it
 
   await open(vendor, vendorLink);
   await expect(status(vendor)).toHaveAttribute('data-status', 'received');
-  await expect(vendor.locator('#grant')).toBeVisible();
+  await expect(vendor.locator('#grant-help')).toBeVisible();
   await expect(vendor.locator('#grant-claims')).toContainText(order.consumer_org_number);
   await expect(vendor.locator('form[action$="/withdrawal"]')).toBeVisible();
   await expect(vendor.locator('form[action$="/delegation"]')).toHaveCount(0);
