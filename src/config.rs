@@ -62,6 +62,12 @@ pub struct Settings {
     /// Orders accepted per client address an hour, form and API together
     /// (`RRH_ORDERS_PER_HOUR`, 60): each order asks Enhetsregisteret and sends three emails.
     pub orders_per_hour: i64,
+    /// Calls with one link token a minute on `/api/v1/orders/{reference}`
+    /// (`RRH_API_READS_PER_MINUTE`, 60) ...
+    pub api_reads_per_minute: i64,
+    /// ... and token checks (`RRH_API_TOKEN_CHECKS_PER_MINUTE`, 10), each of which may fetch
+    /// Maskinporten's keys.
+    pub api_token_checks_per_minute: i64,
     /// Enhetsregisteret's API (`RRH_ENHETSREGISTERET_URL`).
     pub enhetsregisteret_url: String,
     /// How long a lookup may take before the order is taken unverified
@@ -184,6 +190,8 @@ impl Settings {
 
         Ok(Self {
             orders_per_hour: parse_number(&get, "RRH_ORDERS_PER_HOUR", 60)?,
+            api_reads_per_minute: parse_number(&get, "RRH_API_READS_PER_MINUTE", 60)?,
+            api_token_checks_per_minute: parse_number(&get, "RRH_API_TOKEN_CHECKS_PER_MINUTE", 10)?,
             purge_after_days: parse_number(&get, "RRH_PURGE_AFTER_DAYS", 365)?,
             enhetsregisteret_url,
             enhetsregisteret_timeout: Duration::from_millis(parse_number(

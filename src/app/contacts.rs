@@ -203,7 +203,10 @@ pub async fn verify_token(
             .map(|c| c.name)
             .collect();
         tracing::info!(reference = %order.reference, ?failed, "token check failed");
-        record_failed_check(ctx, order, &report).await?;
+        // Keys we could not fetch are our outage, not the vendor's failure: no event.
+        if !report.checks.iter().any(|c| c.keys_unavailable) {
+            record_failed_check(ctx, order, &report).await?;
+        }
         return Ok(TokenChecked {
             order: order.clone(),
             report,
@@ -238,6 +241,9 @@ async fn record_failed_check(ctx: &Context, order: &Order, report: &Report) -> R
         "outcome": "failed",
         "failed": names(false),
         "unavailable": names(true),
+        // What the token was (its client, its jti's hash) when its signature held; never
+        // the token.
+        "token": report.summary,
     });
     let mut conn = ctx.db.acquire().await?;
     let event = events::NewEvent {
@@ -252,6 +258,51 @@ async fn record_failed_check(ctx: &Context, order: &Order, report: &Report) -> R
     };
     events::insert(&mut conn, &event).await?;
     Ok(())
+}
+
+/// What a contact does through `/api/v1` with its link token, each with its own allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiCall {
+    /// Reading the order.
+    Read,
+    /// Checking an access token: each one fetches keys and may move the order.
+    TokenCheck,
+}
+
+impl ApiCall {
+    /// Calls allowed per link token in [`API_WINDOW`].
+    fn limit(self, settings: &crate::config::Settings) -> i64 {
+        match self {
+            ApiCall::Read => settings.api_reads_per_minute,
+            ApiCall::TokenCheck => settings.api_token_checks_per_minute,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        match self {
+            ApiCall::Read => "api-read",
+            ApiCall::TokenCheck => "api-token-check",
+        }
+    }
+}
+
+const API_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Counts one API call made with `token` (a link that opened): `Some(minutes)` to wait when
+/// the token has used up its allowance for `call`. The table keeps only a hash of the token.
+pub async fn count_api_call(
+    ctx: &Context,
+    token: &str,
+    call: ApiCall,
+) -> Result<Option<i64>, Failure> {
+    let keys = [(
+        rate_limit::key(call.kind(), token),
+        call.limit(&ctx.settings),
+    )];
+    let mut tx = ctx.db.begin_write().await?;
+    let over = rate_limit::count(&mut tx, &keys, Utc::now(), API_WINDOW).await?;
+    tx.commit().await?;
+    Ok(over)
 }
 
 /// Link resends allowed per email address, and per client address, in a window.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod api_docs;
 pub mod assets;
 pub mod compress;
+pub mod contact_api;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -83,6 +84,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/orders").post(api::create_order))
         .service(resource("/api/v1/openapi.json").get(openapi::openapi_json))
         .service(resource("/api").get(api_docs::page))
+        .service(resource("/api/v1/orders/{reference}").get(contact_api::order))
+        .service(resource("/api/v1/orders/{reference}/token-check").post(contact_api::token_check))
         .service(resource("/help").get(public::help))
         .service(
             resource("/track")
@@ -95,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/track/{token}/token").post(track::check_token))
         .service(resource("/track/{token}/certificate").post(track::check_certificate))
         .service(resource("/track/{token}/grant").post(track::check_grant))
+        .service(resource("/track/{token}/collection.http").get(track::collection::http_file))
+        .service(resource("/track/{token}/collection.postman.json").get(track::collection::postman))
         .configure(admin::routes)
         .service(resource("/favicon.ico").get(assets::icon))
         .service(resource("/privacy").get(public::privacy))

@@ -44,6 +44,7 @@ pub struct ApiDoc;
 /// configured. The one place another `#[derive(OpenApi)]` is merged in.
 pub fn document(scopes: &ScopeCatalog) -> Document {
     let mut doc = ApiDoc::openapi();
+    doc.merge(super::contact_api::VendorApiDoc::openapi());
     set_scope_choices(&mut doc, scopes);
     doc
 }

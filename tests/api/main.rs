@@ -26,3 +26,4 @@ mod storage;
 mod track;
 mod transport;
 mod tt02_loading;
+mod vendor_api;

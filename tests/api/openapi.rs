@@ -170,7 +170,12 @@ async fn the_api_page_shows_every_operation_with_examples_in_each_language() {
             .collect();
         assert_eq!(
             operations,
-            ["GET /api/v1/openapi.json", "POST /api/v1/orders"]
+            [
+                "GET /api/v1/openapi.json",
+                "POST /api/v1/orders",
+                "GET /api/v1/orders/{reference}",
+                "POST /api/v1/orders/{reference}/token-check"
+            ]
         );
         let create = select(&page, "section[aria-labelledby='op-create_order']");
         assert_eq!(create.len(), 1);

@@ -3,6 +3,7 @@
 //! sends the links again. Every action is a POST with a CSRF token; the page is never cached
 //! and never sends its address on as a referrer.
 
+pub mod collection;
 pub mod preparation;
 pub mod resend;
 pub mod steps;

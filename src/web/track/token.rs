@@ -36,10 +36,11 @@ pub struct ReportView {
     pub lines: Vec<CheckLine>,
 }
 
-pub fn grant_help(order: &Order) -> GrantHelp {
-    let environment = order.environment;
-    let claims = serde_json::json!({
-        "aud": maskinporten::issuer(environment),
+/// The claims of the JWT grant the vendor signs for this order, with placeholders for what
+/// changes at every signing.
+pub fn grant_claims(order: &Order) -> serde_json::Value {
+    serde_json::json!({
+        "aud": maskinporten::issuer(order.environment),
         "iss": order.free_text("maskinporten_client_id").unwrap_or("<client_id>"),
         "scope": order.scope.as_str(),
         "consumer_org": order.consumer_org_number.as_str(),
@@ -47,7 +48,12 @@ pub fn grant_help(order: &Order) -> GrantHelp {
         "iat": "<now>",
         "exp": "<now + 120>",
         "jti": "<new uuid>",
-    });
+    })
+}
+
+pub fn grant_help(order: &Order) -> GrantHelp {
+    let environment = order.environment;
+    let claims = grant_claims(order);
     let header = serde_json::json!({ "alg": "RS256", "kid": "<kid>" });
     GrantHelp {
         claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
@@ -78,7 +84,8 @@ fn expected_value(order: &Order, check: &str) -> String {
     }
 }
 
-fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
+/// The report as the page shows it; the API answers with the same lines.
+pub fn report_view(tr: Tr, order: &Order, report: &Report) -> ReportView {
     let environment = environment_label(tr, order.environment);
     let maskinporten = tr.maskinporten(order.environment);
     let lines = report
