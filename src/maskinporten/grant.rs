@@ -9,10 +9,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
+use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::certificate::{self, Inspection};
+use super::certificate::{self, Inspection, RsaKey};
 use super::issuer;
 use super::lines::{Lines, Recorder};
 use crate::domain::Environment;
@@ -24,7 +26,10 @@ pub const CHECKS: [(&str, &[&str]); 12] = [
     ("algorithm", &["unsupported"]),
     ("key_header", &["x5c", "kid", "x5c_invalid", "missing"]),
     ("certificate", &["kid", "not_base64", "failed"]),
-    ("signature", &["algorithm", "kid", "no_key", "mismatch"]),
+    (
+        "signature",
+        &["algorithm", "kid", "no_key", "key_too_large", "mismatch"],
+    ),
     (
         "audience",
         &["missing", "slash", "other_environment", "wrong"],
@@ -47,6 +52,10 @@ pub const CHECKS: [(&str, &[&str]); 12] = [
 pub const MAX_LIFETIME_SECONDS: i64 = 120;
 /// How far ahead of our clock `iat` may be (Maskinporten allows 10 s of skew).
 pub const IAT_LEEWAY_SECONDS: i64 = 10;
+/// The longest RSA key a signature is checked with. The `rsa` crate's own limit (and so
+/// jsonwebtoken's) is 4096 bits, but certificate authorities issue longer keys and
+/// Maskinporten takes them; far longer ones would only make the check slow.
+pub const MAX_RSA_BITS: usize = 16384;
 
 /// What the grant must say for this order.
 #[derive(Debug, Clone, Copy)]
@@ -217,14 +226,55 @@ fn check_signature(
         report.skip("signature", "no_key", None);
         return;
     };
-    let key = DecodingKey::from_rsa_raw_components(&key.modulus, &key.exponent);
-    let verified =
-        jsonwebtoken::crypto::verify(jws.signature, jws.signed.as_bytes(), &key, algorithm);
-    if matches!(verified, Ok(true)) {
-        report.pass("signature");
-    } else {
-        report.fail("signature", "mismatch", None);
+    match verify_rsa(key, algorithm, jws.signed.as_bytes(), jws.signature) {
+        Ok(true) => report.pass("signature"),
+        Ok(false) => report.fail("signature", "mismatch", None),
+        Err(bits) => report.skip("signature", "key_too_large", Some(bits.to_string())),
     }
+}
+
+/// Verifies an RS256/384/512 signature (PKCS#1 v1.5) with the certificate's key, with the
+/// `rsa` crate directly: jsonwebtoken builds its key with `RsaPublicKey::new`, which refuses
+/// keys over 4096 bits, and so called a right grant signed with a longer key a mismatch.
+/// `Err` with the key's bits when it is longer than [`MAX_RSA_BITS`].
+fn verify_rsa(
+    key: &RsaKey,
+    algorithm: Algorithm,
+    signed: &[u8],
+    signature: &str,
+) -> Result<bool, usize> {
+    let n = BigUint::from_bytes_be(&key.modulus);
+    let e = BigUint::from_bytes_be(&key.exponent);
+    let bits = n.bits();
+    if bits > MAX_RSA_BITS {
+        return Err(bits);
+    }
+    let Ok(public) = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS) else {
+        // A key the crate will not use (an exponent out of range, say) verifies nothing.
+        return Ok(false);
+    };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) else {
+        return Ok(false);
+    };
+    let verified = match algorithm {
+        Algorithm::RS256 => public.verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signed),
+            &signature,
+        ),
+        Algorithm::RS384 => public.verify(
+            Pkcs1v15Sign::new::<Sha384>(),
+            &Sha384::digest(signed),
+            &signature,
+        ),
+        Algorithm::RS512 => public.verify(
+            Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(signed),
+            &signature,
+        ),
+        _ => return Ok(false),
+    };
+    Ok(verified.is_ok())
 }
 
 /// A value as the report shows it: a string as it is, anything else as JSON.
@@ -494,6 +544,30 @@ mod tests {
             let failed = report.lines.names(Outcome::Failed);
             assert_eq!(failed, [name], "{name}/{detail}: {report:#?}");
             assert_eq!(report.lines.named(name).unwrap().detail, Some(detail));
+        }
+    }
+
+    #[test]
+    fn keys_longer_than_the_limit_are_not_used_and_garbage_does_not_verify() {
+        // (The API tests verify a right grant signed with a 4608-bit key.)
+        let mut modulus = vec![0xff; MAX_RSA_BITS / 8 + 1];
+        modulus[0] = 0x01;
+        let huge = RsaKey {
+            modulus,
+            exponent: vec![1, 0, 1],
+        };
+        let bits = MAX_RSA_BITS + 1;
+        assert_eq!(
+            verify_rsa(&huge, Algorithm::RS256, b"a.b", "c2ln"),
+            Err(bits)
+        );
+        let small = RsaKey {
+            modulus: vec![0xc5; 256],
+            exponent: vec![1, 0, 1],
+        };
+        for algorithm in [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512] {
+            assert_eq!(verify_rsa(&small, algorithm, b"a.b", "c2ln"), Ok(false));
+            assert_eq!(verify_rsa(&small, algorithm, b"a.b", "!!"), Ok(false));
         }
     }
 

@@ -197,6 +197,22 @@ on_both_databases! {
         assert_lines(&page, &[("signature", "failed"), ("consumer_org", "failed")]);
     }
 
+    async fn a_grant_signed_with_a_key_over_4096_bits_is_verified(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let mut grant = Grant { key: Key::Long, ..Grant::right() };
+        grant.header.alg = jsonwebtoken::Algorithm::RS512;
+        grant.header.x5c = Some(vec![Leaf { key: Key::Long, ..Leaf::default() }.base64()]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        assert_eq!(outcome(&page, "signature"), "passed");
+        // And a wrong signature with that key is still a mismatch.
+        let other = Grant { key: Key::Vendor, ..grant };
+        let (status, page) = check(&app, &vendor, &other.signed()).await;
+        assert_eq!(status, 422);
+        assert_lines(&page, &[("signature", "failed")]);
+    }
+
     async fn a_kid_grant_passes_with_its_signature_said_to_be_unchecked(app) {
         let vendor = vendor_link(&app, &valid_json()).await;
         let mut grant = Grant::right();
