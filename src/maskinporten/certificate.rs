@@ -173,16 +173,50 @@ pub fn check_pasted(text: &str, expected: &Expected, now: i64) -> Result<Inspect
     }
     let leaf = leaf_of(&certificates);
     let count = Some(certificates.len().to_string());
-    match (certificates.len(), leaf) {
-        (1, _) => report.pass("parse"),
-        (_, 0) => report.note("parse", "chain", count),
-        _ => report.note("parse", "chain_order", count),
+    if certificates.len() == 1 {
+        report.pass("parse");
+    } else if leaf == 0 && in_order(&certificates) {
+        report.note("parse", "chain", count);
+    } else {
+        report.note("parse", "chain_order", count);
     }
     Ok(inspect(&certificates[leaf], expected, now, report))
 }
 
-/// Checks one certificate in DER (the first of a grant's `x5c`).
-pub fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
+/// Whether each certificate of a chain is issued by the next (RFC 5246 and RFC 7515 both
+/// want that order). Where the leaf is does not say it: leaf, root, intermediate is not.
+fn in_order(certificates: &[X509Certificate]) -> bool {
+    certificates
+        .windows(2)
+        .all(|pair| pair[0].issuer().as_raw() == pair[1].subject().as_raw())
+}
+
+/// Checks the certificates of a grant's `x5c`, each in DER, in the header's order: the
+/// checks on the certificate that signs (the leaf, wherever it is), and its index. Maskinporten
+/// takes the first as the signer's, so an index other than 0 is the vendor's mistake to fix;
+/// the checks on the leaf still tell whether the certificate itself will do.
+pub fn check_x5c(ders: &[Vec<u8>], expected: &Expected, now: i64) -> (Inspection, usize) {
+    let parsed: Vec<(usize, X509Certificate)> = ders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, der)| X509Certificate::from_der(der).ok().map(|(_, c)| (i, c)))
+        .collect();
+    if parsed.first().is_none_or(|(i, _)| *i != 0) {
+        // The first is not a certificate: that is what the vendor must fix first.
+        return (check_der(&ders[0], expected, now), 0);
+    }
+    let (indices, certificates): (Vec<usize>, Vec<X509Certificate>) = parsed.into_iter().unzip();
+    let leaf = leaf_of(&certificates);
+    let mut report = Recorder::new();
+    report.pass("parse");
+    (
+        inspect(&certificates[leaf], expected, now, report),
+        indices[leaf],
+    )
+}
+
+/// Checks one certificate in DER.
+fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
     let mut report = Recorder::new();
     match X509Certificate::from_der(der) {
         Ok((_, certificate)) => {

@@ -24,7 +24,10 @@ use crate::domain::Environment;
 pub const CHECKS: [(&str, &[&str]); 12] = [
     ("format", &["not_jws", "access_token"]),
     ("algorithm", &["unsupported"]),
-    ("key_header", &["x5c", "kid", "x5c_invalid", "missing"]),
+    (
+        "key_header",
+        &["x5c", "kid", "x5c_invalid", "x5c_order", "missing"],
+    ),
     ("certificate", &["kid", "not_base64", "failed"]),
     (
         "signature",
@@ -159,8 +162,8 @@ fn check_algorithm(jws: &Jws, report: &mut Recorder) -> Option<Algorithm> {
     algorithm
 }
 
-/// The header's `x5c` or `kid`; with `x5c`, the certificate checks on its first certificate,
-/// the one whose key signed the grant (RFC 7515, 4.1.6).
+/// The header's `x5c` or `kid`; with `x5c`, the certificate checks on the certificate whose
+/// key signed the grant, which must come first (RFC 7515, 4.1.6).
 fn check_key_header(
     jws: &Jws,
     expected: &Expected,
@@ -178,21 +181,32 @@ fn check_key_header(
         }
         return None;
     };
-    let Some(first) = x5c
+    let Some(entries) = x5c
         .as_array()
-        .and_then(|chain| chain.first())
-        .and_then(Value::as_str)
+        .filter(|chain| !chain.is_empty())
+        .and_then(|chain| chain.iter().map(Value::as_str).collect::<Option<Vec<_>>>())
     else {
         report.fail("key_header", "x5c_invalid", None);
         return None;
     };
-    report.note("key_header", "x5c", None);
-    let compact: String = first.split_whitespace().collect();
-    let Ok(der) = STANDARD.decode(compact) else {
-        report.fail("certificate", "not_base64", None);
-        return None;
-    };
-    let inspection = certificate::check_der(&der, &expected.certificate, now);
+    let mut ders = Vec::with_capacity(entries.len());
+    for (at, entry) in entries.iter().enumerate() {
+        let compact: String = entry.split_whitespace().collect();
+        let Ok(der) = STANDARD.decode(compact) else {
+            report.note("key_header", "x5c", None);
+            report.fail("certificate", "not_base64", Some((at + 1).to_string()));
+            return None;
+        };
+        ders.push(der);
+    }
+    let (inspection, leaf) = certificate::check_x5c(&ders, &expected.certificate, now);
+    if leaf == 0 {
+        report.note("key_header", "x5c", None);
+    } else {
+        // Maskinporten takes the first as the signer's: with the CA first, the vendor would
+        // otherwise read "organisation missing" and "signature mismatch", and not why.
+        report.fail("key_header", "x5c_order", Some((leaf + 1).to_string()));
+    }
     if inspection.lines.passed() {
         report.pass("certificate");
     } else {
@@ -211,7 +225,9 @@ fn check_signature(
         report.skip("signature", "algorithm", None);
         return;
     };
-    if report.has_failed("key_header") {
+    // A header without a key, or with an x5c that is not a list of strings: nothing to say.
+    // With the certificates in the wrong order, the signer's key is still checked.
+    if report.has_failed("key_header") && inspection.is_none() {
         return;
     }
     let Some(inspection) = inspection else {

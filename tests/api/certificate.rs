@@ -218,8 +218,18 @@ on_both_databases! {
         // The wrong order: still the leaf, and a word on the order.
         let (status, page) = check(&app, &vendor, &format!("{ca}\n{leaf}")).await;
         assert_eq!(status, 200);
-        assert!(text(&page, "[data-check=parse]").contains("uvanlig rekkefølge"));
+        assert!(text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
         assert!(text(&page, "[data-check=organisation]").contains("bestått"));
+        // Leaf, intermediate, root is in order; leaf, root, intermediate is not, though the
+        // leaf is first.
+        let root = authority_certificate("Buypass Test4 Root CA").pem();
+        let intermediate = intermediate_certificate(TEST_CA, "Buypass Test4 Root CA").pem();
+        let (_, page) = check(&app, &vendor, &format!("{leaf}\n{intermediate}\n{root}")).await;
+        assert!(text(&page, "[data-check=parse]").contains("kjede med 3 sertifikater"));
+        assert!(!text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
+        let (status, page) = check(&app, &vendor, &format!("{leaf}\n{root}\n{intermediate}")).await;
+        assert_eq!(status, 200);
+        assert!(text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
         // The older profile (serialNumber), as the base64 of a .cer with its lines broken.
         let seid1 = Leaf { seid1: true, ..Leaf::default() }.base64();
         let wrapped: Vec<String> = seid1

@@ -213,6 +213,32 @@ on_both_databases! {
         assert_lines(&page, &[("signature", "failed")]);
     }
 
+    async fn x5c_with_the_ca_first_fails_the_key_header_and_checks_the_signer_s_certificate(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let ca = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            authority_certificate(TEST_CA).der(),
+        );
+        let mut grant = Grant::right();
+        grant.header.x5c = Some(vec![ca.clone(), Leaf::default().base64()]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 422);
+        // Only the order fails: the vendor's certificate and its signature are right.
+        assert_lines(&page, &[("key_header", "failed")]);
+        assert!(line(&page, "key_header").contains("nummer 2"), "{}", line(&page, "key_header"));
+        let certificate = outcomes(&page, "grant-report-certificate");
+        assert!(certificate.iter().all(|(_, o)| o == "passed"), "{certificate:?}");
+        // Leaf first, then its CA: the chain as Maskinporten wants it.
+        grant.header.x5c = Some(vec![Leaf::default().base64(), ca]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        // A later entry that is not base64 is named by its place.
+        grant.header.x5c = Some(vec![Leaf::default().base64(), "***".into()]);
+        let (_, page) = check(&app, &vendor, &grant.signed()).await;
+        assert!(line(&page, "certificate").contains("nummer 2"), "{}", line(&page, "certificate"));
+    }
+
     async fn a_kid_grant_passes_with_its_signature_said_to_be_unchecked(app) {
         let vendor = vendor_link(&app, &valid_json()).await;
         let mut grant = Grant::right();

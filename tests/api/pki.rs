@@ -128,6 +128,15 @@ pub fn authority_certificate(name: &str) -> rcgen::Certificate {
     authority(name).self_signed(key(Key::Authority)).unwrap()
 }
 
+/// An intermediate CA's certificate, issued by the CA named `by`.
+pub fn intermediate_certificate(name: &str, by: &str) -> rcgen::Certificate {
+    let issuer_params = authority(by);
+    let issuer = Issuer::from_params(&issuer_params, key(Key::Authority));
+    authority(name)
+        .signed_by(key(Key::Authority), &issuer)
+        .unwrap()
+}
+
 /// What a business certificate says; [`Leaf::default`] is the vendor's, valid, from the
 /// test CA, for signing.
 #[derive(Clone)]
