@@ -50,7 +50,7 @@ pub const CHECKS: [(&str, &[&str]); 6] = [
     ("key", &["not_rsa", "too_short"]),
     (
         "key_usage",
-        &["unrestricted", "no_digital_signature", "unreadable"],
+        &["missing", "no_digital_signature", "unreadable"],
     ),
 ];
 
@@ -385,8 +385,10 @@ fn check_key_usage(certificate: &X509Certificate, report: &mut Recorder) {
             "no_digital_signature",
             Some(usage.value.to_string()),
         ),
-        // RFC 5280: without the extension the key may be used for anything.
-        Ok(None) => report.note("key_usage", "unrestricted", None),
+        // RFC 5280 would let such a key be used for anything, but Norwegian enterprise
+        // certificates always carry key usage, and the one to sign with says
+        // digitalSignature: one without it is not the certificate to sign grants with.
+        Ok(None) => report.fail("key_usage", "missing", None),
         Err(_) => report.fail("key_usage", "unreadable", None),
     }
 }

@@ -184,7 +184,13 @@ on_both_databases! {
                 "an encryption certificate",
                 Leaf { key_usages: vec![KeyUsagePurpose::KeyEncipherment], ..Leaf::default() },
                 "key_usage",
-                "signering",
+                "autentiseringssertifikatet",
+            ),
+            (
+                "a certificate without key usage",
+                Leaf { key_usages: Vec::new(), ..Leaf::default() },
+                "key_usage",
+                "har ingen nøkkelbruk",
             ),
         ];
         for (case, leaf, failing, in_fix) in cases {
