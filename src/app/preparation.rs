@@ -93,16 +93,12 @@ pub async fn check_grant(
     may_prepare(link)?;
     let text = pasted(link, GRANT_FIELD, text)?;
     let order = &link.order;
-    let result = if certificate::holds_private_key(text) {
-        Err(Refusal::PrivateKey)
-    } else {
-        let expected = grant::Expected {
-            certificate: certificate_expected(ctx, order),
-            scope: order.scope.as_str(),
-            client_id: order.free_text("maskinporten_client_id"),
-        };
-        Ok(grant::check(text, &expected, Utc::now().timestamp()))
+    let expected = grant::Expected {
+        certificate: certificate_expected(ctx, order),
+        scope: order.scope.as_str(),
+        client_id: order.free_text("maskinporten_client_id"),
     };
+    let result = grant::check(text, &expected, Utc::now().timestamp());
     let details = match &result {
         Ok(report) => outcome_details(&report.lines, report.certificate.as_ref()),
         Err(refusal) => refusal_details(*refusal),

@@ -192,10 +192,19 @@ fn in_order(certificates: &[X509Certificate]) -> bool {
 }
 
 /// Checks the certificates of a grant's `x5c`, each in DER, in the header's order: the
-/// checks on the certificate that signs (the leaf, wherever it is), and its index. Maskinporten
+/// checks on the certificate that signs (the leaf, wherever it is), and its index; `Err`
+/// when an entry is a private key. Maskinporten
 /// takes the first as the signer's, so an index other than 0 is the vendor's mistake to fix;
 /// the checks on the leaf still tell whether the certificate itself will do.
-pub fn check_x5c(ders: &[Vec<u8>], expected: &Expected, now: i64) -> (Inspection, usize) {
+pub fn check_x5c(
+    ders: &[Vec<u8>],
+    expected: &Expected,
+    now: i64,
+) -> Result<(Inspection, usize), Refusal> {
+    for der in ders {
+        // A private key put in x5c by mistake refuses the grant, as a pasted one does.
+        classify_der(der)?;
+    }
     let parsed: Vec<(usize, X509Certificate)> = ders
         .iter()
         .enumerate()
@@ -203,16 +212,16 @@ pub fn check_x5c(ders: &[Vec<u8>], expected: &Expected, now: i64) -> (Inspection
         .collect();
     if parsed.first().is_none_or(|(i, _)| *i != 0) {
         // The first is not a certificate: that is what the vendor must fix first.
-        return (check_der(&ders[0], expected, now), 0);
+        return Ok((check_der(&ders[0], expected, now), 0));
     }
     let (indices, certificates): (Vec<usize>, Vec<X509Certificate>) = parsed.into_iter().unzip();
     let leaf = leaf_of(&certificates);
     let mut report = Recorder::new();
     report.pass("parse");
-    (
+    Ok((
         inspect(&certificates[leaf], expected, now, report),
         indices[leaf],
-    )
+    ))
 }
 
 /// Checks one certificate in DER.
@@ -226,7 +235,7 @@ fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
         Err(_) => {
             let detail = match classify_der(der) {
                 Ok(Some(detail)) => detail,
-                // A private key in x5c cannot be sent back either way: it is only named.
+                // A private key was refused before this (`check_x5c`).
                 Ok(None) | Err(Refusal::PrivateKey) => "unreadable",
             };
             report.fail("parse", detail, None);
@@ -414,15 +423,22 @@ fn leaf_of(certificates: &[X509Certificate]) -> usize {
 }
 
 /// Whether the text holds a private key in any of the forms people paste: a PEM block (PKCS#1,
-/// PKCS#8, encrypted, OpenSSH, EC) or a JWK with its private part `d`. The base64 of a DER
-/// key is found when the paste is read.
+/// PKCS#8, encrypted, OpenSSH, EC) or a JWK with its private part `d`, alone or in a set.
+/// The base64 of a DER key is found when the paste is read.
 pub fn holds_private_key(text: &str) -> bool {
     if text.to_ascii_uppercase().contains("PRIVATE KEY") {
         return true;
     }
-    serde_json::from_str::<serde_json::Value>(text.trim())
-        .ok()
-        .is_some_and(|jwk| jwk.get("d").is_some())
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(text.trim()) else {
+        return false;
+    };
+    // A JWK, or a JWK set (`{"keys": [...]}`) as a key tool exports it, private parts and all.
+    let private = |jwk: &serde_json::Value| jwk.get("d").is_some();
+    private(&json)
+        || json
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|keys| keys.iter().any(private))
 }
 
 /// A failure of the `parse` check: its detail, and what was found.
@@ -492,8 +508,16 @@ fn classify_der(der: &[u8]) -> Result<Option<&'static str>, Refusal> {
     if matches!(SubjectPublicKeyInfo::from_der(der), Ok((rest, _)) if rest.is_empty()) {
         return Ok(Some("public_key"));
     }
-    let Ok((_, object)) = x509_parser::der_parser::parse_der(der) else {
-        return Ok(Some("garbage"));
+    // A .p12 exported by some tools (Java's keytool, Windows) is BER with indefinite lengths,
+    // which a DER parser refuses; BER is read too, and what even that cannot read is judged
+    // by the tag of its first element.
+    let parsed = x509_parser::der_parser::parse_der(der)
+        .or_else(|_| x509_parser::der_parser::parse_ber(der));
+    let Ok((_, object)) = parsed else {
+        return match first_inner_tag(der) {
+            Some(INTEGER_TAG) => Err(Refusal::PrivateKey),
+            _ => Ok(Some("garbage")),
+        };
     };
     let Ok(items) = object.as_sequence() else {
         return Ok(Some("garbage"));
@@ -514,6 +538,23 @@ fn classify_der(der: &[u8]) -> Result<Option<&'static str>, Refusal> {
         }
         _ => Ok(Some("garbage")),
     }
+}
+
+const INTEGER_TAG: u8 = 0x02;
+
+/// The tag of the first element inside an outer SEQUENCE, read from the bytes alone: its
+/// length in short, long or indefinite (BER) form is skipped, not trusted.
+fn first_inner_tag(der: &[u8]) -> Option<u8> {
+    if *der.first()? != 0x30 {
+        return None;
+    }
+    let length = *der.get(1)?;
+    let skip = match length {
+        0x80 => 2,
+        long if long & 0x80 != 0 => 2 + usize::from(long & 0x7f),
+        _ => 2,
+    };
+    der.get(skip).copied()
 }
 
 /// Standard base64, with or without padding (people trim it).
@@ -614,8 +655,14 @@ mod tests {
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIE\n-----END ENCRYPTED PRIVATE KEY-----",
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----",
             r#"{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB"}"#,
+            // A JWK set with a private key in it, as key tools export one.
+            r#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB","d":"AQAB"}]}"#,
             // The base64 of a DER structure that starts with an INTEGER (PKCS#1/PKCS#8/.p12).
             "MAkCAQACAQECAQE=",
+            // A .p12 in BER, with indefinite lengths: SEQUENCE { INTEGER 3, OCTET STRING }.
+            "MIACAQMEAQAAAA==",
+            // BER that no parser reads whole, but whose first element is an INTEGER.
+            "MIACAQMwgAYF//8=",
         ] {
             assert_eq!(
                 check_pasted(paste, &expected, 0).unwrap_err(),
@@ -671,6 +718,16 @@ mod tests {
         for detail in CHECKS[0].1 {
             assert!(seen.contains(detail), "{detail}");
         }
+    }
+
+    #[test]
+    fn a_jwk_set_of_public_keys_is_not_taken_for_a_private_key() {
+        assert!(!holds_private_key(
+            r#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}"#
+        ));
+        assert_eq!(first_inner_tag(&[0x30, 0x82, 0x01, 0x00, 0x02]), Some(0x02));
+        assert_eq!(first_inner_tag(&[0x30, 0x80, 0x06]), Some(0x06));
+        assert_eq!(first_inner_tag(&[0x31, 0x03, 0x02]), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::certificate::{self, Inspection, RsaKey};
+use super::certificate::{self, Inspection, Refusal, RsaKey};
 use super::issuer;
 use super::lines::{Lines, Recorder};
 use crate::domain::Environment;
@@ -116,24 +116,28 @@ fn parse(grant: &str) -> Option<Jws<'_>> {
     })
 }
 
-/// Checks `grant` for `expected` at `now` (Unix seconds).
-pub fn check(grant: &str, expected: &Expected, now: i64) -> Report {
+/// Checks `grant` for `expected` at `now` (Unix seconds). A private key, pasted instead of
+/// the grant or put in its `x5c`, refuses it.
+pub fn check(grant: &str, expected: &Expected, now: i64) -> Result<Report, Refusal> {
+    if certificate::holds_private_key(grant) {
+        return Err(Refusal::PrivateKey);
+    }
     let mut report = Recorder::new();
     let Some(jws) = parse(grant.trim()) else {
         report.fail("format", "not_jws", None);
-        return finish(report, None);
+        return Ok(finish(report, None));
     };
     // An access token is a JWS too; its claims say Maskinporten made it.
     if jws.claims.contains_key("token_type") || jws.claims.contains_key("client_amr") {
         report.fail("format", "access_token", None);
-        return finish(report, None);
+        return Ok(finish(report, None));
     }
     report.pass("format");
     let algorithm = check_algorithm(&jws, &mut report);
-    let inspection = check_key_header(&jws, expected, now, &mut report);
+    let inspection = check_key_header(&jws, expected, now, &mut report)?;
     check_signature(&jws, algorithm, inspection.as_ref(), &mut report);
     check_claims(&jws.claims, expected, now, &mut report);
-    finish(report, inspection.map(|i| i.lines))
+    Ok(finish(report, inspection.map(|i| i.lines)))
 }
 
 fn finish(report: Recorder, certificate: Option<Lines>) -> Report {
@@ -169,7 +173,7 @@ fn check_key_header(
     expected: &Expected,
     now: i64,
     report: &mut Recorder,
-) -> Option<Inspection> {
+) -> Result<Option<Inspection>, Refusal> {
     let kid = text(&jws.header, "kid").filter(|k| !k.trim().is_empty());
     let Some(x5c) = jws.header.get("x5c") else {
         match kid {
@@ -179,7 +183,7 @@ fn check_key_header(
             }
             None => report.fail("key_header", "missing", None),
         }
-        return None;
+        return Ok(None);
     };
     let Some(entries) = x5c
         .as_array()
@@ -187,7 +191,7 @@ fn check_key_header(
         .and_then(|chain| chain.iter().map(Value::as_str).collect::<Option<Vec<_>>>())
     else {
         report.fail("key_header", "x5c_invalid", None);
-        return None;
+        return Ok(None);
     };
     let mut ders = Vec::with_capacity(entries.len());
     for (at, entry) in entries.iter().enumerate() {
@@ -195,11 +199,11 @@ fn check_key_header(
         let Ok(der) = STANDARD.decode(compact) else {
             report.note("key_header", "x5c", None);
             report.fail("certificate", "not_base64", Some((at + 1).to_string()));
-            return None;
+            return Ok(None);
         };
         ders.push(der);
     }
-    let (inspection, leaf) = certificate::check_x5c(&ders, &expected.certificate, now);
+    let (inspection, leaf) = certificate::check_x5c(&ders, &expected.certificate, now)?;
     if leaf == 0 {
         report.note("key_header", "x5c", None);
     } else {
@@ -212,7 +216,7 @@ fn check_key_header(
     } else {
         report.fail("certificate", "failed", None);
     }
-    Some(inspection)
+    Ok(Some(inspection))
 }
 
 fn check_signature(
@@ -459,7 +463,7 @@ mod tests {
             scope: "brreg:reelle/offentlig",
             client_id,
         };
-        check(grant, &expected, now)
+        check(grant, &expected, now).unwrap()
     }
 
     fn line(report: &Report, name: &str) -> (Outcome, Option<&'static str>, Option<String>) {
@@ -585,6 +589,29 @@ mod tests {
             assert_eq!(verify_rsa(&small, algorithm, b"a.b", "c2ln"), Ok(false));
             assert_eq!(verify_rsa(&small, algorithm, b"a.b", "!!"), Ok(false));
         }
+    }
+
+    #[test]
+    fn a_private_key_in_x5c_refuses_the_grant() {
+        let issuers = certificate::IssuerLists::default();
+        let expected = Expected {
+            certificate: certificate::Expected {
+                environment: Environment::Test,
+                vendor_org: "974760673",
+                consumer_org: "313876144",
+                issuers: &issuers,
+            },
+            scope: "brreg:reelle/offentlig",
+            client_id: None,
+        };
+        let now = 1_800_000_000;
+        // SEQUENCE { INTEGER, INTEGER, INTEGER }: the start of a PKCS#1 private key.
+        let header = serde_json::json!({"alg": "RS256", "x5c": ["MAkCAQACAQECAQE="]});
+        let refused = check(&grant(header, claims(now)), &expected, now);
+        assert_eq!(refused.unwrap_err(), Refusal::PrivateKey);
+        let header = serde_json::json!({"alg": "RS256", "x5c": ["MIIB", "MIACAQMEAQAAAA=="]});
+        let refused = check(&grant(header, claims(now)), &expected, now);
+        assert_eq!(refused.unwrap_err(), Refusal::PrivateKey);
     }
 
     #[test]

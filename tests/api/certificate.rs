@@ -279,8 +279,16 @@ on_both_databases! {
     async fn a_pasted_private_key_is_refused_unread_and_never_echoed_or_kept(app) {
         let (reference, vendor, _) = test_order(&app).await;
         let private = key(Key::Vendor).private_pem();
-        // Alone, and in a file that also holds the certificate.
-        for pasted in [private.clone(), format!("{}\n{private}", Leaf::default().pem())] {
+        // Alone, in a file that also holds the certificate, in a JWK set, and as the base64
+        // of a .p12 in BER (indefinite lengths, as Java's keytool and Windows write it).
+        let jwks = r#"{"keys":[{"kty":"RSA","kid":"k1","e":"AQAB","n":"xjlC","d":"Qk1k"}]}"#;
+        let ber_p12 = "MIACAQMEAQAAAA==";
+        for pasted in [
+            private.clone(),
+            format!("{}\n{private}", Leaf::default().pem()),
+            jwks.to_owned(),
+            ber_p12.to_owned(),
+        ] {
             let (status, page) = check(&app, &vendor, &pasted).await;
             assert_eq!(status, 422);
             assert!(select(&page, "#certificate-report").is_empty(), "nothing is checked");
@@ -291,7 +299,7 @@ on_both_databases! {
             assert!(!page.html().contains(&fragment(&private)));
         }
         let details = event_details(&app, "certificate_checked").await;
-        assert_eq!(details.len(), 2);
+        assert_eq!(details.len(), 4);
         assert_eq!(details[0], serde_json::json!({"outcome": "refused", "reason": "private_key"}));
         assert!(!stored_anywhere(&app, &fragment(&private)).await);
         let handler = app.logged_in("kari@brreg.no", "case-handler").await;

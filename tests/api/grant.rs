@@ -119,7 +119,8 @@ on_both_databases! {
             ),
             (
                 "a lifetime of 300 s",
-                Grant::right().with("exp", (now + 300).into()),
+                // iat set too: Grant::right()'s own clock may be a second past `now`.
+                Grant::right().with("iat", now.into()).with("exp", (now + 300).into()),
                 "lifetime",
                 "300 sekunder",
             ),
@@ -329,6 +330,17 @@ on_both_databases! {
         }
         // A private key is refused in this field too.
         let (status, page) = check(&app, &vendor, &key(Key::Vendor).private_pem()).await;
+        assert_eq!(status, 422);
+        assert!(text(&page, "#grant-error").contains("Del aldri en privat nøkkel"));
+        assert!(select(&page, "#grant-report").is_empty());
+        // And a private key put in x5c, where the certificate belongs.
+        let der = rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&key(Key::Vendor).key).unwrap();
+        let mut in_x5c = Grant::right();
+        in_x5c.header.x5c = Some(vec![base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            der.as_bytes(),
+        )]);
+        let (status, page) = check(&app, &vendor, &in_x5c.signed()).await;
         assert_eq!(status, 422);
         assert!(text(&page, "#grant-error").contains("Del aldri en privat nøkkel"));
         assert!(select(&page, "#grant-report").is_empty());
