@@ -21,7 +21,7 @@ use crate::domain::Environment;
 
 /// The checks in the order of the page, each with the details its text can have
 /// (`track.grant.{name}.label`, `track.grant.{name}.{detail}`).
-pub const CHECKS: [(&str, &[&str]); 12] = [
+pub const CHECKS: [(&str, &[&str]); 13] = [
     ("format", &["not_jws", "access_token"]),
     ("algorithm", &["unsupported"]),
     (
@@ -49,6 +49,27 @@ pub const CHECKS: [(&str, &[&str]); 12] = [
     ),
     ("issued_at", &["future"]),
     ("jti", &["missing"]),
+    ("claims", &["unknown"]),
+];
+
+/// The claims Maskinporten documents for a grant. Digdir's page on the JWT grant
+/// (docs.digdir.no, Maskinporten, "JWT grant") lists aud, iss, iat, exp, jti, scope and
+/// resource, and, for acting for another organisation, consumer_org and iss_onbehalfof; it
+/// says any other claim gets 400 "Invalid assertion". Altinn's system-user guide adds
+/// authorization_details and sub to the grant. As the list may not be complete, a claim not
+/// in it is named in a remark, not failed.
+pub const KNOWN_CLAIMS: [&str; 11] = [
+    "aud",
+    "iss",
+    "iat",
+    "exp",
+    "jti",
+    "scope",
+    "resource",
+    "consumer_org",
+    "iss_onbehalfof",
+    "authorization_details",
+    "sub",
 ];
 
 /// The longest lifetime (`exp - iat`) Maskinporten accepts, in seconds.
@@ -329,6 +350,16 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected, now: i64, repo
     match text(claims, "jti") {
         Some(jti) if !jti.trim().is_empty() => report.pass("jti"),
         _ => report.fail("jti", "missing", None),
+    }
+    let unknown: Vec<&str> = claims
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !KNOWN_CLAIMS.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        report.pass("claims");
+    } else {
+        report.note("claims", "unknown", Some(unknown.join(", ")));
     }
 }
 
@@ -612,6 +643,28 @@ mod tests {
         let header = serde_json::json!({"alg": "RS256", "x5c": ["MIIB", "MIACAQMEAQAAAA=="]});
         let refused = check(&grant(header, claims(now)), &expected, now);
         assert_eq!(refused.unwrap_err(), Refusal::PrivateKey);
+    }
+
+    #[test]
+    fn claims_maskinporten_does_not_document_are_named_without_failing() {
+        let now = 1_800_000_000;
+        let header = serde_json::json!({"alg": "RS256", "kid": "k"});
+        let report = run(&grant(header.clone(), claims(now)), now, None);
+        assert_eq!(line(&report, "claims"), (Outcome::Passed, None, None));
+        let mut extra = claims(now);
+        extra["nbf"] = now.into();
+        extra["client_id"] = "x".into();
+        extra["resource"] = serde_json::json!(["https://api.example.no/"]);
+        let report = run(&grant(header, extra), now, None);
+        assert!(report.passed(), "{report:#?}");
+        assert_eq!(
+            line(&report, "claims"),
+            (
+                Outcome::Passed,
+                Some("unknown"),
+                Some("client_id, nbf".into())
+            )
+        );
     }
 
     #[test]

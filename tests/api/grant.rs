@@ -35,7 +35,7 @@ fn line(page: &scraper::Html, check: &str) -> String {
 /// Every line passed but the ones named, which have the outcomes given.
 fn assert_lines(page: &scraper::Html, others: &[(&str, &str)]) {
     let lines = outcomes(page, "grant-report-lines");
-    assert_eq!(lines.len(), 12, "{lines:?}");
+    assert_eq!(lines.len(), 13, "{lines:?}");
     for (check, found) in &lines {
         let want = others
             .iter()
@@ -242,6 +242,15 @@ on_both_databases! {
         grant.header.x5c = Some(vec![Leaf::default().base64(), "***".into()]);
         let (_, page) = check(&app, &vendor, &grant.signed()).await;
         assert!(line(&page, "certificate").contains("nummer 2"), "{}", line(&page, "certificate"));
+    }
+
+    async fn claims_maskinporten_does_not_know_are_named(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let grant = Grant::right().with("client_id", "0f9a1c7e".into());
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        assert!(line(&page, "claims").contains("ikke dokumenterer: client_id"), "{}", line(&page, "claims"));
     }
 
     async fn a_kid_grant_passes_with_its_signature_said_to_be_unchecked(app) {
