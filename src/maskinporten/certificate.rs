@@ -59,8 +59,8 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// A certificate that expires within this many days gets a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// Which certificate authorities are test CAs and which are production CAs: substrings,
-/// matched case-insensitively against the issuer's CN and O; test names win.
+/// Which certificate authorities are test CAs and which are production CAs: names found at
+/// the start of a word, case-insensitively, in the issuer's CN and O; test names win.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerLists {
     pub test: Vec<String>,
@@ -103,7 +103,7 @@ impl IssuerLists {
                 let wanted = wanted.to_lowercase();
                 names
                     .iter()
-                    .any(|name| name.to_lowercase().contains(&wanted))
+                    .any(|name| starts_a_word(&name.to_lowercase(), &wanted))
             })
         };
         if matches(&self.test) {
@@ -114,6 +114,17 @@ impl IssuerLists {
             None
         }
     }
+}
+
+/// Whether `wanted` occurs in `name` at the start of a word: "TEST" is in "CA - TEST2" but
+/// not in "Attestation CA" or "Latest Root", which a plain substring match took for test CAs.
+fn starts_a_word(name: &str, wanted: &str) -> bool {
+    name.match_indices(wanted).any(|(at, _)| {
+        name[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|before| !before.is_alphanumeric())
+    })
 }
 
 /// What the certificate must be for this order.
@@ -639,6 +650,13 @@ mod tests {
             Some(Environment::Production)
         );
         assert_eq!(env("Let's Encrypt R3"), None);
+        // The names match at the start of a word only.
+        assert_eq!(
+            env("Commfides CPN Enterprise-Norwegian SHA256 CA - TEST2"),
+            Some(Environment::Test)
+        );
+        assert_eq!(env("Attestation Services CA"), None);
+        assert_eq!(env("Latest Issuing CA"), None);
         assert_eq!(
             IssuerLists::parse_list(" Test4 , ,Staging CA,"),
             ["Test4", "Staging CA"]
