@@ -1,7 +1,8 @@
 //! The vendor prepares for its token while the registry works: on its page it checks its
 //! virksomhetssertifikat and the JWT grant it will send to Maskinporten against the order.
-//! Nothing pasted is kept or logged; each check run leaves an event with its outcome and the
-//! names of the checks that failed, for case handlers (contacts' timelines leave it out).
+//! Nothing pasted is kept or logged; a check run leaves an event with its outcome and the
+//! names of the checks that failed, for case handlers (contacts' timelines leave it out),
+//! unless it says what the last one said a moment ago.
 
 use chrono::Utc;
 
@@ -21,6 +22,10 @@ pub const MAX_PASTE_CHARS: usize = 32 * 1024;
 /// The form fields the vendor pastes into, which field errors name.
 pub const CERTIFICATE_FIELD: &str = "certificate";
 pub const GRANT_FIELD: &str = "grant";
+
+/// A run that says what the last run of the same check said within this many minutes leaves
+/// no event: anyone with the vendor's link could otherwise fill the case handler's timeline.
+pub const REPEAT_WINDOW_MINUTES: i64 = 10;
 
 /// Event kinds, one per check.
 pub const CERTIFICATE_CHECKED: &str = "certificate_checked";
@@ -93,16 +98,12 @@ pub async fn check_grant(
     may_prepare(link)?;
     let text = pasted(link, GRANT_FIELD, text)?;
     let order = &link.order;
-    let result = if certificate::holds_private_key(text) {
-        Err(Refusal::PrivateKey)
-    } else {
-        let expected = grant::Expected {
-            certificate: certificate_expected(ctx, order),
-            scope: order.scope.as_str(),
-            client_id: order.free_text("maskinporten_client_id"),
-        };
-        Ok(grant::check(text, &expected, Utc::now().timestamp()))
+    let expected = grant::Expected {
+        certificate: certificate_expected(ctx, order),
+        scope: order.scope.as_str(),
+        client_id: order.free_text("maskinporten_client_id"),
     };
+    let result = grant::check(text, &expected, Utc::now().timestamp());
     let details = match &result {
         Ok(report) => outcome_details(&report.lines, report.certificate.as_ref()),
         Err(refusal) => refusal_details(*refusal),
@@ -144,7 +145,16 @@ fn refusal_details(refusal: Refusal) -> serde_json::Value {
     serde_json::json!({ "outcome": "refused", "reason": reason })
 }
 
-/// The check's event on the order; the order itself does not change.
+/// Whether two events' details say the same: the outcome, the failed checks (the grant's
+/// certificate's too) and the reason of a refusal.
+fn same_result(last: &serde_json::Value, details: &serde_json::Value) -> bool {
+    ["outcome", "failed", "certificate_failed", "reason"]
+        .iter()
+        .all(|key| last.get(key) == details.get(key))
+}
+
+/// The check's event on the order, unless it repeats the last one (see
+/// [`REPEAT_WINDOW_MINUTES`]); the order itself does not change.
 async fn record(
     ctx: &Context,
     order: &Order,
@@ -159,9 +169,16 @@ async fn record(
         "vendor ran a check"
     );
     let mut conn = ctx.db.acquire().await?;
+    let now = Utc::now();
+    if let Some((at, Some(last))) = events::latest_of_kind(&mut conn, &order.id, kind).await?
+        && now - at < chrono::Duration::minutes(REPEAT_WINDOW_MINUTES)
+        && same_result(&last, details)
+    {
+        return Ok(());
+    }
     let event = NewEvent {
         order_id: &order.id,
-        at: Utc::now(),
+        at: now,
         actor: ContactRole::Vendor.actor(),
         kind,
         from: None,

@@ -50,7 +50,7 @@ pub const CHECKS: [(&str, &[&str]); 6] = [
     ("key", &["not_rsa", "too_short"]),
     (
         "key_usage",
-        &["unrestricted", "no_digital_signature", "unreadable"],
+        &["missing", "no_digital_signature", "unreadable"],
     ),
 ];
 
@@ -59,8 +59,8 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// A certificate that expires within this many days gets a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// Which certificate authorities are test CAs and which are production CAs: substrings,
-/// matched case-insensitively against the issuer's CN and O; test names win.
+/// Which certificate authorities are test CAs and which are production CAs: names found at
+/// the start of a word, case-insensitively, in the issuer's CN and O; test names win.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerLists {
     pub test: Vec<String>,
@@ -103,7 +103,7 @@ impl IssuerLists {
                 let wanted = wanted.to_lowercase();
                 names
                     .iter()
-                    .any(|name| name.to_lowercase().contains(&wanted))
+                    .any(|name| starts_a_word(&name.to_lowercase(), &wanted))
             })
         };
         if matches(&self.test) {
@@ -114,6 +114,17 @@ impl IssuerLists {
             None
         }
     }
+}
+
+/// Whether `wanted` occurs in `name` at the start of a word: "TEST" is in "CA - TEST2" but
+/// not in "Attestation CA" or "Latest Root", which a plain substring match took for test CAs.
+fn starts_a_word(name: &str, wanted: &str) -> bool {
+    name.match_indices(wanted).any(|(at, _)| {
+        name[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|before| !before.is_alphanumeric())
+    })
 }
 
 /// What the certificate must be for this order.
@@ -173,16 +184,59 @@ pub fn check_pasted(text: &str, expected: &Expected, now: i64) -> Result<Inspect
     }
     let leaf = leaf_of(&certificates);
     let count = Some(certificates.len().to_string());
-    match (certificates.len(), leaf) {
-        (1, _) => report.pass("parse"),
-        (_, 0) => report.note("parse", "chain", count),
-        _ => report.note("parse", "chain_order", count),
+    if certificates.len() == 1 {
+        report.pass("parse");
+    } else if leaf == 0 && in_order(&certificates) {
+        report.note("parse", "chain", count);
+    } else {
+        report.note("parse", "chain_order", count);
     }
     Ok(inspect(&certificates[leaf], expected, now, report))
 }
 
-/// Checks one certificate in DER (the first of a grant's `x5c`).
-pub fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
+/// Whether each certificate of a chain is issued by the next (RFC 5246 and RFC 7515 both
+/// want that order). Where the leaf is does not say it: leaf, root, intermediate is not.
+fn in_order(certificates: &[X509Certificate]) -> bool {
+    certificates
+        .windows(2)
+        .all(|pair| pair[0].issuer().as_raw() == pair[1].subject().as_raw())
+}
+
+/// Checks the certificates of a grant's `x5c`, each in DER, in the header's order: the
+/// checks on the certificate that signs (the leaf, wherever it is), and its index; `Err`
+/// when an entry is a private key. Maskinporten
+/// takes the first as the signer's, so an index other than 0 is the vendor's mistake to fix;
+/// the checks on the leaf still tell whether the certificate itself will do.
+pub fn check_x5c(
+    ders: &[Vec<u8>],
+    expected: &Expected,
+    now: i64,
+) -> Result<(Inspection, usize), Refusal> {
+    for der in ders {
+        // A private key put in x5c by mistake refuses the grant, as a pasted one does.
+        classify_der(der)?;
+    }
+    let parsed: Vec<(usize, X509Certificate)> = ders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, der)| X509Certificate::from_der(der).ok().map(|(_, c)| (i, c)))
+        .collect();
+    if parsed.first().is_none_or(|(i, _)| *i != 0) {
+        // The first is not a certificate: that is what the vendor must fix first.
+        return Ok((check_der(&ders[0], expected, now), 0));
+    }
+    let (indices, certificates): (Vec<usize>, Vec<X509Certificate>) = parsed.into_iter().unzip();
+    let leaf = leaf_of(&certificates);
+    let mut report = Recorder::new();
+    report.pass("parse");
+    Ok((
+        inspect(&certificates[leaf], expected, now, report),
+        indices[leaf],
+    ))
+}
+
+/// Checks one certificate in DER.
+fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
     let mut report = Recorder::new();
     match X509Certificate::from_der(der) {
         Ok((_, certificate)) => {
@@ -192,7 +246,7 @@ pub fn check_der(der: &[u8], expected: &Expected, now: i64) -> Inspection {
         Err(_) => {
             let detail = match classify_der(der) {
                 Ok(Some(detail)) => detail,
-                // A private key in x5c cannot be sent back either way: it is only named.
+                // A private key was refused before this (`check_x5c`).
                 Ok(None) | Err(Refusal::PrivateKey) => "unreadable",
             };
             report.fail("parse", detail, None);
@@ -351,8 +405,10 @@ fn check_key_usage(certificate: &X509Certificate, report: &mut Recorder) {
             "no_digital_signature",
             Some(usage.value.to_string()),
         ),
-        // RFC 5280: without the extension the key may be used for anything.
-        Ok(None) => report.note("key_usage", "unrestricted", None),
+        // RFC 5280 would let such a key be used for anything, but Norwegian enterprise
+        // certificates always carry key usage, and the one to sign with says
+        // digitalSignature: one without it is not the certificate to sign grants with.
+        Ok(None) => report.fail("key_usage", "missing", None),
         Err(_) => report.fail("key_usage", "unreadable", None),
     }
 }
@@ -378,15 +434,22 @@ fn leaf_of(certificates: &[X509Certificate]) -> usize {
 }
 
 /// Whether the text holds a private key in any of the forms people paste: a PEM block (PKCS#1,
-/// PKCS#8, encrypted, OpenSSH, EC) or a JWK with its private part `d`. The base64 of a DER
-/// key is found when the paste is read.
+/// PKCS#8, encrypted, OpenSSH, EC) or a JWK with its private part `d`, alone or in a set.
+/// The base64 of a DER key is found when the paste is read.
 pub fn holds_private_key(text: &str) -> bool {
     if text.to_ascii_uppercase().contains("PRIVATE KEY") {
         return true;
     }
-    serde_json::from_str::<serde_json::Value>(text.trim())
-        .ok()
-        .is_some_and(|jwk| jwk.get("d").is_some())
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(text.trim()) else {
+        return false;
+    };
+    // A JWK, or a JWK set (`{"keys": [...]}`) as a key tool exports it, private parts and all.
+    let private = |jwk: &serde_json::Value| jwk.get("d").is_some();
+    private(&json)
+        || json
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|keys| keys.iter().any(private))
 }
 
 /// A failure of the `parse` check: its detail, and what was found.
@@ -456,8 +519,16 @@ fn classify_der(der: &[u8]) -> Result<Option<&'static str>, Refusal> {
     if matches!(SubjectPublicKeyInfo::from_der(der), Ok((rest, _)) if rest.is_empty()) {
         return Ok(Some("public_key"));
     }
-    let Ok((_, object)) = x509_parser::der_parser::parse_der(der) else {
-        return Ok(Some("garbage"));
+    // A .p12 exported by some tools (Java's keytool, Windows) is BER with indefinite lengths,
+    // which a DER parser refuses; BER is read too, and what even that cannot read is judged
+    // by the tag of its first element.
+    let parsed = x509_parser::der_parser::parse_der(der)
+        .or_else(|_| x509_parser::der_parser::parse_ber(der));
+    let Ok((_, object)) = parsed else {
+        return match first_inner_tag(der) {
+            Some(INTEGER_TAG) => Err(Refusal::PrivateKey),
+            _ => Ok(Some("garbage")),
+        };
     };
     let Ok(items) = object.as_sequence() else {
         return Ok(Some("garbage"));
@@ -478,6 +549,23 @@ fn classify_der(der: &[u8]) -> Result<Option<&'static str>, Refusal> {
         }
         _ => Ok(Some("garbage")),
     }
+}
+
+const INTEGER_TAG: u8 = 0x02;
+
+/// The tag of the first element inside an outer SEQUENCE, read from the bytes alone: its
+/// length in short, long or indefinite (BER) form is skipped, not trusted.
+fn first_inner_tag(der: &[u8]) -> Option<u8> {
+    if *der.first()? != 0x30 {
+        return None;
+    }
+    let length = *der.get(1)?;
+    let skip = match length {
+        0x80 => 2,
+        long if long & 0x80 != 0 => 2 + usize::from(long & 0x7f),
+        _ => 2,
+    };
+    der.get(skip).copied()
 }
 
 /// Standard base64, with or without padding (people trim it).
@@ -562,6 +650,13 @@ mod tests {
             Some(Environment::Production)
         );
         assert_eq!(env("Let's Encrypt R3"), None);
+        // The names match at the start of a word only.
+        assert_eq!(
+            env("Commfides CPN Enterprise-Norwegian SHA256 CA - TEST2"),
+            Some(Environment::Test)
+        );
+        assert_eq!(env("Attestation Services CA"), None);
+        assert_eq!(env("Latest Issuing CA"), None);
         assert_eq!(
             IssuerLists::parse_list(" Test4 , ,Staging CA,"),
             ["Test4", "Staging CA"]
@@ -578,8 +673,14 @@ mod tests {
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIE\n-----END ENCRYPTED PRIVATE KEY-----",
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----",
             r#"{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB"}"#,
+            // A JWK set with a private key in it, as key tools export one.
+            r#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB","d":"AQAB"}]}"#,
             // The base64 of a DER structure that starts with an INTEGER (PKCS#1/PKCS#8/.p12).
             "MAkCAQACAQECAQE=",
+            // A .p12 in BER, with indefinite lengths: SEQUENCE { INTEGER 3, OCTET STRING }.
+            "MIACAQMEAQAAAA==",
+            // BER that no parser reads whole, but whose first element is an INTEGER.
+            "MIACAQMwgAYF//8=",
         ] {
             assert_eq!(
                 check_pasted(paste, &expected, 0).unwrap_err(),
@@ -635,6 +736,16 @@ mod tests {
         for detail in CHECKS[0].1 {
             assert!(seen.contains(detail), "{detail}");
         }
+    }
+
+    #[test]
+    fn a_jwk_set_of_public_keys_is_not_taken_for_a_private_key() {
+        assert!(!holds_private_key(
+            r#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}"#
+        ));
+        assert_eq!(first_inner_tag(&[0x30, 0x82, 0x01, 0x00, 0x02]), Some(0x02));
+        assert_eq!(first_inner_tag(&[0x30, 0x80, 0x06]), Some(0x06));
+        assert_eq!(first_inner_tag(&[0x31, 0x03, 0x02]), None);
     }
 
     #[test]

@@ -9,22 +9,30 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
+use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::certificate::{self, Inspection};
+use super::certificate::{self, Inspection, Refusal, RsaKey};
 use super::issuer;
 use super::lines::{Lines, Recorder};
 use crate::domain::Environment;
 
 /// The checks in the order of the page, each with the details its text can have
 /// (`track.grant.{name}.label`, `track.grant.{name}.{detail}`).
-pub const CHECKS: [(&str, &[&str]); 12] = [
+pub const CHECKS: [(&str, &[&str]); 13] = [
     ("format", &["not_jws", "access_token"]),
     ("algorithm", &["unsupported"]),
-    ("key_header", &["x5c", "kid", "x5c_invalid", "missing"]),
+    (
+        "key_header",
+        &["x5c", "kid", "x5c_invalid", "x5c_order", "missing"],
+    ),
     ("certificate", &["kid", "not_base64", "failed"]),
-    ("signature", &["algorithm", "kid", "no_key", "mismatch"]),
+    (
+        "signature",
+        &["algorithm", "kid", "no_key", "key_too_large", "mismatch"],
+    ),
     (
         "audience",
         &["missing", "slash", "other_environment", "wrong"],
@@ -41,12 +49,37 @@ pub const CHECKS: [(&str, &[&str]); 12] = [
     ),
     ("issued_at", &["future"]),
     ("jti", &["missing"]),
+    ("claims", &["unknown"]),
+];
+
+/// The claims Maskinporten documents for a grant. Digdir's page on the JWT grant
+/// (docs.digdir.no, Maskinporten, "JWT grant") lists aud, iss, iat, exp, jti, scope and
+/// resource, and, for acting for another organisation, consumer_org and iss_onbehalfof; it
+/// says any other claim gets 400 "Invalid assertion". Altinn's system-user guide adds
+/// authorization_details and sub to the grant. As the list may not be complete, a claim not
+/// in it is named in a remark, not failed.
+pub const KNOWN_CLAIMS: [&str; 11] = [
+    "aud",
+    "iss",
+    "iat",
+    "exp",
+    "jti",
+    "scope",
+    "resource",
+    "consumer_org",
+    "iss_onbehalfof",
+    "authorization_details",
+    "sub",
 ];
 
 /// The longest lifetime (`exp - iat`) Maskinporten accepts, in seconds.
 pub const MAX_LIFETIME_SECONDS: i64 = 120;
 /// How far ahead of our clock `iat` may be (Maskinporten allows 10 s of skew).
 pub const IAT_LEEWAY_SECONDS: i64 = 10;
+/// The longest RSA key a signature is checked with. The `rsa` crate's own limit (and so
+/// jsonwebtoken's) is 4096 bits, but certificate authorities issue longer keys and
+/// Maskinporten takes them; far longer ones would only make the check slow.
+pub const MAX_RSA_BITS: usize = 16384;
 
 /// What the grant must say for this order.
 #[derive(Debug, Clone, Copy)]
@@ -104,24 +137,28 @@ fn parse(grant: &str) -> Option<Jws<'_>> {
     })
 }
 
-/// Checks `grant` for `expected` at `now` (Unix seconds).
-pub fn check(grant: &str, expected: &Expected, now: i64) -> Report {
+/// Checks `grant` for `expected` at `now` (Unix seconds). A private key, pasted instead of
+/// the grant or put in its `x5c`, refuses it.
+pub fn check(grant: &str, expected: &Expected, now: i64) -> Result<Report, Refusal> {
+    if certificate::holds_private_key(grant) {
+        return Err(Refusal::PrivateKey);
+    }
     let mut report = Recorder::new();
     let Some(jws) = parse(grant.trim()) else {
         report.fail("format", "not_jws", None);
-        return finish(report, None);
+        return Ok(finish(report, None));
     };
     // An access token is a JWS too; its claims say Maskinporten made it.
     if jws.claims.contains_key("token_type") || jws.claims.contains_key("client_amr") {
         report.fail("format", "access_token", None);
-        return finish(report, None);
+        return Ok(finish(report, None));
     }
     report.pass("format");
     let algorithm = check_algorithm(&jws, &mut report);
-    let inspection = check_key_header(&jws, expected, now, &mut report);
+    let inspection = check_key_header(&jws, expected, now, &mut report)?;
     check_signature(&jws, algorithm, inspection.as_ref(), &mut report);
     check_claims(&jws.claims, expected, now, &mut report);
-    finish(report, inspection.map(|i| i.lines))
+    Ok(finish(report, inspection.map(|i| i.lines)))
 }
 
 fn finish(report: Recorder, certificate: Option<Lines>) -> Report {
@@ -150,14 +187,14 @@ fn check_algorithm(jws: &Jws, report: &mut Recorder) -> Option<Algorithm> {
     algorithm
 }
 
-/// The header's `x5c` or `kid`; with `x5c`, the certificate checks on its first certificate,
-/// the one whose key signed the grant (RFC 7515, 4.1.6).
+/// The header's `x5c` or `kid`; with `x5c`, the certificate checks on the certificate whose
+/// key signed the grant, which must come first (RFC 7515, 4.1.6).
 fn check_key_header(
     jws: &Jws,
     expected: &Expected,
     now: i64,
     report: &mut Recorder,
-) -> Option<Inspection> {
+) -> Result<Option<Inspection>, Refusal> {
     let kid = text(&jws.header, "kid").filter(|k| !k.trim().is_empty());
     let Some(x5c) = jws.header.get("x5c") else {
         match kid {
@@ -167,29 +204,40 @@ fn check_key_header(
             }
             None => report.fail("key_header", "missing", None),
         }
-        return None;
+        return Ok(None);
     };
-    let Some(first) = x5c
+    let Some(entries) = x5c
         .as_array()
-        .and_then(|chain| chain.first())
-        .and_then(Value::as_str)
+        .filter(|chain| !chain.is_empty())
+        .and_then(|chain| chain.iter().map(Value::as_str).collect::<Option<Vec<_>>>())
     else {
         report.fail("key_header", "x5c_invalid", None);
-        return None;
+        return Ok(None);
     };
-    report.note("key_header", "x5c", None);
-    let compact: String = first.split_whitespace().collect();
-    let Ok(der) = STANDARD.decode(compact) else {
-        report.fail("certificate", "not_base64", None);
-        return None;
-    };
-    let inspection = certificate::check_der(&der, &expected.certificate, now);
+    let mut ders = Vec::with_capacity(entries.len());
+    for (at, entry) in entries.iter().enumerate() {
+        let compact: String = entry.split_whitespace().collect();
+        let Ok(der) = STANDARD.decode(compact) else {
+            report.note("key_header", "x5c", None);
+            report.fail("certificate", "not_base64", Some((at + 1).to_string()));
+            return Ok(None);
+        };
+        ders.push(der);
+    }
+    let (inspection, leaf) = certificate::check_x5c(&ders, &expected.certificate, now)?;
+    if leaf == 0 {
+        report.note("key_header", "x5c", None);
+    } else {
+        // Maskinporten takes the first as the signer's: with the CA first, the vendor would
+        // otherwise read "organisation missing" and "signature mismatch", and not why.
+        report.fail("key_header", "x5c_order", Some((leaf + 1).to_string()));
+    }
     if inspection.lines.passed() {
         report.pass("certificate");
     } else {
         report.fail("certificate", "failed", None);
     }
-    Some(inspection)
+    Ok(Some(inspection))
 }
 
 fn check_signature(
@@ -202,7 +250,9 @@ fn check_signature(
         report.skip("signature", "algorithm", None);
         return;
     };
-    if report.has_failed("key_header") {
+    // A header without a key, or with an x5c that is not a list of strings: nothing to say.
+    // With the certificates in the wrong order, the signer's key is still checked.
+    if report.has_failed("key_header") && inspection.is_none() {
         return;
     }
     let Some(inspection) = inspection else {
@@ -217,14 +267,55 @@ fn check_signature(
         report.skip("signature", "no_key", None);
         return;
     };
-    let key = DecodingKey::from_rsa_raw_components(&key.modulus, &key.exponent);
-    let verified =
-        jsonwebtoken::crypto::verify(jws.signature, jws.signed.as_bytes(), &key, algorithm);
-    if matches!(verified, Ok(true)) {
-        report.pass("signature");
-    } else {
-        report.fail("signature", "mismatch", None);
+    match verify_rsa(key, algorithm, jws.signed.as_bytes(), jws.signature) {
+        Ok(true) => report.pass("signature"),
+        Ok(false) => report.fail("signature", "mismatch", None),
+        Err(bits) => report.skip("signature", "key_too_large", Some(bits.to_string())),
     }
+}
+
+/// Verifies an RS256/384/512 signature (PKCS#1 v1.5) with the certificate's key, with the
+/// `rsa` crate directly: jsonwebtoken builds its key with `RsaPublicKey::new`, which refuses
+/// keys over 4096 bits, and so called a right grant signed with a longer key a mismatch.
+/// `Err` with the key's bits when it is longer than [`MAX_RSA_BITS`].
+fn verify_rsa(
+    key: &RsaKey,
+    algorithm: Algorithm,
+    signed: &[u8],
+    signature: &str,
+) -> Result<bool, usize> {
+    let n = BigUint::from_bytes_be(&key.modulus);
+    let e = BigUint::from_bytes_be(&key.exponent);
+    let bits = n.bits();
+    if bits > MAX_RSA_BITS {
+        return Err(bits);
+    }
+    let Ok(public) = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS) else {
+        // A key the crate will not use (an exponent out of range, say) verifies nothing.
+        return Ok(false);
+    };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) else {
+        return Ok(false);
+    };
+    let verified = match algorithm {
+        Algorithm::RS256 => public.verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signed),
+            &signature,
+        ),
+        Algorithm::RS384 => public.verify(
+            Pkcs1v15Sign::new::<Sha384>(),
+            &Sha384::digest(signed),
+            &signature,
+        ),
+        Algorithm::RS512 => public.verify(
+            Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(signed),
+            &signature,
+        ),
+        _ => return Ok(false),
+    };
+    Ok(verified.is_ok())
 }
 
 /// A value as the report shows it: a string as it is, anything else as JSON.
@@ -259,6 +350,16 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected, now: i64, repo
     match text(claims, "jti") {
         Some(jti) if !jti.trim().is_empty() => report.pass("jti"),
         _ => report.fail("jti", "missing", None),
+    }
+    let unknown: Vec<&str> = claims
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !KNOWN_CLAIMS.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        report.pass("claims");
+    } else {
+        report.note("claims", "unknown", Some(unknown.join(", ")));
     }
 }
 
@@ -393,7 +494,7 @@ mod tests {
             scope: "brreg:reelle/offentlig",
             client_id,
         };
-        check(grant, &expected, now)
+        check(grant, &expected, now).unwrap()
     }
 
     fn line(report: &Report, name: &str) -> (Outcome, Option<&'static str>, Option<String>) {
@@ -495,6 +596,75 @@ mod tests {
             assert_eq!(failed, [name], "{name}/{detail}: {report:#?}");
             assert_eq!(report.lines.named(name).unwrap().detail, Some(detail));
         }
+    }
+
+    #[test]
+    fn keys_longer_than_the_limit_are_not_used_and_garbage_does_not_verify() {
+        // (The API tests verify a right grant signed with a 4608-bit key.)
+        let mut modulus = vec![0xff; MAX_RSA_BITS / 8 + 1];
+        modulus[0] = 0x01;
+        let huge = RsaKey {
+            modulus,
+            exponent: vec![1, 0, 1],
+        };
+        let bits = MAX_RSA_BITS + 1;
+        assert_eq!(
+            verify_rsa(&huge, Algorithm::RS256, b"a.b", "c2ln"),
+            Err(bits)
+        );
+        let small = RsaKey {
+            modulus: vec![0xc5; 256],
+            exponent: vec![1, 0, 1],
+        };
+        for algorithm in [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512] {
+            assert_eq!(verify_rsa(&small, algorithm, b"a.b", "c2ln"), Ok(false));
+            assert_eq!(verify_rsa(&small, algorithm, b"a.b", "!!"), Ok(false));
+        }
+    }
+
+    #[test]
+    fn a_private_key_in_x5c_refuses_the_grant() {
+        let issuers = certificate::IssuerLists::default();
+        let expected = Expected {
+            certificate: certificate::Expected {
+                environment: Environment::Test,
+                vendor_org: "974760673",
+                consumer_org: "313876144",
+                issuers: &issuers,
+            },
+            scope: "brreg:reelle/offentlig",
+            client_id: None,
+        };
+        let now = 1_800_000_000;
+        // SEQUENCE { INTEGER, INTEGER, INTEGER }: the start of a PKCS#1 private key.
+        let header = serde_json::json!({"alg": "RS256", "x5c": ["MAkCAQACAQECAQE="]});
+        let refused = check(&grant(header, claims(now)), &expected, now);
+        assert_eq!(refused.unwrap_err(), Refusal::PrivateKey);
+        let header = serde_json::json!({"alg": "RS256", "x5c": ["MIIB", "MIACAQMEAQAAAA=="]});
+        let refused = check(&grant(header, claims(now)), &expected, now);
+        assert_eq!(refused.unwrap_err(), Refusal::PrivateKey);
+    }
+
+    #[test]
+    fn claims_maskinporten_does_not_document_are_named_without_failing() {
+        let now = 1_800_000_000;
+        let header = serde_json::json!({"alg": "RS256", "kid": "k"});
+        let report = run(&grant(header.clone(), claims(now)), now, None);
+        assert_eq!(line(&report, "claims"), (Outcome::Passed, None, None));
+        let mut extra = claims(now);
+        extra["nbf"] = now.into();
+        extra["client_id"] = "x".into();
+        extra["resource"] = serde_json::json!(["https://api.example.no/"]);
+        let report = run(&grant(header, extra), now, None);
+        assert!(report.passed(), "{report:#?}");
+        assert_eq!(
+            line(&report, "claims"),
+            (
+                Outcome::Passed,
+                Some("unknown"),
+                Some("client_id, nbf".into())
+            )
+        );
     }
 
     #[test]

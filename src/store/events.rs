@@ -112,3 +112,26 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Event>, sq
         })
         .collect()
 }
+
+/// When the order's latest event of `kind` happened, and its details.
+pub async fn latest_of_kind(
+    conn: &mut Conn,
+    order_id: &str,
+    kind: &str,
+) -> Result<Option<(DateTime<Utc>, Option<serde_json::Value>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT occurred_at, details FROM order_events WHERE order_id = $1 AND kind = $2
+         ORDER BY occurred_at DESC, id DESC LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok((
+            time(&row, "occurred_at")?,
+            parsed_opt(&row, "details", |d| serde_json::from_str(d).ok())?,
+        ))
+    })
+    .transpose()
+}

@@ -184,7 +184,13 @@ on_both_databases! {
                 "an encryption certificate",
                 Leaf { key_usages: vec![KeyUsagePurpose::KeyEncipherment], ..Leaf::default() },
                 "key_usage",
-                "signering",
+                "autentiseringssertifikatet",
+            ),
+            (
+                "a certificate without key usage",
+                Leaf { key_usages: Vec::new(), ..Leaf::default() },
+                "key_usage",
+                "har ingen nøkkelbruk",
             ),
         ];
         for (case, leaf, failing, in_fix) in cases {
@@ -201,9 +207,9 @@ on_both_databases! {
             .into_iter()
             .map(|d| d["failed"].clone())
             .collect();
-        assert_eq!(failed[0], serde_json::json!(["organisation"]));
-        assert_eq!(failed[3], serde_json::json!(["validity"]));
-        assert_eq!(failed[6], serde_json::json!(["key"]));
+        // One event per run of the same failure in a row (the repeats are not recorded).
+        let names = ["organisation", "validity", "issuer", "key", "key_usage"];
+        assert_eq!(failed, names.map(|name| serde_json::json!([name])));
     }
 
     async fn chains_profiles_and_unknown_issuers_are_read_and_said_so(app) {
@@ -218,8 +224,18 @@ on_both_databases! {
         // The wrong order: still the leaf, and a word on the order.
         let (status, page) = check(&app, &vendor, &format!("{ca}\n{leaf}")).await;
         assert_eq!(status, 200);
-        assert!(text(&page, "[data-check=parse]").contains("uvanlig rekkefølge"));
+        assert!(text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
         assert!(text(&page, "[data-check=organisation]").contains("bestått"));
+        // Leaf, intermediate, root is in order; leaf, root, intermediate is not, though the
+        // leaf is first.
+        let root = authority_certificate("Buypass Test4 Root CA").pem();
+        let intermediate = intermediate_certificate(TEST_CA, "Buypass Test4 Root CA").pem();
+        let (_, page) = check(&app, &vendor, &format!("{leaf}\n{intermediate}\n{root}")).await;
+        assert!(text(&page, "[data-check=parse]").contains("kjede med 3 sertifikater"));
+        assert!(!text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
+        let (status, page) = check(&app, &vendor, &format!("{leaf}\n{root}\n{intermediate}")).await;
+        assert_eq!(status, 200);
+        assert!(text(&page, "[data-check=parse]").contains("ikke er i rekkefølge"));
         // The older profile (serialNumber), as the base64 of a .cer with its lines broken.
         let seid1 = Leaf { seid1: true, ..Leaf::default() }.base64();
         let wrapped: Vec<String> = seid1
@@ -260,11 +276,54 @@ on_both_databases! {
         }
     }
 
+    async fn repeated_identical_checks_leave_one_event_and_a_new_result_adds_one(app) {
+        let (_, vendor, _) = test_order(&app).await;
+        let short = Leaf { key: Key::Short, ..Leaf::default() }.pem();
+        for _ in 0..5 {
+            // Each run is still checked and answered.
+            let (status, page) = check(&app, &vendor, &short).await;
+            assert_eq!(status, 422);
+            assert_only(&page, "certificate-report-lines", "key", "failed");
+        }
+        let details = event_details(&app, "certificate_checked").await;
+        assert_eq!(details.len(), 1, "{details:?}");
+        // Another outcome is recorded, and so is the first failure again after it.
+        let (status, _) = check(&app, &vendor, &Leaf::default().pem()).await;
+        assert_eq!(status, 200);
+        check(&app, &vendor, &short).await;
+        // Another failed check is a new result too.
+        let other = Leaf { org_number: Some(CONSUMER.into()), ..Leaf::default() }.pem();
+        check(&app, &vendor, &other).await;
+        check(&app, &vendor, &other).await;
+        let outcomes: Vec<_> = event_details(&app, "certificate_checked")
+            .await
+            .into_iter()
+            .map(|d| (d["outcome"].clone(), d["failed"].clone()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("failed".into(), serde_json::json!(["key"])),
+                ("passed".into(), serde_json::json!([])),
+                ("failed".into(), serde_json::json!(["key"])),
+                ("failed".into(), serde_json::json!(["organisation"])),
+            ]
+        );
+    }
+
     async fn a_pasted_private_key_is_refused_unread_and_never_echoed_or_kept(app) {
         let (reference, vendor, _) = test_order(&app).await;
         let private = key(Key::Vendor).private_pem();
-        // Alone, and in a file that also holds the certificate.
-        for pasted in [private.clone(), format!("{}\n{private}", Leaf::default().pem())] {
+        // Alone, in a file that also holds the certificate, in a JWK set, and as the base64
+        // of a .p12 in BER (indefinite lengths, as Java's keytool and Windows write it).
+        let jwks = r#"{"keys":[{"kty":"RSA","kid":"k1","e":"AQAB","n":"xjlC","d":"Qk1k"}]}"#;
+        let ber_p12 = "MIACAQMEAQAAAA==";
+        for pasted in [
+            private.clone(),
+            format!("{}\n{private}", Leaf::default().pem()),
+            jwks.to_owned(),
+            ber_p12.to_owned(),
+        ] {
             let (status, page) = check(&app, &vendor, &pasted).await;
             assert_eq!(status, 422);
             assert!(select(&page, "#certificate-report").is_empty(), "nothing is checked");
@@ -274,8 +333,9 @@ on_both_databases! {
             assert_eq!(text(&page, "textarea#certificate"), "");
             assert!(!page.html().contains(&fragment(&private)));
         }
+        // Four refusals alike, one event: repeats within minutes are not recorded again.
         let details = event_details(&app, "certificate_checked").await;
-        assert_eq!(details.len(), 2);
+        assert_eq!(details.len(), 1);
         assert_eq!(details[0], serde_json::json!({"outcome": "refused", "reason": "private_key"}));
         assert!(!stored_anywhere(&app, &fragment(&private)).await);
         let handler = app.logged_in("kari@brreg.no", "case-handler").await;

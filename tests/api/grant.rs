@@ -35,7 +35,7 @@ fn line(page: &scraper::Html, check: &str) -> String {
 /// Every line passed but the ones named, which have the outcomes given.
 fn assert_lines(page: &scraper::Html, others: &[(&str, &str)]) {
     let lines = outcomes(page, "grant-report-lines");
-    assert_eq!(lines.len(), 12, "{lines:?}");
+    assert_eq!(lines.len(), 13, "{lines:?}");
     for (check, found) in &lines {
         let want = others
             .iter()
@@ -119,7 +119,8 @@ on_both_databases! {
             ),
             (
                 "a lifetime of 300 s",
-                Grant::right().with("exp", (now + 300).into()),
+                // iat set too: Grant::right()'s own clock may be a second past `now`.
+                Grant::right().with("iat", now.into()).with("exp", (now + 300).into()),
                 "lifetime",
                 "300 sekunder",
             ),
@@ -151,10 +152,14 @@ on_both_databases! {
             assert!(line(&page, failing).contains(in_fix), "{case}: {}", line(&page, failing));
             assert_eq!(attr(&page, "#error-summary a", "href"), "#grant-report");
         }
-        let details = event_details(&app, "grant_checked").await;
-        assert_eq!(details.len(), 10);
-        assert_eq!(details[2]["failed"], serde_json::json!(["consumer_org"]));
-        assert_eq!(details[6]["failed"], serde_json::json!(["lifetime"]));
+        // One event per run of the same failure in a row (the repeats are not recorded).
+        let failed: Vec<_> = event_details(&app, "grant_checked")
+            .await
+            .into_iter()
+            .map(|d| d["failed"].clone())
+            .collect();
+        let names = ["audience", "consumer_org", "scope", "lifetime", "issued_at", "jti", "issuer"];
+        assert_eq!(failed, names.map(|name| serde_json::json!([name])));
     }
 
     async fn unsigned_hmac_and_mismatched_signatures_are_caught(app) {
@@ -195,6 +200,57 @@ on_both_databases! {
         let (status, page) = check(&app, &vendor, &tampered).await;
         assert_eq!(status, 422);
         assert_lines(&page, &[("signature", "failed"), ("consumer_org", "failed")]);
+    }
+
+    async fn a_grant_signed_with_a_key_over_4096_bits_is_verified(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let mut grant = Grant { key: Key::Long, ..Grant::right() };
+        grant.header.alg = jsonwebtoken::Algorithm::RS512;
+        grant.header.x5c = Some(vec![Leaf { key: Key::Long, ..Leaf::default() }.base64()]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        assert_eq!(outcome(&page, "signature"), "passed");
+        // And a wrong signature with that key is still a mismatch.
+        let other = Grant { key: Key::Vendor, ..grant };
+        let (status, page) = check(&app, &vendor, &other.signed()).await;
+        assert_eq!(status, 422);
+        assert_lines(&page, &[("signature", "failed")]);
+    }
+
+    async fn x5c_with_the_ca_first_fails_the_key_header_and_checks_the_signer_s_certificate(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let ca = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            authority_certificate(TEST_CA).der(),
+        );
+        let mut grant = Grant::right();
+        grant.header.x5c = Some(vec![ca.clone(), Leaf::default().base64()]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 422);
+        // Only the order fails: the vendor's certificate and its signature are right.
+        assert_lines(&page, &[("key_header", "failed")]);
+        assert!(line(&page, "key_header").contains("nummer 2"), "{}", line(&page, "key_header"));
+        let certificate = outcomes(&page, "grant-report-certificate");
+        assert!(certificate.iter().all(|(_, o)| o == "passed"), "{certificate:?}");
+        // Leaf first, then its CA: the chain as Maskinporten wants it.
+        grant.header.x5c = Some(vec![Leaf::default().base64(), ca]);
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        // A later entry that is not base64 is named by its place.
+        grant.header.x5c = Some(vec![Leaf::default().base64(), "***".into()]);
+        let (_, page) = check(&app, &vendor, &grant.signed()).await;
+        assert!(line(&page, "certificate").contains("nummer 2"), "{}", line(&page, "certificate"));
+    }
+
+    async fn claims_maskinporten_does_not_know_are_named(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let grant = Grant::right().with("client_id", "0f9a1c7e".into());
+        let (status, page) = check(&app, &vendor, &grant.signed()).await;
+        assert_eq!(status, 200, "{}", text(&page, "#grant-check"));
+        assert_lines(&page, &[]);
+        assert!(line(&page, "claims").contains("ikke dokumenterer: client_id"), "{}", line(&page, "claims"));
     }
 
     async fn a_kid_grant_passes_with_its_signature_said_to_be_unchecked(app) {
@@ -287,6 +343,17 @@ on_both_databases! {
         }
         // A private key is refused in this field too.
         let (status, page) = check(&app, &vendor, &key(Key::Vendor).private_pem()).await;
+        assert_eq!(status, 422);
+        assert!(text(&page, "#grant-error").contains("Del aldri en privat nøkkel"));
+        assert!(select(&page, "#grant-report").is_empty());
+        // And a private key put in x5c, where the certificate belongs.
+        let der = rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&key(Key::Vendor).key).unwrap();
+        let mut in_x5c = Grant::right();
+        in_x5c.header.x5c = Some(vec![base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            der.as_bytes(),
+        )]);
+        let (status, page) = check(&app, &vendor, &in_x5c.signed()).await;
         assert_eq!(status, 422);
         assert!(text(&page, "#grant-error").contains("Del aldri en privat nøkkel"));
         assert!(select(&page, "#grant-report").is_empty());

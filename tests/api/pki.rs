@@ -29,7 +29,8 @@ pub struct RsaKey {
 
 impl RsaKey {
     pub fn new(bits: usize) -> RsaKey {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap();
+        let key = generated_by_openssl(bits)
+            .unwrap_or_else(|| rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap());
         let public_der = key.to_public_key().to_pkcs1_der().unwrap().into_vec();
         RsaKey { key, public_der }
     }
@@ -48,6 +49,20 @@ impl RsaKey {
             .unwrap()
             .to_string()
     }
+}
+
+/// A key made by the `openssl` command when there is one: it makes a 4608-bit key in about a
+/// second, where the `rsa` crate in a debug build takes far longer.
+fn generated_by_openssl(bits: usize) -> Option<rsa::RsaPrivateKey> {
+    use rsa::pkcs8::DecodePrivateKey;
+    let output = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+        .arg(format!("rsa_keygen_bits:{bits}"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let pem = String::from_utf8(output.stdout).ok()?;
+    rsa::RsaPrivateKey::from_pkcs8_pem(&pem).ok()
 }
 
 impl PublicKeyData for RsaKey {
@@ -69,13 +84,18 @@ impl SigningKey for RsaKey {
 
 /// Keys made once per test run: RSA key generation is slow.
 pub fn key(which: Key) -> &'static RsaKey {
-    static KEYS: [OnceLock<RsaKey>; 4] = [
+    static KEYS: [OnceLock<RsaKey>; 5] = [
+        OnceLock::new(),
         OnceLock::new(),
         OnceLock::new(),
         OnceLock::new(),
         OnceLock::new(),
     ];
-    let bits = if which == Key::Short { 1024 } else { 2048 };
+    let bits = match which {
+        Key::Short => 1024,
+        Key::Long => 4608,
+        _ => 2048,
+    };
     KEYS[which as usize].get_or_init(|| RsaKey::new(bits))
 }
 
@@ -86,6 +106,8 @@ pub enum Key {
     Other = 1,
     Authority = 2,
     Short = 3,
+    /// Longer than the 4096 bits jsonwebtoken's backend verifies with.
+    Long = 4,
 }
 
 /// A certificate authority's parameters (all test CAs share one key).
@@ -104,6 +126,15 @@ fn authority(name: &str) -> CertificateParams {
 /// The CA's own certificate, for a chain.
 pub fn authority_certificate(name: &str) -> rcgen::Certificate {
     authority(name).self_signed(key(Key::Authority)).unwrap()
+}
+
+/// An intermediate CA's certificate, issued by the CA named `by`.
+pub fn intermediate_certificate(name: &str, by: &str) -> rcgen::Certificate {
+    let issuer_params = authority(by);
+    let issuer = Issuer::from_params(&issuer_params, key(Key::Authority));
+    authority(name)
+        .signed_by(key(Key::Authority), &issuer)
+        .unwrap()
 }
 
 /// What a business certificate says; [`Leaf::default`] is the vendor's, valid, from the
