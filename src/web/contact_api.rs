@@ -51,8 +51,9 @@ pub enum ContactApiError {
     NotPossibleNow(OrderStatus),
     #[error("malformed JSON")]
     MalformedJson,
+    /// The body is JSON but not an object; the field it should have held.
     #[error("not an object")]
-    NotAnObject,
+    NotAnObject(&'static str),
     /// Field errors in the body, by field name.
     #[error("invalid body")]
     Invalid(BTreeMap<String, FieldError>),
@@ -74,7 +75,7 @@ impl ResponseError for ContactApiError {
             ContactApiError::VendorOnly => StatusCode::FORBIDDEN,
             ContactApiError::NotPossibleNow(_) => StatusCode::CONFLICT,
             ContactApiError::MalformedJson => StatusCode::BAD_REQUEST,
-            ContactApiError::NotAnObject | ContactApiError::Invalid(_) => {
+            ContactApiError::NotAnObject(_) | ContactApiError::Invalid(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ContactApiError::App(error) => error.status_code(),
@@ -101,7 +102,10 @@ impl ResponseError for ContactApiError {
                 ),
             ),
             ContactApiError::MalformedJson => ("malformed_json", tr.t("api.malformed_json").into()),
-            ContactApiError::NotAnObject => ("not_an_object", tr.t("api.token_check_body").into()),
+            ContactApiError::NotAnObject(field) => (
+                "not_an_object",
+                tr.fill("api.one_field_body", &[("field", field)]),
+            ),
             ContactApiError::Invalid(_) => {
                 ("validation_failed", tr.t("api.token_check_invalid").into())
             }
@@ -193,7 +197,7 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 /// The order and role the request's link token opens (looked up by the token's hash, as the
 /// page is), when that order is the one in the path and the token has calls of `call` left.
-async fn authenticate(
+pub(super) async fn authenticate(
     req: &HttpRequest,
     ctx: &Context,
     reference: &str,
@@ -520,7 +524,7 @@ pub async fn token_check(
         .json(body))
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+pub(super) fn is_json(req: &HttpRequest) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -535,17 +539,24 @@ fn is_json(req: &HttpRequest) -> bool {
 /// which the check refuses as required (after the order's status, as the page does).
 /// Errors never quote the body: it may hold the token.
 fn access_token_in(body: &[u8]) -> Result<String, ContactApiError> {
+    text_field_in(body, "access_token")
+}
+
+/// The one text field `field` of a JSON object body (empty when missing or null); any other
+/// field, or another type, is a field error. Errors never quote the body: it may hold a
+/// token, a certificate or a grant.
+pub(super) fn text_field_in(body: &[u8], field: &'static str) -> Result<String, ContactApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ContactApiError::MalformedJson)?;
     let Value::Object(object) = value else {
-        return Err(ContactApiError::NotAnObject);
+        return Err(ContactApiError::NotAnObject(field));
     };
     let mut errors = BTreeMap::new();
-    let mut token = String::new();
+    let mut text = String::new();
     for (key, value) in object {
-        match (key.as_str(), value) {
-            ("access_token", Value::String(text)) => token = text,
-            ("access_token", Value::Null) => {}
-            ("access_token", _) => {
+        match value {
+            Value::String(found) if key == field => text = found,
+            Value::Null if key == field => {}
+            _ if key == field => {
                 errors.insert(key, FieldError::with_value("wrong_type", "string"));
             }
             _ => {
@@ -554,7 +565,7 @@ fn access_token_in(body: &[u8]) -> Result<String, ContactApiError> {
         }
     }
     if errors.is_empty() {
-        Ok(token)
+        Ok(text)
     } else {
         Err(ContactApiError::Invalid(errors))
     }

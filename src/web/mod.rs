@@ -8,6 +8,7 @@ pub mod api_docs;
 pub mod assets;
 pub mod compress;
 pub mod contact_api;
+pub mod contact_checks;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -86,6 +87,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api").get(api_docs::page))
         .service(resource("/api/v1/orders/{reference}").get(contact_api::order))
         .service(resource("/api/v1/orders/{reference}/token-check").post(contact_api::token_check))
+        .service(
+            resource("/api/v1/orders/{reference}/certificate-check")
+                .post(contact_checks::certificate_check),
+        )
+        .service(
+            resource("/api/v1/orders/{reference}/grant-check").post(contact_checks::grant_check),
+        )
         .service(resource("/help").get(public::help))
         .service(
             resource("/track")

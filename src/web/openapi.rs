@@ -45,6 +45,7 @@ pub struct ApiDoc;
 pub fn document(scopes: &ScopeCatalog) -> Document {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::contact_api::VendorApiDoc::openapi());
+    doc.merge(super::contact_checks::PreparationApiDoc::openapi());
     set_scope_choices(&mut doc, scopes);
     doc
 }

@@ -19,6 +19,7 @@ mod openapi;
 mod outbox;
 mod pages;
 mod pki;
+mod preparation_api;
 mod purge;
 mod registry;
 mod stats;

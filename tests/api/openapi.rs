@@ -174,6 +174,8 @@ async fn the_api_page_shows_every_operation_with_examples_in_each_language() {
                 "GET /api/v1/openapi.json",
                 "POST /api/v1/orders",
                 "GET /api/v1/orders/{reference}",
+                "POST /api/v1/orders/{reference}/certificate-check",
+                "POST /api/v1/orders/{reference}/grant-check",
                 "POST /api/v1/orders/{reference}/token-check"
             ]
         );

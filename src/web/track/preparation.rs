@@ -122,6 +122,21 @@ impl Facts<'_> {
     }
 }
 
+/// A certificate report's lines as the page words them (for the API, which says the same).
+pub fn certificate_lines(tr: Tr, order: &Order, lines: &Lines) -> Vec<LineView> {
+    Facts { tr, order }.lines(CERTIFICATE_TEXTS, lines)
+}
+
+/// A grant report's lines as the page words them.
+pub fn grant_lines(tr: Tr, order: &Order, lines: &Lines) -> Vec<LineView> {
+    Facts { tr, order }.lines(GRANT_TEXTS, lines)
+}
+
+/// The catalog key of the message for a refused paste.
+pub fn refusal_message_key(refusal: Refusal) -> &'static str {
+    refusal_key(refusal)
+}
+
 fn heading(tr: Tr, passed: bool) -> &'static str {
     tr.t(if passed {
         "track.prep.no_failure"
