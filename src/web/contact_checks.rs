@@ -54,6 +54,9 @@ impl From<LineView> for CheckResult {
     }
 }
 
+/// A report: whether no check failed, its lines, and a grant's certificate lines.
+type Lines = (bool, Vec<CheckResult>, Option<Vec<CheckResult>>);
+
 fn results(lines: Vec<LineView>) -> Vec<CheckResult> {
     lines.into_iter().map(CheckResult::from).collect()
 }
@@ -95,10 +98,7 @@ fn step_error(error: StepError) -> ContactApiError {
 }
 
 /// 200 with the report when no check failed, else 422; a refused paste is 422 without lines.
-fn answer(
-    tr: Tr,
-    result: Result<(bool, Vec<CheckResult>, Option<Vec<CheckResult>>), Refusal>,
-) -> HttpResponse {
+fn answer(tr: Tr, result: Result<Lines, Refusal>) -> HttpResponse {
     let (status, body) = match result {
         Ok((passed, checks, certificate)) => {
             let (status, error, key) = if passed {
