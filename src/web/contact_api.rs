@@ -297,11 +297,16 @@ pub struct TimelineEntry {
     operation_id = "contact_order",
     tag = "contacts",
     params(
-        ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),
-        ("lang" = Option<String>, Query, description = "nb, nn or en; else Accept-Language"),
+        ("reference" = String, Path,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The order's reference, RRH-XXXX-XXXX"),
+        ("lang" = Option<String>, Query,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "nb, nn or en; else Accept-Language. No control characters (400)"),
     ),
     responses(
         (status = 200, description = "The order", body = OrderProgress),
+        (status = 400, description = "The path or query holds control characters", body = ErrorBody),
         (status = 401, description = "No link token that opens this order", body = ErrorBody),
         (status = 429, description = "Over RRH_API_READS_PER_MINUTE (60) calls a minute with this token", body = ErrorBody),
     ),
@@ -393,6 +398,7 @@ fn timeline_entry(tr: Tr, event: crate::app::Event) -> TimelineEntry {
 
 /// The body of a token check.
 #[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenCheckRequest {
     /// The `access_token` from Maskinporten's answer.
     pub access_token: String,
@@ -448,13 +454,17 @@ impl From<CheckLine> for CheckResult {
     operation_id = "contact_token_check",
     tag = "contacts",
     params(
-        ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),
-        ("lang" = Option<String>, Query, description = "nb, nn or en; else Accept-Language"),
+        ("reference" = String, Path,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The order's reference, RRH-XXXX-XXXX"),
+        ("lang" = Option<String>, Query,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "nb, nn or en; else Accept-Language. No control characters (400)"),
     ),
     request_body(content = TokenCheckRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Every check passed; the order is token_verified", body = TokenCheckReport),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or the path or query holds control characters", body = ErrorBody),
         (status = 401, description = "No link token that opens this order", body = ErrorBody),
         (status = 403, description = "The customer's link token: the check is the vendor's", body = ErrorBody),
         (status = 409, description = "The order is not waiting for the vendor's token", body = ErrorBody),

@@ -147,13 +147,17 @@ fn answer(tr: Tr, result: Result<Lines, Refusal>) -> HttpResponse {
     operation_id = "contact_certificate_check",
     tag = "contacts",
     params(
-        ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),
-        ("lang" = Option<String>, Query, description = "nb, nn or en; else Accept-Language"),
+        ("reference" = String, Path,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The order's reference, RRH-XXXX-XXXX"),
+        ("lang" = Option<String>, Query,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "nb, nn or en; else Accept-Language. No control characters (400)"),
     ),
     request_body(content = CertificateCheckRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "No check failed", body = PreparationReport),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or the path or query holds control characters", body = ErrorBody),
         (status = 401, description = "No link token that opens this order", body = ErrorBody),
         (status = 403, description = "The customer's link token: the check is the vendor's", body = ErrorBody),
         (status = 409, description = "The order has ended", body = ErrorBody),
@@ -191,13 +195,17 @@ pub async fn certificate_check(
     operation_id = "contact_grant_check",
     tag = "contacts",
     params(
-        ("reference" = String, Path, description = "The order's reference, RRH-XXXX-XXXX"),
-        ("lang" = Option<String>, Query, description = "nb, nn or en; else Accept-Language"),
+        ("reference" = String, Path,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "The order's reference, RRH-XXXX-XXXX"),
+        ("lang" = Option<String>, Query,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$",
+            description = "nb, nn or en; else Accept-Language. No control characters (400)"),
     ),
     request_body(content = GrantCheckRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "No check that could be made failed", body = PreparationReport),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or the path or query holds control characters", body = ErrorBody),
         (status = 401, description = "No link token that opens this order", body = ErrorBody),
         (status = 403, description = "The customer's link token: the check is the vendor's", body = ErrorBody),
         (status = 409, description = "The order has ended", body = ErrorBody),
@@ -232,14 +240,16 @@ pub async fn grant_check(
 }
 
 /// The body of a certificate check.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CertificateCheckRequest {
     /// The certificate as PEM, or the base64 of a `.cer`; never the private key.
     pub certificate: String,
 }
 
 /// The body of a grant check.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GrantCheckRequest {
     /// The signed JWT grant (one you will not use, or an expired one).
     pub grant: String,
