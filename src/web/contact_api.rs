@@ -144,6 +144,9 @@ impl ResponseError for ContactApiError {
 /// The API's error shape: what went wrong as a stable code and a sentence in the caller's
 /// language, and the request id to quote.
 #[derive(Debug, Serialize, ToSchema)]
+// No other fields: so a check's report (which has `passed` and `checks`) can never be
+// read as this shape where the document offers either.
+#[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// `unauthorized`, `rate_limited`, `forbidden`, `not_possible_now`, `malformed_json`,
     /// `not_an_object`, `validation_failed`, `payload_too_large`, `unsupported_media_type`,
@@ -404,6 +407,15 @@ pub struct TokenCheckRequest {
     pub access_token: String,
 }
 
+/// A 422 of the token check: the report when a check failed, or the field errors when the
+/// request itself was wrong (only for the document: the handler answers with either).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenCheckUnprocessable {
+    Report(TokenCheckReport),
+    Invalid(ErrorBody),
+}
+
 /// Every check of the token, as the vendor's page lists them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenCheckReport {
@@ -469,7 +481,7 @@ impl From<CheckLine> for CheckResult {
         (status = 403, description = "The customer's link token: the check is the vendor's", body = ErrorBody),
         (status = 409, description = "The order is not waiting for the vendor's token", body = ErrorBody),
         (status = 415, description = "The body is not application/json", body = ErrorBody),
-        (status = 422, description = "A check failed (the report), or the body has errors", body = TokenCheckReport),
+        (status = 422, description = "A check failed (the report), or the body has errors", body = TokenCheckUnprocessable),
         (status = 429, description = "Over RRH_API_TOKEN_CHECKS_PER_MINUTE (10) checks a minute with this token", body = ErrorBody),
         (status = 503, description = "Maskinporten's keys could not be fetched; nothing is blamed on the token", body = TokenCheckReport),
     ),
@@ -594,6 +606,7 @@ pub(super) fn text_field_in(body: &[u8], field: &'static str) -> Result<String, 
         TimelineEntry,
         TokenCheckRequest,
         TokenCheckReport,
+        TokenCheckUnprocessable,
         CheckResult,
         ErrorBody,
         FieldErrorBody

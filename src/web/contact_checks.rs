@@ -163,7 +163,7 @@ fn answer(tr: Tr, result: Result<Lines, Refusal>) -> HttpResponse {
         (status = 409, description = "The order has ended", body = ErrorBody),
         (status = 413, description = "The body is larger than the service takes", body = ErrorBody),
         (status = 415, description = "The body is not application/json", body = ErrorBody),
-        (status = 422, description = "A check failed, a private key was pasted, or the body has errors", body = PreparationReport),
+        (status = 422, description = "A check failed, a private key was pasted, or the body has errors", body = PreparationUnprocessable),
         (status = 429, description = "Over RRH_API_TOKEN_CHECKS_PER_MINUTE checks a minute with this token", body = ErrorBody),
     ),
     security(("link_token" = []))
@@ -211,7 +211,7 @@ pub async fn certificate_check(
         (status = 409, description = "The order has ended", body = ErrorBody),
         (status = 413, description = "The body is larger than the service takes", body = ErrorBody),
         (status = 415, description = "The body is not application/json", body = ErrorBody),
-        (status = 422, description = "A check failed, a private key was pasted, or the body has errors", body = PreparationReport),
+        (status = 422, description = "A check failed, a private key was pasted, or the body has errors", body = PreparationUnprocessable),
         (status = 429, description = "Over RRH_API_TOKEN_CHECKS_PER_MINUTE checks a minute with this token", body = ErrorBody),
     ),
     security(("link_token" = []))
@@ -239,6 +239,15 @@ pub async fn grant_check(
     Ok(answer(tr, result))
 }
 
+/// A 422 of a certificate or grant check: the report when a check failed or a key was
+/// pasted, or the field errors when the request itself was wrong (only for the document).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PreparationUnprocessable {
+    Report(PreparationReport),
+    Invalid(ErrorBody),
+}
+
 /// The body of a certificate check.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -259,6 +268,11 @@ pub struct GrantCheckRequest {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(certificate_check, grant_check),
-    components(schemas(PreparationReport, CertificateCheckRequest, GrantCheckRequest))
+    components(schemas(
+        PreparationReport,
+        PreparationUnprocessable,
+        CertificateCheckRequest,
+        GrantCheckRequest
+    ))
 )]
 pub struct PreparationApiDoc;
