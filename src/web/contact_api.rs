@@ -147,10 +147,21 @@ impl ResponseError for ContactApiError {
 // No other fields: so a check's report (which has `passed` and `checks`) can never be
 // read as this shape where the document offers either.
 #[serde(deny_unknown_fields)]
+#[schema(examples(
+    json!({"error": "unauthorized", "message": "Lenken din åpner ikke denne bestillingen.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "forbidden", "message": "Bare leverandøren kan sjekke.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "not_possible_now", "message": "Det kan ikke gjøres nå: bestillingen har status Mottatt.", "status": "received", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "validation_failed", "message": "Forespørselen har feil. Se feltene i «errors».", "errors": {"access_token": {"code": "required", "message": "Fyll inn tokenet."}}, "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "malformed_json", "message": "Innholdet er ikke gyldig JSON.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "not_an_object", "message": "Innholdet må være et JSON-objekt der det eneste feltet er «access_token».", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "rate_limited", "message": "For mange forespørsler med denne lenken. Vent 1 minutt.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "bad_request", "message": "Det som ble sendt, inneholder kontrolltegn.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "payload_too_large", "message": "Innholdet er for stort.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "unsupported_media_type", "message": "Send innholdet som application/json.", "request_id": "5f0c2a9e71b3"}),
+    json!({"error": "internal_error", "message": "Noe gikk galt hos oss.", "request_id": "5f0c2a9e71b3"})
+))]
 pub struct ErrorBody {
-    /// `unauthorized`, `rate_limited`, `forbidden`, `not_possible_now`, `malformed_json`,
-    /// `not_an_object`, `validation_failed`, `payload_too_large`, `unsupported_media_type`,
-    /// `internal_error`.
+    #[schema(value_type = ContactErrorCode)]
     pub error: String,
     pub message: String,
     /// The order's status now (with `not_possible_now`).
@@ -160,6 +171,29 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BTreeMap<String, FieldErrorBody>>,
     pub request_id: String,
+}
+
+/// The error codes of the contacts' operations.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactErrorCode {
+    /// No link token that opens this order (one answer for every reason).
+    Unauthorized,
+    /// The call is the vendor's, and the customer's link token was sent.
+    Forbidden,
+    /// The order is not where the call can be made (its `status` is given).
+    NotPossibleNow,
+    /// The body's fields are wrong (`errors`).
+    ValidationFailed,
+    MalformedJson,
+    NotAnObject,
+    /// Over the link token's allowance a minute (`Retry-After`).
+    RateLimited,
+    /// The path or query holds control characters.
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InternalError,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -222,6 +256,34 @@ pub(super) async fn authenticate(
 
 /// The order as its contact's page shows it (never the TT02 login identity).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "reference": "RRH-7KQ2-M4XA",
+    "status": "delegated",
+    "status_label": "Delegert",
+    "status_meaning": "Kunden har delegert scopet til leverandøren i Altinn.",
+    "environment": "test",
+    "environment_label": "Test (TT02)",
+    "scope": "brreg:reelle/offentlig",
+    "vendor": {"org_number": "974760673", "name": "Leverandør Systemer AS"},
+    "consumer": {"org_number": "313876144", "name": "Kunde Bank ASA"},
+    "role": "vendor",
+    "steps": [
+        {"status": "received", "label": "Mottatt", "state": "done"},
+        {"status": "tt02_loading", "label": "Lastes inn i TT02", "state": "done"},
+        {"status": "tt02_loaded", "label": "Lastet inn i TT02", "state": "done"},
+        {"status": "delegated", "label": "Delegert", "state": "current"},
+        {"status": "token_verified", "label": "Token bekreftet", "state": "to_come"},
+        {"status": "completed", "label": "Fullført", "state": "to_come"}
+    ],
+    "turn": {"who": "vendor", "yours": true, "message": "Nå er det din tur."},
+    "next_step": "Hent et token fra Maskinporten med consumer_org = 313876144, og sjekk det her.",
+    "can_check_token": true,
+    "ended": null,
+    "timeline": [
+        {"at": "2026-11-20T09:12:00Z", "status": null, "message": "Bestillingen kom inn", "comment": null},
+        {"at": "2026-11-24T13:40:00Z", "status": "delegated", "message": "Status: Delegert", "comment": null}
+    ]
+})))]
 pub struct OrderProgress {
     pub reference: String,
     /// `received`, `tt02_loading`, `tt02_loaded`, `delegated`, `token_verified`,
@@ -418,6 +480,18 @@ pub enum TokenCheckUnprocessable {
 
 /// Every check of the token, as the vendor's page lists them.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "error": "token_check_failed",
+    "passed": false,
+    "message": "Tokenet besto ikke alle sjekkene",
+    "status": "delegated",
+    "checks": [
+        {"name": "signature", "outcome": "passed", "message": "Signatur", "fix": null},
+        {"name": "consumer", "outcome": "failed", "message": "På vegne av kunden",
+         "fix": "consumer.ID er 0192:974760673; det må være 0192:313876144. Sett consumer_org = \"313876144\" i JWT-granten."}
+    ],
+    "request_id": "5f0c2a9e71b3"
+})))]
 pub struct TokenCheckReport {
     /// `token_check_failed` (422) or `maskinporten_unavailable` (503); absent when every
     /// check passed.
@@ -609,6 +683,7 @@ pub(super) fn text_field_in(body: &[u8], field: &'static str) -> Result<String, 
         TokenCheckUnprocessable,
         CheckResult,
         ErrorBody,
+        ContactErrorCode,
         FieldErrorBody
     )),
     modifiers(&LinkTokenScheme),

@@ -27,6 +27,26 @@ use crate::maskinporten::certificate::Refusal;
 
 /// The report of a certificate or grant check.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(
+    json!({
+        "error": "check_failed",
+        "passed": false,
+        "message": "Ikke alle sjekkene ble bestått: se hva som må rettes nedenfor",
+        "checks": [
+            {"name": "parse", "outcome": "passed", "message": "Det er et X.509-sertifikat", "fix": null},
+            {"name": "organisation", "outcome": "failed", "message": "Virksomhetens eget sertifikat",
+             "fix": "Sertifikatet er for 313876144; det må være for 974760673, leverandøren i bestillingen."}
+        ],
+        "request_id": "5f0c2a9e71b3"
+    }),
+    json!({
+        "error": "private_key_refused",
+        "passed": false,
+        "message": "Dette er en privat nøkkel. Del aldri en privat nøkkel.",
+        "checks": [],
+        "request_id": "5f0c2a9e71b3"
+    })
+))]
 pub struct PreparationReport {
     /// `check_failed` (422) or `private_key_refused` (422); absent when no check failed.
     #[serde(skip_serializing_if = "Option::is_none")]

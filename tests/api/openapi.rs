@@ -213,3 +213,55 @@ async fn the_api_page_shows_every_operation_with_examples_in_each_language() {
         assert_eq!(select(&page, "footer a[href='/api']").len(), 1);
     }
 }
+
+/// Whether the schema `schema` (a `$ref`, a `oneOf` of them, or inline) carries examples in
+/// the document, every alternative of a `oneOf` included.
+fn has_examples(doc: &Value, schema: &Value) -> bool {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        return has_examples(doc, &doc["components"]["schemas"][name]);
+    }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        return alternatives.iter().all(|one| has_examples(doc, one));
+    }
+    schema.get("examples").is_some() || schema.get("example").is_some()
+}
+
+#[tokio::test]
+async fn every_json_answer_of_every_operation_has_an_example_and_a_known_error_code() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc = document(&app).await;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let content = &response["content"]["application/json"];
+                if content.is_null() || path.ends_with("/openapi.json") {
+                    continue;
+                }
+                let shown = content.get("examples").is_some()
+                    || content.get("example").is_some()
+                    || has_examples(&doc, &content["schema"]);
+                assert!(shown, "{method} {path} {status} has no example");
+            }
+        }
+    }
+    // The contacts' error codes are an enum, and each example of the error shape uses one.
+    let codes = doc["components"]["schemas"]["ContactErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    for code in [
+        "unauthorized",
+        "forbidden",
+        "not_possible_now",
+        "validation_failed",
+        "rate_limited",
+    ] {
+        assert!(codes.iter().any(|c| c == code), "{code} in {codes:?}");
+    }
+    for example in doc["components"]["schemas"]["ErrorBody"]["examples"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(codes.contains(&example["error"]), "{example}");
+    }
+}
