@@ -11,12 +11,12 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::error::AppError;
-use super::extract::read_body;
+use super::extract::{is_json, read_body};
 use super::lang::Language;
 #[allow(unused_imports)] // Named in the `#[utoipa::path]` above.
 use super::openapi::{ApiError, OrderCreated, OrderRequest};
@@ -153,16 +153,7 @@ pub async fn create_order(
     lang: Language,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let is_json = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            let v = v.trim();
-            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
-        });
-    if !is_json {
+    if !is_json(&req) {
         return Err(AppError::UnsupportedMediaType);
     }
     let key = match idempotency_key(&req, lang) {

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -22,7 +22,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::AppError;
-use super::extract::read_body;
+use super::extract::{is_json, read_body};
 use super::lang::Language;
 use super::progress::ProgressView;
 use super::request_context;
@@ -234,7 +234,7 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 /// The order and role the request's link token opens (looked up by the token's hash, as the
 /// page is), when that order is the one in the path and the token has calls of `call` left.
-pub(super) async fn authenticate(
+async fn authenticate(
     req: &HttpRequest,
     ctx: &Context,
     reference: &str,
@@ -568,26 +568,9 @@ pub async fn token_check(
     reference: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ContactApiError> {
-    let link = authenticate(&req, &ctx, &reference, ApiCall::TokenCheck).await?;
-    if link.role != ContactRole::Vendor {
-        return Err(ContactApiError::VendorOnly);
-    }
-    if !is_json(&req) {
-        return Err(AppError::UnsupportedMediaType.into());
-    }
-    let body = read_body(&req, payload, ctx.settings.max_body_bytes).await?;
-    let access_token = access_token_in(&body)?;
-    let checked = match contacts::verify_token(&ctx, &link, &access_token).await {
-        Ok(checked) => checked,
-        Err(StepError::NotPossibleNow(order) | StepError::Conflict(order)) => {
-            return Err(ContactApiError::NotPossibleNow(order.status));
-        }
-        Err(StepError::Invalid(errors, _)) => {
-            let errors = errors.into_iter().map(|(f, e)| (f.to_owned(), e));
-            return Err(ContactApiError::Invalid(errors.collect()));
-        }
-        Err(other) => return Err(AppError::from(other).into()),
-    };
+    let (link, access_token) =
+        vendor_paste(&req, &ctx, &reference, payload, "access_token").await?;
+    let checked = contacts::verify_token(&ctx, &link, &access_token).await?;
     let tr = lang.tr();
     let report = report_view(tr, &checked.order, &checked.report);
     let (status, error, key) = if report.passed {
@@ -620,28 +603,49 @@ pub async fn token_check(
         .json(body))
 }
 
-pub(super) fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            let v = v.trim();
-            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
-        })
+/// The vendor's order and the one text field `field` of a JSON body: what every vendor check
+/// reads first, or why the call stops there.
+pub(super) async fn vendor_paste(
+    req: &HttpRequest,
+    ctx: &Context,
+    reference: &str,
+    payload: web::Payload,
+    field: &'static str,
+) -> Result<(Link, String), ContactApiError> {
+    let link = authenticate(req, ctx, reference, ApiCall::TokenCheck).await?;
+    if link.role != ContactRole::Vendor {
+        return Err(ContactApiError::VendorOnly);
+    }
+    if !is_json(req) {
+        return Err(AppError::UnsupportedMediaType.into());
+    }
+    let body = read_body(req, payload, ctx.settings.max_body_bytes).await?;
+    let text = text_field_in(&body, field)?;
+    Ok((link, text))
 }
 
-/// The access token in a `{"access_token": "..."}` body. A missing or null one is empty,
-/// which the check refuses as required (after the order's status, as the page does).
-/// Errors never quote the body: it may hold the token.
-fn access_token_in(body: &[u8]) -> Result<String, ContactApiError> {
-    text_field_in(body, "access_token")
+impl From<StepError> for ContactApiError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::NotPossibleNow(order) | StepError::Conflict(order) => {
+                ContactApiError::NotPossibleNow(order.status)
+            }
+            StepError::NotYourStep => ContactApiError::VendorOnly,
+            StepError::Invalid(errors, _) => ContactApiError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|(field, error)| (field.to_owned(), error))
+                    .collect(),
+            ),
+            other => AppError::from(other).into(),
+        }
+    }
 }
 
 /// The one text field `field` of a JSON object body (empty when missing or null); any other
 /// field, or another type, is a field error. Errors never quote the body: it may hold a
 /// token, a certificate or a grant.
-pub(super) fn text_field_in(body: &[u8], field: &'static str) -> Result<String, ContactApiError> {
+fn text_field_in(body: &[u8], field: &'static str) -> Result<String, ContactApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ContactApiError::MalformedJson)?;
     let Value::Object(object) = value else {
         return Err(ContactApiError::NotAnObject(field));

@@ -10,18 +10,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::contact_api::{
-    CheckResult, ContactApiError, ErrorBody, authenticate, is_json, text_field_in,
-};
-use super::error::AppError;
-use super::extract::read_body;
+use super::contact_api::{CheckResult, ContactApiError, ErrorBody, vendor_paste};
 use super::lang::Language;
 use super::request_context;
 use super::track::preparation::{LineView, certificate_lines, grant_lines, refusal_message_key};
 use crate::app::Context;
-use crate::app::contacts::{ApiCall, StepError};
 use crate::app::preparation::{self, CERTIFICATE_FIELD, Checked, GRANT_FIELD};
-use crate::domain::ContactRole;
 use crate::i18n::Tr;
 use crate::maskinporten::certificate::Refusal;
 
@@ -79,42 +73,6 @@ type Lines = (bool, Vec<CheckResult>, Option<Vec<CheckResult>>);
 
 fn results(lines: Vec<LineView>) -> Vec<CheckResult> {
     lines.into_iter().map(CheckResult::from).collect()
-}
-
-/// The vendor's order, and the one text field of the body, or why the call stops here.
-async fn pasted(
-    req: &HttpRequest,
-    ctx: &Context,
-    reference: &str,
-    payload: web::Payload,
-    field: &'static str,
-) -> Result<(crate::app::contacts::Link, String), ContactApiError> {
-    let link = authenticate(req, ctx, reference, ApiCall::TokenCheck).await?;
-    if link.role != ContactRole::Vendor {
-        return Err(ContactApiError::VendorOnly);
-    }
-    if !is_json(req) {
-        return Err(AppError::UnsupportedMediaType.into());
-    }
-    let body = read_body(req, payload, ctx.settings.max_body_bytes).await?;
-    let text = text_field_in(&body, field)?;
-    Ok((link, text))
-}
-
-fn step_error(error: StepError) -> ContactApiError {
-    match error {
-        StepError::NotPossibleNow(order) | StepError::Conflict(order) => {
-            ContactApiError::NotPossibleNow(order.status)
-        }
-        StepError::NotYourStep => ContactApiError::VendorOnly,
-        StepError::Invalid(errors, _) => ContactApiError::Invalid(
-            errors
-                .into_iter()
-                .map(|(field, error)| (field.to_owned(), error))
-                .collect(),
-        ),
-        other => AppError::from(other).into(),
-    }
 }
 
 /// 200 with the report when no check failed, else 422; a refused paste is 422 without lines.
@@ -195,10 +153,8 @@ pub async fn certificate_check(
     reference: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ContactApiError> {
-    let (link, text) = pasted(&req, &ctx, &reference, payload, CERTIFICATE_FIELD).await?;
-    let Checked { order, result } = preparation::check_certificate(&ctx, &link, &text)
-        .await
-        .map_err(step_error)?;
+    let (link, text) = vendor_paste(&req, &ctx, &reference, payload, CERTIFICATE_FIELD).await?;
+    let Checked { order, result } = preparation::check_certificate(&ctx, &link, &text).await?;
     let tr = lang.tr();
     let result = result.map(|inspection| {
         let lines = certificate_lines(tr, &order, &inspection.lines);
@@ -243,10 +199,8 @@ pub async fn grant_check(
     reference: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ContactApiError> {
-    let (link, text) = pasted(&req, &ctx, &reference, payload, GRANT_FIELD).await?;
-    let Checked { order, result } = preparation::check_grant(&ctx, &link, &text)
-        .await
-        .map_err(step_error)?;
+    let (link, text) = vendor_paste(&req, &ctx, &reference, payload, GRANT_FIELD).await?;
+    let Checked { order, result } = preparation::check_grant(&ctx, &link, &text).await?;
     let tr = lang.tr();
     let result = result.map(|report| {
         let certificate = report

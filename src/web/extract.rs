@@ -225,3 +225,15 @@ pub async fn open_link(ctx: &Context, token: &str) -> Result<Link, AppError> {
         .await?
         .ok_or(AppError::NotFoundBecause("track.link_not_found"))
 }
+
+/// Whether the request says its body is JSON (`application/json` or a `+json` type).
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+        })
+}
