@@ -4,7 +4,9 @@
 //! and writes a message's body and its closing `.` in two writes: the second waited for the
 //! server's delayed ACK, about 40 ms a message on loopback (lettre's pull request 1159 fixes
 //! this upstream, not yet released). Here the socket gets `TCP_NODELAY` before lettre sees
-//! it, and one connection serves a whole batch of messages, then is closed with QUIT.
+//! it, and one connection serves every message due, batch after batch, then is closed with
+//! QUIT. A message goes in two halves, [`Session::begin`] (the envelope) and
+//! [`Session::finish`] (the content), so the worker can do other work in between.
 //!
 //! A connection is never reused after an error or a timeout: it is dropped, so a reply that
 //! arrives late can never be read as the answer to the next message.
@@ -12,10 +14,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use lettre::Message;
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use tokio::net::TcpStream;
 
 use super::transport::{SendFailure, smtp_failure};
@@ -81,6 +84,7 @@ impl SmtpServer {
         Session {
             server: self,
             connection: None,
+            in_data: false,
         }
     }
 
@@ -138,47 +142,147 @@ pub struct Session<'a> {
     server: &'a SmtpServer,
     /// Boxed: lettre's connection is over a kilobyte, and lives across awaits.
     connection: Option<Box<AsyncSmtpConnection>>,
+    /// Between an accepted `DATA` and the message's content: a `QUIT` now would be read as
+    /// part of the message, so the connection may only be dropped.
+    in_data: bool,
 }
 
 impl Session<'_> {
-    /// Sends one message, connecting first if there is no good connection. Everything,
-    /// connecting included, is limited by the server's timeout: a server that accepts and
-    /// then says nothing cannot hold the worker.
-    pub async fn send(&mut self, message: &Message) -> Result<(), SendFailure> {
+    /// Sends a message's envelope (`MAIL`, `RCPT`, `DATA`), connecting first if there is no
+    /// good connection; the server then waits for [`Session::finish`]. Nothing is delivered
+    /// yet: a connection that drops now loses the message, never repeats it.
+    pub async fn begin(&mut self, envelope: &Envelope, content: &[u8]) -> Result<(), SendFailure> {
         let limit = self.server.timeout;
-        match tokio::time::timeout(limit, self.try_send(message)).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                self.connection = None;
-                Err(SendFailure::Temporary(format!(
-                    "SMTP: no answer within {} ms",
-                    limit.as_millis()
-                )))
-            }
-        }
+        let outcome = tokio::time::timeout(limit, self.try_begin(envelope, content)).await;
+        self.settle(outcome)
     }
 
-    async fn try_send(&mut self, message: &Message) -> Result<(), SendFailure> {
-        let mut connection = match self.connection.take() {
-            Some(connection) if !connection.has_broken() => connection,
-            _ => Box::new(self.server.connect().await?),
+    /// Sends the content of the message begun: it is delivered once the server accepts it.
+    pub async fn finish(&mut self, content: &[u8]) -> Result<(), SendFailure> {
+        let limit = self.server.timeout;
+        let outcome = tokio::time::timeout(limit, self.try_finish(content)).await;
+        self.settle(outcome)
+    }
+
+    // The connection is taken out while in use: a step that fails, or is dropped (timeout,
+    // shutdown), takes it along, so a late reply can never be read as the next one's.
+    async fn try_begin(&mut self, envelope: &Envelope, content: &[u8]) -> Result<(), SendFailure> {
+        // Never reused in the middle of a message (callers finish or drop it first).
+        let kept = self
+            .connection
+            .take()
+            .filter(|c| !c.has_broken() && !self.in_data);
+        self.in_data = false;
+        let reused = kept.is_some();
+        let mut connection = match kept {
+            Some(connection) => connection,
+            None => Box::new(self.server.connect().await?),
         };
-        // Taken out while in use: if this future is dropped (timeout, shutdown), the
-        // connection goes with it.
-        connection
-            .send(message.envelope(), &message.formatted())
-            .await
-            .map_err(|e| smtp_failure(&e))?;
+        let mut sent = send_envelope(&mut connection, envelope, content).await;
+        if reused && matches!(sent, Err(SendFailure::Temporary(_))) {
+            // A kept connection the server has since closed, or ended with 421 (servers
+            // limit messages per connection): nothing was delivered, so once more on a new
+            // one.
+            connection.abort().await;
+            connection = Box::new(self.server.connect().await?);
+            sent = send_envelope(&mut connection, envelope, content).await;
+        }
+        if let Err(err) = sent {
+            // Not in DATA: a polite QUIT cannot become part of a message.
+            connection.abort().await;
+            return Err(err);
+        }
+        self.connection = Some(connection);
+        self.in_data = true;
+        Ok(())
+    }
+
+    async fn try_finish(&mut self, content: &[u8]) -> Result<(), SendFailure> {
+        let begun = std::mem::take(&mut self.in_data);
+        let mut connection = self
+            .connection
+            .take()
+            .filter(|_| begun)
+            .ok_or_else(|| SendFailure::Temporary("SMTP: no message begun".into()))?;
+        if let Err(err) = connection.message(content).await {
+            // The server answered (or the connection broke): out of DATA either way, so
+            // QUIT is safe, and the connection is not used again.
+            connection.abort().await;
+            return Err(smtp_failure(&err));
+        }
         self.connection = Some(connection);
         Ok(())
     }
 
-    /// Says goodbye (QUIT), briefly: the messages are already delivered.
+    /// A step's outcome, with the server's timeout (connecting included) applied: a server
+    /// that accepts and then says nothing cannot hold the worker.
+    fn settle(
+        &mut self,
+        outcome: Result<Result<(), SendFailure>, tokio::time::error::Elapsed>,
+    ) -> Result<(), SendFailure> {
+        let outcome = outcome.unwrap_or_else(|_| {
+            Err(SendFailure::Temporary(format!(
+                "SMTP: no answer within {} ms",
+                self.server.timeout.as_millis()
+            )))
+        });
+        if outcome.is_err() {
+            self.connection = None;
+            self.in_data = false;
+        }
+        outcome
+    }
+
+    /// Says goodbye (QUIT), briefly: the messages are already delivered. A connection left
+    /// in the middle of a message is dropped instead, which discards that message.
     pub async fn close(mut self) {
-        if let Some(mut connection) = self.connection.take() {
+        if let Some(mut connection) = self.connection.take()
+            && !self.in_data
+        {
             let _ = tokio::time::timeout(Duration::from_secs(1), connection.quit()).await;
         }
     }
+}
+
+/// `MAIL FROM`, `RCPT TO` for each recipient and `DATA`, with the parameters lettre's own
+/// `send` would give (SMTPUTF8 for non-ASCII addresses, 8BITMIME for non-ASCII content).
+async fn send_envelope(
+    connection: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    content: &[u8],
+) -> Result<(), SendFailure> {
+    let server = connection.server_info();
+    let mut parameters = Vec::new();
+    let mut addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses.any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
+        if !server.supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendFailure::Permanent(
+                "SMTP: the server takes no non-ASCII addresses (SMTPUTF8)".into(),
+            ));
+        }
+        parameters.push(MailParameter::SmtpUtfEight);
+    }
+    if !content.is_ascii() {
+        if !server.supports_feature(Extension::EightBitMime) {
+            return Err(SendFailure::Permanent(
+                "SMTP: the server takes no 8-bit content (8BITMIME)".into(),
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let failure = |e: lettre::transport::smtp::Error| smtp_failure(&e);
+    connection
+        .command(Mail::new(envelope.from().cloned(), parameters))
+        .await
+        .map_err(failure)?;
+    for to in envelope.to() {
+        connection
+            .command(Rcpt::new(to.clone(), vec![]))
+            .await
+            .map_err(failure)?;
+    }
+    connection.command(Data).await.map_err(failure)?;
+    Ok(())
 }
 
 #[cfg(test)]

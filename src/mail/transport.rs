@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lettre::Message;
+use lettre::address::Envelope;
 
 use super::smtp::{Session, SmtpServer};
 use crate::config::MailSettings;
@@ -87,7 +88,7 @@ impl Transport {
         }
     }
 
-    /// A sender for one batch of messages: over SMTP, one connection for all of them.
+    /// A sender for messages one after another: over SMTP, one connection for all of them.
     pub fn sender(&self) -> Sender<'_> {
         match self {
             Transport::Smtp(server) => Sender::Smtp(server.session()),
@@ -101,17 +102,42 @@ pub enum Sender<'a> {
     Files(&'a std::path::Path),
 }
 
+/// A message ready to go: its envelope and its bytes, made once.
+pub struct Outgoing {
+    envelope: Envelope,
+    content: Vec<u8>,
+}
+
+impl From<&Message> for Outgoing {
+    fn from(message: &Message) -> Self {
+        Self {
+            envelope: message.envelope().clone(),
+            content: message.formatted(),
+        }
+    }
+}
+
 impl Sender<'_> {
-    /// Delivers one message. `file_stem` names the `.eml` file; the same message always gets
-    /// the same name, so a retry after a crash overwrites rather than duplicates.
-    pub async fn send(&mut self, message: &Message, file_stem: &str) -> Result<(), SendFailure> {
+    /// Starts a message: over SMTP its envelope, after which the server waits for the
+    /// content. Nothing is delivered before [`Sender::finish`], so the worker can send this
+    /// while the outcome of the message before is still being recorded.
+    pub async fn begin(&mut self, message: &Outgoing) -> Result<(), SendFailure> {
         match self {
-            Sender::Smtp(session) => session.send(message).await,
+            Sender::Smtp(session) => session.begin(&message.envelope, &message.content).await,
+            Sender::Files(_) => Ok(()),
+        }
+    }
+
+    /// Delivers the message begun. `file_stem` names the `.eml` file; the same message always
+    /// gets the same name, so a retry after a crash overwrites rather than duplicates.
+    pub async fn finish(&mut self, message: &Outgoing, file_stem: &str) -> Result<(), SendFailure> {
+        match self {
+            Sender::Smtp(session) => session.finish(&message.content).await,
             Sender::Files(dir) => {
                 let target = dir.join(format!("{file_stem}.eml"));
                 let partial = dir.join(format!(".{file_stem}.eml.partial"));
                 // Write then rename, so a reader never sees half a message.
-                tokio::fs::write(&partial, message.formatted())
+                tokio::fs::write(&partial, &message.content)
                     .await
                     .map_err(|e| {
                         SendFailure::Temporary(format!("writing {}: {e}", partial.display()))
@@ -123,7 +149,7 @@ impl Sender<'_> {
         }
     }
 
-    /// Ends the batch (QUIT over SMTP).
+    /// Ends the run of messages (QUIT over SMTP).
     pub async fn close(self) {
         if let Sender::Smtp(session) = self {
             session.close().await;

@@ -11,7 +11,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument as _;
 
-use super::transport::{SendFailure, Sender, Transport};
+use super::transport::{Outgoing, SendFailure, Sender, Transport};
 use crate::config::MailSettings;
 use crate::metrics::{Delivery, Metrics};
 use crate::store::Db;
@@ -61,12 +61,21 @@ impl MailWorker {
     /// never keeps the process alive.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
-            match self.deliver_due(&shutdown).await {
-                // A full batch means more may be waiting.
-                Ok(count) if count as i64 >= BATCH => continue,
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "mail worker could not read the outbox"),
+            // One SMTP connection while messages keep coming: after a batch the outbox is
+            // looked at again at once (orders that came in meanwhile), and the connection
+            // closed once nothing is due.
+            let mut sender = self.transport.sender();
+            loop {
+                match self.deliver_due(&shutdown, &mut sender).await {
+                    Ok(count) if count > 0 && !*shutdown.borrow() => continue,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "mail worker could not read the outbox");
+                    }
+                }
+                break;
             }
+            sender.close().await;
             tokio::select! {
                 _ = self.waker.notified() => {}
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -81,6 +90,7 @@ impl MailWorker {
     pub async fn deliver_due(
         &self,
         shutdown: &watch::Receiver<bool>,
+        sender: &mut Sender<'_>,
     ) -> Result<usize, sqlx::Error> {
         let claim = uuid::Uuid::new_v4().to_string();
         let lease = self.settings.lease;
@@ -100,85 +110,124 @@ impl MailWorker {
             lease,
         )));
         let mut attempted = 0;
-        // One SMTP connection for the batch, closed once it is done.
-        let mut sender = self.transport.sender();
         let sent = self
-            .send_claimed(&claimed, &claim, &mut sender, shutdown, &mut attempted)
+            .send_claimed(&claimed, &claim, sender, shutdown, &mut attempted)
             .await;
         drop(renewer);
-        sender.close().await;
         // The messages not tried, and one given up at shutdown, go back at once. One whose
         // outcome could not be recorded (a database error) is left to its lease, its attempt
         // counted: it may have been delivered.
         let untried: Vec<&str> = claimed[attempted..].iter().map(|m| m.id.as_str()).collect();
-        let turn = self.db.write_turn().await;
-        let released =
-            outbox::release(&mut *self.db.acquire_relaxed().await?, &claim, &untried).await?;
-        drop(turn);
-        if released > 0 {
-            tracing::info!(released, "mail worker stopping: unsent messages given back");
+        if !untried.is_empty() {
+            let turn = self.db.write_turn().await;
+            let released =
+                outbox::release(&mut *self.db.acquire_relaxed().await?, &claim, &untried).await?;
+            drop(turn);
+            if released > 0 {
+                tracing::info!(released, "mail worker stopping: unsent messages given back");
+            }
         }
         sent.map(|()| claimed.len())
     }
 
-    async fn send_claimed(
+    /// Sends the batch in order, one message in flight at a time, with the waits overlapped:
+    /// message i's outcome is recorded while message i+1's envelope goes out, and i+1's
+    /// bytes are made while i's content is on the wire. i+1 is only delivered (its content
+    /// sent) once i's outcome is stored, so a crash at any point repeats at most the one
+    /// message whose delivery was not yet recorded.
+    async fn send_claimed<'m>(
         &self,
-        claimed: &[ClaimedMail],
+        claimed: &'m [ClaimedMail],
         claim: &str,
         sender: &mut Sender<'_>,
         shutdown: &watch::Receiver<bool>,
         attempted: &mut usize,
     ) -> Result<(), sqlx::Error> {
+        let mut unrecorded: Option<(&'m ClaimedMail, Result<(), SendFailure>)> = None;
+        let mut made = None;
         for (i, mail) in claimed.iter().enumerate() {
             if *shutdown.borrow() {
                 break;
             }
             *attempted = i + 1;
-            let outcome = match self.build(mail) {
-                Ok(message) => {
-                    let send = sender
-                        .send(&message, &mail.id)
-                        .instrument(tracing::debug_span!("mail_send"));
-                    tokio::select! {
-                        outcome = send => outcome,
-                        () = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE) => {
-                            tracing::warn!(mail_id = %mail.id, "mail worker stopping: send given up");
-                            // Given back with the rest, so the next start sends it at once
-                            // (it may go twice: it was in flight).
-                            *attempted = i;
-                            break;
-                        }
-                    }
+            let message = made.take().unwrap_or_else(|| self.outgoing(mail));
+            // One grace for both halves of the send.
+            let grace = after_shutdown(shutdown.clone(), SHUTDOWN_GRACE);
+            tokio::pin!(grace);
+            let begin = async {
+                let message = message?;
+                sender.begin(&message).await.map(|()| message)
+            }
+            .instrument(tracing::debug_span!("mail_begin"));
+            let record = self
+                .record(unrecorded.take(), claim)
+                .instrument(tracing::debug_span!("mail_record"));
+            let (recorded, begun) = tokio::join!(record, async {
+                tokio::select! {
+                    begun = begin => Some(begun),
+                    () = &mut grace => None,
                 }
-                Err(err) => Err(SendFailure::Permanent(err)),
+            });
+            if let Err(err) = recorded {
+                // Not delivered (its content was never sent): given back with the rest.
+                *attempted = i;
+                return Err(err);
+            }
+            // Stopping: not delivered yet (the connection in DATA is dropped, never
+            // finished), so it goes back with the rest rather than risk going twice.
+            let begun = begun.filter(|_| !*shutdown.borrow());
+            let outcome = match begun {
+                Some(Ok(message)) => {
+                    let finish = sender
+                        .finish(&message, &mail.id)
+                        .instrument(tracing::debug_span!("mail_send"));
+                    let (outcome, next) = tokio::join!(
+                        async {
+                            tokio::select! {
+                                outcome = finish => Some(outcome),
+                                () = &mut grace => None,
+                            }
+                        },
+                        // Polled once the content is written: made while the server reads it.
+                        async { claimed.get(i + 1).map(|next| self.outgoing(next)) }
+                    );
+                    made = next;
+                    outcome
+                }
+                Some(Err(failure)) => Some(Err(failure)),
+                None => None,
+            };
+            let Some(outcome) = outcome else {
+                tracing::warn!(mail_id = %mail.id, "mail worker stopping: send given up");
+                // Given back with the rest, so the next start sends it at once (it may go
+                // twice if it was in flight).
+                *attempted = i;
+                break;
             };
             self.metrics.delivery(match &outcome {
                 Ok(()) => Delivery::Sent,
                 Err(SendFailure::Temporary(_)) => Delivery::TemporaryFailure,
                 Err(SendFailure::Permanent(_)) => Delivery::PermanentFailure,
             });
-            let recorded = self
-                .record(mail, claim, &outcome)
-                .instrument(tracing::debug_span!("mail_record"))
-                .await?;
-            if !recorded {
-                // Its lease ran out and another worker has it: that one's record stands.
-                tracing::warn!(mail_id = %mail.id, "mail claim lost before its outcome was recorded");
-            }
+            unrecorded = Some((mail, outcome));
         }
-        Ok(())
+        self.record(unrecorded, claim)
+            .instrument(tracing::debug_span!("mail_record"))
+            .await
     }
 
-    /// Records a send's outcome under the batch's claim; false if the claim was lost.
+    /// Records a send's outcome, if there is one, under the batch's claim.
     async fn record(
         &self,
-        mail: &ClaimedMail,
+        sent: Option<(&ClaimedMail, Result<(), SendFailure>)>,
         claim: &str,
-        outcome: &Result<(), SendFailure>,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<(), sqlx::Error> {
+        let Some((mail, outcome)) = sent else {
+            return Ok(());
+        };
         let _turn = self.db.write_turn().await;
         let mut conn = self.db.acquire_relaxed().await?;
-        let recorded = match outcome {
+        let recorded = match &outcome {
             Ok(()) => {
                 tracing::info!(mail_id = %mail.id, attempt = mail.attempts, "mail sent");
                 outbox::mark_sent(&mut conn, mail, claim).await?
@@ -198,7 +247,18 @@ impl MailWorker {
                 outbox::mark_attempt_failed(&mut conn, &mail.id, claim, error, retry_in).await?
             }
         };
-        Ok(recorded)
+        if !recorded {
+            // Its lease ran out and another worker has it: that one's record stands.
+            tracing::warn!(mail_id = %mail.id, "mail claim lost before its outcome was recorded");
+        }
+        Ok(())
+    }
+
+    /// The message ready to send, or why it cannot be built (a permanent failure).
+    fn outgoing(&self, mail: &ClaimedMail) -> Result<Outgoing, SendFailure> {
+        self.build(mail)
+            .map(|message| Outgoing::from(&message))
+            .map_err(SendFailure::Permanent)
     }
 
     fn build(&self, mail: &ClaimedMail) -> Result<Message, String> {

@@ -53,6 +53,9 @@ pub struct SmtpSink {
     /// Connections accepted so far, and how many of them ended with QUIT.
     pub connections: Arc<AtomicUsize>,
     pub quits: Arc<AtomicUsize>,
+    /// Messages a connection may carry (0: any number); the next MAIL FROM gets 421 and the
+    /// connection is closed, as servers that limit messages per connection do.
+    pub per_connection: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -67,6 +70,7 @@ impl SmtpSink {
             delay_ms: Arc::default(),
             connections: Arc::default(),
             quits: Arc::default(),
+            per_connection: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
@@ -96,6 +100,7 @@ impl SmtpSink {
         }
         write.write_all(b"220 sink.test ESMTP\r\n").await?;
         let mut rcpt_to = Vec::new();
+        let mut carried = 0;
         let mut line = String::new();
         loop {
             line.clear();
@@ -109,6 +114,13 @@ impl SmtpSink {
                     .await?;
             } else if command.starts_with("HELO") || command.starts_with("NOOP") {
                 write.write_all(b"250 ok\r\n").await?;
+            } else if command.starts_with("MAIL FROM")
+                && (1..=carried).contains(&self.per_connection.load(Ordering::SeqCst))
+            {
+                write
+                    .write_all(b"421 4.7.0 Too many messages on this connection\r\n")
+                    .await?;
+                return Ok(());
             } else if command.starts_with("MAIL FROM") || command.starts_with("RSET") {
                 rcpt_to.clear();
                 write.write_all(b"250 ok\r\n").await?;
@@ -153,6 +165,7 @@ impl SmtpSink {
                 if fail {
                     write.write_all(b"451 try again later\r\n").await?;
                 } else {
+                    carried += 1;
                     self.received.lock().unwrap().push(Received {
                         rcpt_to: std::mem::take(&mut rcpt_to),
                         data,

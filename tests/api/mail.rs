@@ -257,7 +257,96 @@ async fn without_smtp_every_mail_is_written_as_an_eml_file() {
     assert!(app.smtp.received().is_empty());
 }
 
-/// A batch of messages travels over one connection, closed with QUIT once the batch is
+/// Messages that keep coming travel over one connection, batch after batch (the worker
+/// claims 20 at a time), closed with QUIT once nothing is due: a mail server sees one
+/// connection, one greeting and one login for a backlog, not one per batch.
+#[tokio::test]
+async fn a_backlog_goes_over_one_connection_batch_after_batch() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = spawn_app(Backend::Sqlite).await;
+    // A slow server until every order is stored: the first batch is still being confirmed
+    // while the other orders come in, so their 21 messages wait in the outbox (more than a
+    // batch), and the worker never finds it empty in between.
+    app.smtp.delay_ms.store(1000, SeqCst);
+    let posts = (0..8).map(|i| {
+        let mut body = valid_json();
+        body["consumer_org_number"] = org_number(2000 + i).into();
+        let app = &app;
+        async move { app.post_json(&body).await.status() }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // The first message is being held for its second; every order is stored by now.
+    app.smtp.wait_for(1).await;
+    app.smtp.delay_ms.store(0, SeqCst);
+    let received = app.smtp.wait_for(24).await;
+    assert_eq!(received.len(), 24);
+    for _ in 0..100 {
+        if app.smtp.quits.load(SeqCst) >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        received.iter().all(|m| m.connection == 1),
+        "connections used: {:?}",
+        received.iter().map(|m| m.connection).collect::<Vec<_>>()
+    );
+    assert_eq!(app.smtp.connections.load(SeqCst), 1);
+    assert_eq!(app.smtp.quits.load(SeqCst), 1, "closed with QUIT once done");
+}
+
+/// A server that ends a kept connection (421 after two messages here, as servers that limit
+/// messages per connection do) costs no message an attempt: nothing was delivered before
+/// DATA, so the worker says it again at once on a new connection.
+#[tokio::test]
+async fn a_kept_connection_the_server_ends_is_replaced_without_a_failed_attempt() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = spawn_app(Backend::Sqlite).await;
+    app.smtp.per_connection.store(2, SeqCst);
+    app.smtp.delay_ms.store(1000, SeqCst);
+    let posts = (0..2).map(|i| {
+        let mut body = valid_json();
+        body["consumer_org_number"] = org_number(3000 + i).into();
+        let app = &app;
+        async move { app.post_json(&body).await.status() }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // The first message is being held for its second; every order is stored by now.
+    app.smtp.wait_for(1).await;
+    app.smtp.delay_ms.store(0, SeqCst);
+    let received = app.smtp.wait_for(6).await;
+    assert_eq!(received.len(), 6);
+    let per_connection = |c: usize| received.iter().filter(|m| m.connection == c).count();
+    assert_eq!(
+        (per_connection(1), per_connection(2), per_connection(3)),
+        (2, 2, 2)
+    );
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = sqlx::query_as::<_, (String, i64, Option<String>)>(
+            "SELECT status, attempts, last_error FROM mail_outbox",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        if rows.iter().all(|(status, ..)| status == "sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows.len(), 6);
+    for (status, attempts, error) in rows {
+        assert_eq!(
+            (status.as_str(), attempts, error),
+            ("sent", 1, None),
+            "sent at the first attempt"
+        );
+    }
+}
+
+/// Messages due together travel over one connection, closed with QUIT once they are
 /// sent. A connection that saw a failure is never used again: the messages after it go over
 /// a new one (a reply read out of turn would confirm the wrong message).
 #[tokio::test]
@@ -279,23 +368,25 @@ async fn a_batch_shares_one_connection_and_a_failure_ends_it() {
         0,
         "the connection that saw the 451 carried nothing more"
     );
-    assert_eq!(
-        on(2),
-        2,
+    assert!(
+        on(2) >= 2,
         "the two messages after it shared one new connection"
     );
-    assert_eq!(on(3), 1, "the retry came later, on a connection of its own");
+    // The retry (due 50 ms later in tests) comes on the second connection if it is still
+    // open, or on a third.
+    assert_eq!(on(2) + on(3), 3, "the retry came on a good connection");
+    let connections = app.smtp.connections.load(SeqCst);
+    assert!(connections == 2 || connections == 3, "{connections}");
     for _ in 0..100 {
-        if app.smtp.quits.load(SeqCst) >= 3 {
+        if app.smtp.quits.load(SeqCst) >= connections {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(app.smtp.connections.load(SeqCst), 3);
-    // lettre says QUIT on the failed one too; the others once their batch was done.
+    // QUIT on the failed one too; the others once nothing more was due.
     assert_eq!(
         app.smtp.quits.load(SeqCst),
-        3,
+        connections,
         "every connection was closed with QUIT"
     );
 }
