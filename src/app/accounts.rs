@@ -48,10 +48,7 @@ pub async fn log_in(
         (account_key.clone(), auth::ATTEMPTS_PER_ACCOUNT),
         (address_key.clone(), auth::ATTEMPTS_PER_ADDRESS),
     ];
-    let mut tx = ctx.db.begin_write().await?;
-    let over = rate_limit::count(&mut tx, &limits, now, window).await?;
-    tx.commit().await?;
-    if let Some(minutes) = over {
+    if let Some(minutes) = rate_limit::count_alone(&ctx.db, &limits, now, window).await? {
         return Err(LoginError::Throttled { minutes });
     }
 

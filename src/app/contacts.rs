@@ -299,10 +299,7 @@ pub async fn count_api_call(
         rate_limit::key(call.kind(), token),
         call.limit(&ctx.settings),
     )];
-    let mut tx = ctx.db.begin_write().await?;
-    let over = rate_limit::count(&mut tx, &keys, Utc::now(), API_WINDOW).await?;
-    tx.commit().await?;
-    Ok(over)
+    Ok(rate_limit::count_alone(&ctx.db, &keys, Utc::now(), API_WINDOW).await?)
 }
 
 /// Link resends allowed per email address, and per client address, in a window.
@@ -341,10 +338,7 @@ pub async fn reissue_links(
             RESENDS_PER_ADDRESS,
         ),
     ];
-    let mut tx = ctx.db.begin_write().await?;
-    let over = rate_limit::count(&mut tx, &limits, now, RESEND_WINDOW).await?;
-    tx.commit().await?;
-    if let Some(minutes) = over {
+    if let Some(minutes) = rate_limit::count_alone(&ctx.db, &limits, now, RESEND_WINDOW).await? {
         return Err(ResendError::Throttled { minutes });
     }
 

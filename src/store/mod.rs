@@ -71,6 +71,8 @@ pub struct Db {
     pool: AnyPool,
     /// For the mail worker's bookkeeping; see [`Db::acquire_relaxed`].
     relaxed: AnyPool,
+    /// For rate-limit counts; see [`Db::acquire_for_counts`].
+    counts: AnyPool,
     backend: Backend,
     /// SQLite's writers queue here, in this process, rather than at the database's lock.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -111,9 +113,16 @@ impl Db {
             .connect(&url)
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
+        // Apart from the mail worker's: a flood of counted attempts waits for these, never
+        // holds up the record of a message sent.
+        let counts = pool_options(backend, 4, Durability::Relaxed)
+            .connect(&url)
+            .await
+            .with_context(|| format!("connecting to the {backend:?} database"))?;
         Ok(Db {
             pool,
             relaxed,
+            counts,
             backend,
             writer: Default::default(),
         })
@@ -188,6 +197,12 @@ impl Db {
         self.relaxed.acquire().await
     }
 
+    /// A connection whose commits do not wait for the disk, for rate-limit counts (see
+    /// `rate_limit::count_alone`), from a pool of their own.
+    pub async fn acquire_for_counts(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.counts.acquire().await
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -198,6 +213,7 @@ impl Db {
 
     pub async fn close(&self) {
         self.relaxed.close().await;
+        self.counts.close().await;
         self.pool.close().await;
     }
 }

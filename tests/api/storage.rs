@@ -377,3 +377,44 @@ async fn a_csv_export_that_fails_midway_is_never_a_clean_truncated_file() {
     let response = kari.get("/admin/orders.csv?status=all").await;
     assert_eq!(response.status(), 500);
 }
+
+// A rate limit counts every attempt on its own, at once, and clears rows whose window ended
+// more than a day ago whenever an attempt starts a window (the only way rows are added), not
+// on every attempt.
+on_both_databases! {
+    async fn rate_limit_counts_stand_alone_and_stale_rows_go_when_a_window_starts(app) {
+        use rrh_tt02::store::{rate_limit, timestamp};
+        let now = chrono::Utc::now();
+        let hour = chrono::Duration::hours(1);
+        let stale = |key: &'static str| {
+            let db = app.db.clone();
+            async move {
+                sqlx::query("INSERT INTO rate_limits (key, attempts, window_start) VALUES ($1, 1, $2)")
+                    .bind(key)
+                    .bind(timestamp(now - chrono::Duration::days(2)))
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+            }
+        };
+        let keys_left = || async {
+            let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM rate_limits ORDER BY key")
+                .fetch_all(app.db.pool())
+                .await
+                .unwrap();
+            keys
+        };
+        let a = [("a".to_owned(), 2)];
+        stale("old-1").await;
+        assert_eq!(rate_limit::count_alone(&app.db, &a, now, hour).await.unwrap(), None);
+        assert_eq!(keys_left().await, ["a"], "the first attempt started a window and cleared");
+        stale("old-2").await;
+        assert_eq!(rate_limit::count_alone(&app.db, &a, now, hour).await.unwrap(), None);
+        assert_eq!(keys_left().await, ["a", "old-2"], "a second attempt only counts");
+        let over = rate_limit::count_alone(&app.db, &a, now, hour).await.unwrap();
+        assert_eq!(over, Some(60), "the third of two allowed is refused for the hour");
+        let b = [("b".to_owned(), 2)];
+        assert_eq!(rate_limit::count_alone(&app.db, &b, now, hour).await.unwrap(), None);
+        assert_eq!(keys_left().await, ["a", "b"], "a new key's window cleared again");
+    }
+}
