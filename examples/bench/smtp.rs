@@ -226,6 +226,78 @@ pub async fn send_all(port: u16, messages: &[Message]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The ceiling in a process of its own, as the app is: this benchmark's binary run again with
+/// `--smtp-client PORT FILE`, the messages handed over in `file`. A client in the benchmark's
+/// own process shares a runtime with the sink, so its replies need no switch between
+/// processes; the app's always do.
+pub async fn send_all_from_another_process(
+    port: u16,
+    messages: &[Message],
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    save(file, messages)?;
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.arg("--smtp-client").arg(port.to_string()).arg(file);
+    // Waited for on a blocking thread: the sink runs on this process's runtime.
+    let status = tokio::task::spawn_blocking(move || command.status())
+        .await?
+        .context("starting the SMTP client process")?;
+    if !status.success() {
+        bail!("the SMTP client process failed: {status}");
+    }
+    Ok(())
+}
+
+/// The child's side of [`send_all_from_another_process`]: `--smtp-client PORT FILE`.
+pub async fn client_main(args: &[String]) -> anyhow::Result<()> {
+    let [port, file] = args else {
+        bail!("usage: bench --smtp-client PORT FILE");
+    };
+    send_all(port.parse()?, &load(std::path::Path::new(file))?).await
+}
+
+// Each message as three lines (sender; recipients separated by spaces; the length of the
+// data) followed by the data's bytes.
+fn save(file: &std::path::Path, messages: &[Message]) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    for message in messages {
+        let to = message.to.join(" ");
+        out.extend_from_slice(
+            format!("{}\n{to}\n{}\n", message.from, message.data.len()).as_bytes(),
+        );
+        out.extend_from_slice(&message.data);
+    }
+    std::fs::write(file, out).with_context(|| format!("writing {}", file.display()))
+}
+
+fn load(file: &std::path::Path) -> anyhow::Result<Vec<Message>> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut rest = bytes.as_slice();
+    let mut messages = Vec::new();
+    while !rest.is_empty() {
+        let from = take_line(&mut rest)?;
+        let to = take_line(&mut rest)?
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        let len: usize = take_line(&mut rest)?.parse()?;
+        let data = rest.get(..len).context("the data is cut short")?.to_vec();
+        rest = &rest[len..];
+        messages.push(Message { from, to, data });
+    }
+    Ok(messages)
+}
+
+fn take_line(rest: &mut &[u8]) -> anyhow::Result<String> {
+    let end = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .context("a line is missing")?;
+    let text = String::from_utf8(rest[..end].to_vec())?;
+    *rest = &rest[end + 1..];
+    Ok(text)
+}
+
 /// Reads one reply (all its lines) and checks its code.
 async fn expect(
     read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
