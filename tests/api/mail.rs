@@ -257,6 +257,23 @@ async fn without_smtp_every_mail_is_written_as_an_eml_file() {
     assert!(app.smtp.received().is_empty());
 }
 
+/// Posts `orders` distinct orders at once while the mail server holds the first message for
+/// a second, so every order's mail is in the outbox before the first is confirmed and the
+/// worker never finds the outbox empty in between; then lets the server answer at once.
+async fn post_a_backlog(app: &TestApp, orders: u32, seed: u32) {
+    use std::sync::atomic::Ordering::SeqCst;
+    app.smtp.delay_ms.store(1000, SeqCst);
+    let posts = (0..orders).map(|i| {
+        let mut body = valid_json();
+        body["consumer_org_number"] = org_number(seed + i).into();
+        async move { app.post_json(&body).await.status() }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    app.smtp.wait_for(1).await;
+    app.smtp.delay_ms.store(0, SeqCst);
+}
+
 /// Messages that keep coming travel over one connection, batch after batch (the worker
 /// claims 20 at a time), closed with QUIT once nothing is due: a mail server sees one
 /// connection, one greeting and one login for a backlog, not one per batch.
@@ -264,21 +281,8 @@ async fn without_smtp_every_mail_is_written_as_an_eml_file() {
 async fn a_backlog_goes_over_one_connection_batch_after_batch() {
     use std::sync::atomic::Ordering::SeqCst;
     let app = spawn_app(Backend::Sqlite).await;
-    // A slow server until every order is stored: the first batch is still being confirmed
-    // while the other orders come in, so their 21 messages wait in the outbox (more than a
-    // batch), and the worker never finds it empty in between.
-    app.smtp.delay_ms.store(1000, SeqCst);
-    let posts = (0..8).map(|i| {
-        let mut body = valid_json();
-        body["consumer_org_number"] = org_number(2000 + i).into();
-        let app = &app;
-        async move { app.post_json(&body).await.status() }
-    });
-    let statuses = futures_util::future::join_all(posts).await;
-    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
-    // The first message is being held for its second; every order is stored by now.
-    app.smtp.wait_for(1).await;
-    app.smtp.delay_ms.store(0, SeqCst);
+    // 21 messages wait in the outbox while the first batch is sent (more than a batch).
+    post_a_backlog(&app, 8, 2000).await;
     let received = app.smtp.wait_for(24).await;
     assert_eq!(received.len(), 24);
     for _ in 0..100 {
@@ -304,18 +308,7 @@ async fn a_kept_connection_the_server_ends_is_replaced_without_a_failed_attempt(
     use std::sync::atomic::Ordering::SeqCst;
     let app = spawn_app(Backend::Sqlite).await;
     app.smtp.per_connection.store(2, SeqCst);
-    app.smtp.delay_ms.store(1000, SeqCst);
-    let posts = (0..2).map(|i| {
-        let mut body = valid_json();
-        body["consumer_org_number"] = org_number(3000 + i).into();
-        let app = &app;
-        async move { app.post_json(&body).await.status() }
-    });
-    let statuses = futures_util::future::join_all(posts).await;
-    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
-    // The first message is being held for its second; every order is stored by now.
-    app.smtp.wait_for(1).await;
-    app.smtp.delay_ms.store(0, SeqCst);
+    post_a_backlog(&app, 2, 3000).await;
     let received = app.smtp.wait_for(6).await;
     assert_eq!(received.len(), 6);
     let per_connection = |c: usize| received.iter().filter(|m| m.connection == c).count();
