@@ -37,18 +37,27 @@ pub const CHECKS: [(&str, &[&str]); 13] = [
         "audience",
         &["missing", "slash", "other_environment", "wrong"],
     ),
-    ("issuer", &["missing", "not_client_id", "other_client"]),
-    ("scope", &["missing", "wrong"]),
+    (
+        "issuer",
+        &["missing", "not_string", "not_client_id", "other_client"],
+    ),
+    ("scope", &["missing", "not_string", "wrong"]),
     (
         "consumer_org",
         &["missing", "vendor", "not_string", "other"],
     ),
     (
         "lifetime",
-        &["missing", "not_after_iat", "too_long", "expired"],
+        &[
+            "missing",
+            "not_number",
+            "not_after_iat",
+            "too_long",
+            "expired",
+        ],
     ),
     ("issued_at", &["future"]),
-    ("jti", &["missing"]),
+    ("jti", &["missing", "not_string"]),
     ("claims", &["unknown"]),
 ];
 
@@ -329,12 +338,13 @@ fn shown(value: &Value) -> String {
 fn check_claims(claims: &Map<String, Value>, expected: &Expected, now: i64, report: &mut Recorder) {
     check_audience(claims, expected.certificate.environment, report);
     check_client(claims, expected.client_id, report);
-    match text(claims, "scope") {
+    match claims.get("scope") {
         None => report.fail("scope", "missing", None),
-        Some(scope) if scope.split_whitespace().any(|s| s == expected.scope) => {
+        Some(Value::String(scope)) if scope.split_whitespace().any(|s| s == expected.scope) => {
             report.pass("scope")
         }
-        Some(scope) => report.fail("scope", "wrong", Some(scope.to_owned())),
+        Some(Value::String(scope)) => report.fail("scope", "wrong", Some(scope.clone())),
+        Some(other) => report.fail("scope", "not_string", Some(shown(other))),
     }
     let orgs = &expected.certificate;
     match claims.get("consumer_org") {
@@ -347,9 +357,10 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected, now: i64, repo
         Some(other) => report.fail("consumer_org", "not_string", Some(shown(other))),
     }
     check_times(claims, now, report);
-    match text(claims, "jti") {
-        Some(jti) if !jti.trim().is_empty() => report.pass("jti"),
-        _ => report.fail("jti", "missing", None),
+    match claims.get("jti") {
+        Some(Value::String(jti)) if !jti.trim().is_empty() => report.pass("jti"),
+        None | Some(Value::String(_)) => report.fail("jti", "missing", None),
+        Some(other) => report.fail("jti", "not_string", Some(shown(other))),
     }
     let unknown: Vec<&str> = claims
         .keys()
@@ -393,9 +404,10 @@ fn looks_like_client_id(iss: &str) -> bool {
 }
 
 fn check_client(claims: &Map<String, Value>, client_id: Option<&str>, report: &mut Recorder) {
-    let Some(iss) = text(claims, "iss").filter(|i| !i.is_empty()) else {
-        report.fail("issuer", "missing", None);
-        return;
+    let iss = match claims.get("iss") {
+        Some(Value::String(iss)) if !iss.is_empty() => iss.as_str(),
+        None | Some(Value::String(_)) => return report.fail("issuer", "missing", None),
+        Some(other) => return report.fail("issuer", "not_string", Some(shown(other))),
     };
     let found = Some(iss.to_owned());
     match client_id {
@@ -419,12 +431,21 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Option<i64> {
 fn check_times(claims: &Map<String, Value>, now: i64, report: &mut Recorder) {
     let (iat, exp) = (seconds(claims, "iat"), seconds(claims, "exp"));
     let (Some(iat), Some(exp)) = (iat, exp) else {
-        let missing: Vec<&str> = [("iat", iat), ("exp", exp)]
-            .into_iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(name, _)| name)
-            .collect();
-        report.fail("lifetime", "missing", Some(missing.join(", ")));
+        let unread = |present: bool| -> Vec<&str> {
+            [("iat", iat), ("exp", exp)]
+                .into_iter()
+                .filter(|(name, v)| v.is_none() && claims.contains_key(*name) == present)
+                .map(|(name, _)| name)
+                .collect()
+        };
+        // A claim that is there but not a number ("1700000000" in quotes, say) is named as
+        // such: "missing" would send the vendor looking for a claim they can see.
+        let (missing, not_numbers) = (unread(false), unread(true));
+        if missing.is_empty() {
+            report.fail("lifetime", "not_number", Some(not_numbers.join(", ")));
+        } else {
+            report.fail("lifetime", "missing", Some(missing.join(", ")));
+        }
         if let Some(iat) = iat {
             check_issued_at(iat, now, report);
         }
@@ -589,6 +610,24 @@ mod tests {
             (with("exp", Value::Null), "lifetime", "missing"),
             (with("jti", Value::Null), "jti", "missing"),
             (with("jti", "".into()), "jti", "missing"),
+            // Present with the wrong type: named as such, never as missing.
+            (with("iss", 42.into()), "issuer", "not_string"),
+            (
+                with("scope", serde_json::json!(["brreg:reelle/offentlig"])),
+                "scope",
+                "not_string",
+            ),
+            (with("jti", 7.into()), "jti", "not_string"),
+            (
+                with("iat", now.to_string().into()),
+                "lifetime",
+                "not_number",
+            ),
+            (
+                with("exp", (now + 60).to_string().into()),
+                "lifetime",
+                "not_number",
+            ),
         ];
         for (grant, name, detail) in cases {
             let report = run(&grant, now, None);

@@ -162,6 +162,35 @@ on_both_databases! {
         assert_eq!(failed, names.map(|name| serde_json::json!([name])));
     }
 
+    async fn claims_of_the_wrong_type_are_named_as_such_not_as_missing(app) {
+        let vendor = vendor_link(&app, &valid_json()).await;
+        let now = chrono::Utc::now().timestamp();
+        let cases: Vec<(&str, Grant, &str, &str)> = vec![
+            (
+                "exp as a quoted number",
+                Grant::right().with("exp", (now + 60).to_string().into()),
+                "lifetime",
+                "exp er ikke et tall",
+            ),
+            (
+                "scope as a list",
+                Grant::right().with("scope", serde_json::json!(["brreg:reelle/offentlig"])),
+                "scope",
+                "ikke en tekst",
+            ),
+            ("jti as a number", Grant::right().with("jti", 7.into()), "jti", "jti er 7, ikke en tekst"),
+            ("iss as a number", Grant::right().with("iss", 42.into()), "issuer", "iss er 42, ikke en tekst"),
+        ];
+        for (case, grant, failing, in_fix) in cases {
+            let (status, page) = check(&app, &vendor, &grant.signed()).await;
+            assert_eq!(status, 422, "{case}");
+            assert_lines(&page, &[(failing, "failed")]);
+            let text = line(&page, failing);
+            assert!(text.contains(in_fix), "{case}: {text}");
+            assert!(!text.contains("Granten mangler") && !text.contains("Granten har ingen"), "{case}: {text}");
+        }
+    }
+
     async fn unsigned_hmac_and_mismatched_signatures_are_caught(app) {
         let vendor = vendor_link(&app, &valid_json()).await;
         let claims = grant_claims(chrono::Utc::now().timestamp());
