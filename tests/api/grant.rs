@@ -170,7 +170,7 @@ on_both_databases! {
                 "exp as a quoted number",
                 Grant::right().with("exp", (now + 60).to_string().into()),
                 "lifetime",
-                "exp er ikke et tall",
+                "Ikke et tall: exp.",
             ),
             (
                 "scope as a list",
